@@ -1,0 +1,94 @@
+"""The presets: one frozen dataclass per run size, every default in this file.
+
+A preset fixes everything that defines "the same training": model shape, data sizes,
+batch, steps, optimizer hyperparameters, schedule and clipping. `cfg` (the plain dict a
+solution's `train` receives) is a preset plus the device it runs on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    # model
+    vocab_size: int
+    d_model: int
+    n_layer: int
+    n_head: int
+    seq_len: int
+    # data
+    corpus_tokens: int
+    heldout_tokens: int
+    # loop
+    batch_size: int
+    steps: int
+    # AdamW, warmup + cosine schedule, global-norm clipping
+    lr: float
+    min_lr: float
+    warmup_steps: int
+    beta1: float = 0.9
+    beta2: float = 0.95
+    eps: float = 1e-8
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    layer_norm_eps: float = 1e-5
+
+    def to_cfg(self, device: str = "cpu") -> dict:
+        """The plain-values dict handed to `train(cfg, ...)`."""
+        return {**dataclasses.asdict(self), "device": device}
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.batch_size * self.seq_len
+
+
+PRESETS: dict[str, Preset] = {
+    # Seconds on one laptop core: the test suite and CI run this one.
+    "tiny": Preset(
+        name="tiny", vocab_size=64, d_model=32, n_layer=2, n_head=2, seq_len=32,
+        corpus_tokens=1 << 16, heldout_tokens=1 << 13, batch_size=8, steps=150,
+        lr=1e-2, min_lr=1e-3, warmup_steps=10,
+    ),
+    # The CPU track: about a minute of baseline training on 2 cores.
+    "cpu": Preset(
+        name="cpu", vocab_size=512, d_model=128, n_layer=4, n_head=8, seq_len=256,
+        corpus_tokens=1 << 20, heldout_tokens=1 << 15, batch_size=8, steps=150,
+        lr=3e-3, min_lr=3e-4, warmup_steps=15,
+    ),
+    # The GPU track: about a minute of baseline training on one H100. Small enough per
+    # step that launch overhead, host syncs and float32 dominate the naive baseline.
+    "gpu": Preset(
+        name="gpu", vocab_size=4096, d_model=256, n_layer=6, n_head=8, seq_len=256,
+        corpus_tokens=1 << 22, heldout_tokens=1 << 16, batch_size=32, steps=1000,
+        lr=2e-3, min_lr=2e-4, warmup_steps=50,
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
+def default_preset(device: str) -> str:
+    """The preset that fits a device: the GPU track on CUDA, seconds-long `tiny` on CPU."""
+    return "gpu" if device == "cuda" else "tiny"
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when a GPU is present, else 'cpu'; refuses 'cuda' without one."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but torch sees no CUDA GPU "
+                         "(a CPU build of torch, or no driver); use --device cpu")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; choose auto, cpu or cuda")
+    return device

@@ -1,0 +1,95 @@
+"""The synthetic language: deterministic, learnable, with an exactly known entropy rate.
+
+Text is a concatenation of documents of DOC_LEN tokens. The first two tokens of a document
+are uniform. After that, token t depends on the two before it, (a, b):
+
+    successors(b) = [(base[b] + j * STRIDE) % V  for j in 0..K-1]     K distinct tokens
+    rank          = a Zipf(ZIPF_S) draw over 0..K-1
+    token         = successors(b)[(rank + rot[a]) % K]
+
+So a bigram model can learn *which* K tokens follow b, but only attention to the token two
+back (through rot[a]) tells it *which one is likely*. Each context's next-token
+distribution is a permutation of the same Zipf weights, so every context has the same
+entropy H_K, and the entropy rate is known without simulating anything:
+
+    floor = ((DOC_LEN - 2) * H_K + 2 * ln V) / DOC_LEN        nats per token
+
+The rules (base, rot) come from LANGUAGE_SEED and are the same for every corpus; the corpus
+and held-out text differ only in the seed of the sampling stream.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from . import rng
+
+LANGUAGE_SEED = 0x5EED_1A46
+DOC_LEN = 1024
+K = 8  # successors per token
+ZIPF_S = 1.5  # Zipf exponent over the K successors
+STRIDE = 2 * 37 + 1  # odd: the K successors are distinct whenever V is a power of two
+_RULE_BASE, _RULE_ROT, _SAMPLE_START, _SAMPLE_NEXT = 0, 1, 2, 3
+
+
+def zipf_probs() -> np.ndarray:
+    w = 1.0 / np.arange(1, K + 1, dtype=np.float64) ** ZIPF_S
+    return w / w.sum()
+
+
+def _zipf_cdf_u32() -> np.ndarray:
+    """Cumulative Zipf probabilities as uint32 thresholds: sampling is pure integer compare."""
+    cdf = np.cumsum(zipf_probs())[:-1]
+    return np.floor(cdf * 2.0**32).astype(np.uint64)
+
+
+def _rules(vocab: int) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.arange(vocab)
+    base = (rng.uint64(LANGUAGE_SEED, _RULE_BASE, idx) % np.uint64(vocab)).astype(np.int64)
+    rot = (rng.uint64(LANGUAGE_SEED, _RULE_ROT, idx) % np.uint64(K)).astype(np.int64)
+    return base, rot
+
+
+def generate(n_tokens: int, seed: int, vocab: int) -> torch.Tensor:
+    """n_tokens of text (int64, CPU). Documents are sampled in parallel, position by position."""
+    if vocab < K:
+        raise ValueError(f"vocab {vocab} is smaller than the branching factor {K}")
+    base, rot = _rules(vocab)
+    cdf = _zipf_cdf_u32()
+    n_docs = -(-n_tokens // DOC_LEN)
+    doc_start = np.arange(n_docs, dtype=np.int64) * DOC_LEN  # global index of each doc's token 0
+    out = np.empty((n_docs, DOC_LEN), dtype=np.int64)
+    for pos in range(DOC_LEN):
+        counters = doc_start + pos
+        if pos < 2:
+            draw = rng.uint64(seed, _SAMPLE_START, counters)
+            out[:, pos] = (draw % np.uint64(vocab)).astype(np.int64)
+            continue
+        a, b = out[:, pos - 2], out[:, pos - 1]
+        u = rng.uint32(seed, _SAMPLE_NEXT, counters).astype(np.uint64)
+        rank = np.searchsorted(cdf, u, side="right")  # (n_docs,) in 0..K-1
+        j = (rank + rot[a]) % K
+        out[:, pos] = (base[b] + j * STRIDE) % vocab
+    return torch.from_numpy(out.reshape(-1)[:n_tokens].copy())
+
+
+def make_heldout(cfg: dict, seed: int) -> torch.Tensor:
+    """Held-out text for judging: same language, a sampling seed of its own."""
+    return generate(cfg["heldout_tokens"], rng.derive(seed, "heldout"), cfg["vocab_size"])
+
+
+def entropy_floor(vocab: int) -> float:
+    """The exact entropy rate of the text, in nats per token (no model can go below it)."""
+    p = zipf_probs()
+    h_k = float(-(p * np.log(p)).sum())
+    return ((DOC_LEN - 2) * h_k + 2 * math.log(vocab)) / DOC_LEN
+
+
+def unigram_entropy(tokens: torch.Tensor, vocab: int) -> float:
+    """Plug-in entropy of the token frequencies: what a model with no context can reach."""
+    counts = torch.bincount(tokens, minlength=vocab).double()
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * p.log()).sum())

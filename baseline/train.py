@@ -1,0 +1,113 @@
+"""The naive training loop, and the solution-format entry point `train`.
+
+    train(cfg, init, tokens, batches) -> {"state_dict": {...}, "losses": [...]}
+
+This is THE TASK: a correct, readable, slow first draft. Each step gathers its batch on the
+host, runs the model in float32 through the naive slots, reads the loss back, clips the
+gradients by reading every norm back to the host, and updates each parameter with a Python
+loop of separate elementwise ops.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+import torch
+from torch import Tensor
+
+from . import ops as naive_ops
+from . import rng
+from .data import generate
+from .model import GPT, decays, make_init
+
+
+def lr_at(step: int, cfg: dict) -> float:
+    """Linear warmup to cfg['lr'], then cosine decay to cfg['min_lr'] at the last step.
+    `step` counts from 1."""
+    if step <= cfg["warmup_steps"]:
+        return cfg["lr"] * step / cfg["warmup_steps"]
+    progress = (step - cfg["warmup_steps"]) / max(1, cfg["steps"] - cfg["warmup_steps"])
+    return cfg["min_lr"] + 0.5 * (cfg["lr"] - cfg["min_lr"]) * (1.0 + math.cos(math.pi * progress))
+
+
+def make_batches(cfg: dict, n_tokens: int, seed: int) -> Tensor:
+    """Start offsets (int64, [steps, batch_size]) of every training sequence; sequence b of
+    step s is tokens[start : start + seq_len + 1] (inputs and shifted targets)."""
+    shape = (cfg["steps"], cfg["batch_size"])
+    n_starts = n_tokens - cfg["seq_len"] - 1
+    if n_starts <= 0:
+        raise ValueError(f"corpus of {n_tokens} tokens is shorter than one sequence")
+    draws = rng.uint64(rng.derive(seed, "batches"), 0, torch.arange(shape[0] * shape[1]).numpy())
+    return torch.from_numpy((draws % n_starts).astype("int64").reshape(shape))
+
+
+def make_inputs(cfg: dict, seed: int) -> dict:
+    """Everything a run's `train` receives besides cfg, as a pure function of one seed:
+    {"init", "tokens" (the corpus), "batches"}."""
+    tokens = generate(cfg["corpus_tokens"], rng.derive(seed, "corpus"), cfg["vocab_size"])
+    return {"init": make_init(cfg, seed), "tokens": tokens,
+            "batches": make_batches(cfg, tokens.numel(), seed)}
+
+
+def clip_grad_norm(grads: list[Tensor], max_norm: float) -> float:
+    """Scale grads so their global L2 norm is at most max_norm; returns the norm before."""
+    total_sq = 0.0
+    for g in grads:
+        total_sq += g.norm().item() ** 2  # one host sync per parameter
+    total = math.sqrt(total_sq)
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g.mul_(coef)
+    return total
+
+
+def train(cfg: dict, init: dict[str, Tensor], tokens: Tensor, batches: Tensor,
+          ops: types.ModuleType = naive_ops, on_step=None) -> dict:
+    """The solution-format entry point. `ops` swaps slot implementations; `on_step(step,
+    loss)` is called after each step (the CLI's progress bar), at the cost of nothing: the
+    loss is read back every step anyway."""
+    device = cfg["device"]
+    T = cfg["seq_len"]
+    model = GPT.from_weights(cfg, init, ops, device=device)
+    names = [name for name, _ in model.named_parameters()]
+    params = [p for _, p in model.named_parameters()]
+    groups = {True: [], False: []}  # decays? -> parameter indices
+    for i, (name, p) in enumerate(zip(names, params)):
+        groups[decays(name, tuple(p.shape))].append(i)
+    exp_avgs = [torch.zeros_like(p) for p in params]
+    exp_avg_sqs = [torch.zeros_like(p) for p in params]
+    losses = []
+
+    for step in range(1, cfg["steps"] + 1):
+        # ---------------------------------------------------------------- batch, on the host
+        starts = batches[step - 1].tolist()
+        chunk = torch.stack([tokens[s : s + T + 1] for s in starts])  # (B, T+1)
+        x = chunk[:, :-1].to(device)  # (B, T)
+        y = chunk[:, 1:].to(device)  # (B, T)
+
+        # ---------------------------------------------------------------- forward, backward
+        for p in params:
+            p.grad = None
+        loss = model.loss(x, y)
+        loss.backward()
+        losses.append(loss.item())
+        if on_step is not None:
+            on_step(step, losses[-1])
+
+        # ---------------------------------------------------------------- clip, update
+        grads = [p.grad for p in params]
+        clip_grad_norm(grads, cfg["grad_clip"])
+        lr = lr_at(step, cfg)
+        for decay, idx in groups.items():
+            ops.adamw(
+                [params[i] for i in idx], [grads[i] for i in idx],
+                [exp_avgs[i] for i in idx], [exp_avg_sqs[i] for i in idx],
+                step=step, lr=lr, beta1=cfg["beta1"], beta2=cfg["beta2"], eps=cfg["eps"],
+                weight_decay=cfg["weight_decay"] if decay else 0.0,
+            )
+
+    state_dict = {n: p.detach().to("cpu", torch.float32).clone()
+                  for n, p in zip(names, params)}
+    return {"state_dict": state_dict, "losses": losses}

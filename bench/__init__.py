@@ -1,0 +1,1 @@
+"""The clock: paired timing, statistics, roofline, records, leaderboard, and the CLI."""

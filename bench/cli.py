@@ -1,0 +1,51 @@
+"""`speedup`: the one entry point. Each subcommand lives in `bench/commands/<name>.py` and
+defines HELP, add_arguments(parser) and run(args) -> exit code."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from bench.ui import UsageError, console
+
+COMMANDS = ["train"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:
+        console.print(f"{self.prog}: error: {message}", markup=False)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="speedup", description=(
+        "Speedup Bench: how much faster can an agent make the code that trains a small "
+        "language model, while it still computes the same training?"))
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"bench.commands.{name.replace('-', '_')}")
+        p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args._run(args) or 0)
+    except UsageError as e:
+        console.print(f"speedup: error: {e}", markup=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("speedup: interrupted", markup=False)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `speedup` subcommand: HELP, add_arguments(parser), run(args)."""

@@ -1,0 +1,70 @@
+"""What every command shares: the one-line usage error, progress bars, input checks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2, no traceback."""
+
+
+def preset_and_device(preset: str | None, device: str) -> tuple[str, str]:
+    """Resolve --device (auto -> cuda if present) and --preset (default: fits the device)."""
+    from baseline import config
+
+    try:
+        device = config.resolve_device(device)
+        preset = preset or config.default_preset(device)
+        config.get_preset(preset)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return preset, device
+
+
+def seed_arg(text: str) -> int:
+    """argparse type for --seed: a non-negative integer."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise UsageError(f"--seed must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {value}")
+    return value
+
+
+def writable_dir(path: str | os.PathLike) -> Path:
+    """Create `path` if needed and prove it is writable, before any long work starts."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / ".speedup-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise UsageError(f"cannot write to {p}: {e.strerror or e}") from None
+    return p
+
+
+@contextlib.contextmanager
+def progress(description: str, total: int) -> Iterator:
+    """A progress bar on stderr; yields advance(n=1, **fields)."""
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("{task.fields[status]}")]
+    with Progress(*columns, console=console, transient=not sys.stderr.isatty()) as bar:
+        task = bar.add_task(description, total=total, status="")
+
+        def advance(n: int = 1, status: str = "") -> None:
+            bar.update(task, advance=n, status=status)
+
+        yield advance
