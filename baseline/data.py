@@ -3,7 +3,7 @@
 Text is a concatenation of documents of DOC_LEN tokens. The first two tokens of a document
 are uniform. After that, token t depends on the two before it, (a, b):
 
-    successors(b) = [(base[b] + j * STRIDE) % V  for j in 0..K-1]     K distinct tokens
+    successors(b) = [(base[b] + j * stride) % V  for j in 0..K-1]     K distinct tokens
     rank          = a Zipf(ZIPF_S) draw over 0..K-1
     token         = successors(b)[(rank + rot[a]) % K]
 
@@ -31,7 +31,6 @@ LANGUAGE_SEED = 0x5EED_1A46
 DOC_LEN = 1024
 K = 8  # successors per token
 ZIPF_S = 1.5  # Zipf exponent over the K successors
-STRIDE = 2 * 37 + 1  # odd: the K successors are distinct whenever V is a power of two
 _RULE_BASE, _RULE_ROT, _SAMPLE_START, _SAMPLE_NEXT = 0, 1, 2, 3
 
 
@@ -46,6 +45,14 @@ def _zipf_cdf_u32() -> np.ndarray:
     return np.floor(cdf * 2.0**32).astype(np.uint64)
 
 
+def _stride(vocab: int) -> int:
+    """The first integer from 75 up that is coprime with V, so the K successors are distinct."""
+    stride = 75
+    while math.gcd(stride, vocab) != 1:
+        stride += 1
+    return stride
+
+
 def _rules(vocab: int) -> tuple[np.ndarray, np.ndarray]:
     idx = np.arange(vocab)
     base = (rng.uint64(LANGUAGE_SEED, _RULE_BASE, idx) % np.uint64(vocab)).astype(np.int64)
@@ -58,6 +65,7 @@ def generate(n_tokens: int, seed: int, vocab: int) -> torch.Tensor:
     if vocab < K:
         raise ValueError(f"vocab {vocab} is smaller than the branching factor {K}")
     base, rot = _rules(vocab)
+    stride = _stride(vocab)
     cdf = _zipf_cdf_u32()
     n_docs = -(-n_tokens // DOC_LEN)
     doc_start = np.arange(n_docs, dtype=np.int64) * DOC_LEN  # global index of each doc's token 0
@@ -72,7 +80,7 @@ def generate(n_tokens: int, seed: int, vocab: int) -> torch.Tensor:
         u = rng.uint32(seed, _SAMPLE_NEXT, counters).astype(np.uint64)
         rank = np.searchsorted(cdf, u, side="right")  # (n_docs,) in 0..K-1
         j = (rank + rot[a]) % K
-        out[:, pos] = (base[b] + j * STRIDE) % vocab
+        out[:, pos] = (base[b] + j * stride) % vocab
     return torch.from_numpy(out.reshape(-1)[:n_tokens].copy())
 
 

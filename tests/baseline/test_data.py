@@ -5,6 +5,7 @@ import math
 from collections import Counter
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -40,8 +41,8 @@ def test_different_seeds_give_different_text():
     assert not torch.equal(data.generate(2048, 1, 64), data.generate(2048, 2, 64))
 
 
-def test_each_token_has_exactly_k_successors_within_a_document():
-    vocab = 64
+@pytest.mark.parametrize("vocab", [64, 100])
+def test_each_token_has_exactly_k_successors_within_a_document(vocab):
     text = data.generate(data.DOC_LEN * 64, 7, vocab).view(-1, data.DOC_LEN)
     followers = {}
     for doc in text.tolist():
