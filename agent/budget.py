@@ -1,0 +1,80 @@
+"""Budgets (what a run may use) and Spend (what it used), kept across `--resume`.
+
+A limit is checked before each turn: a turn starts only while every counter is below its
+limit, so the turn that crosses a limit completes (its tokens are paid for; its tool calls
+run) and the run stops before the next one. To bound that overshoot, the loop caps each
+request's max_tokens by the output tokens and dollars left (see `Session`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from agent.prices import Price
+
+
+@dataclass(frozen=True)
+class Budgets:
+    max_turns: int = 100
+    max_input_tokens: int = 20_000_000  # every prompt token: fresh + cache writes + cache reads
+    max_output_tokens: int = 1_000_000  # thinking included (it is billed as output)
+    max_dollars: float = 25.0
+    max_wall_s: float = 4 * 3600.0
+    max_device_s: float = 3600.0  # seconds spent in run_check, run_bench and profile
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Budgets:
+        return cls(**d)
+
+
+@dataclass
+class Spend:
+    turns: int = 0
+    input_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    output_tokens: int = 0
+    dollars: float = 0.0
+    wall_s: float = 0.0
+    device_s: float = 0.0
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+    def add_usage(self, usage: dict, price: Price) -> float:
+        """Count one response's usage; returns its cost in dollars."""
+        self.input_tokens += usage.get("input_tokens") or 0
+        self.cache_write_tokens += usage.get("cache_creation_input_tokens") or 0
+        self.cache_read_tokens += usage.get("cache_read_input_tokens") or 0
+        self.output_tokens += usage.get("output_tokens") or 0
+        cost = price.cost(usage)
+        self.dollars += cost
+        return cost
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Spend:
+        return cls(**d)
+
+
+def exhausted(budgets: Budgets, spend: Spend) -> str | None:
+    """The first limit reached ('budget:<name>'), or None while the run may go on."""
+    limits = [
+        ("turns", spend.turns, budgets.max_turns),
+        ("input_tokens", spend.prompt_tokens, budgets.max_input_tokens),
+        ("output_tokens", spend.output_tokens, budgets.max_output_tokens),
+        ("dollars", spend.dollars, budgets.max_dollars),
+        ("wall", spend.wall_s, budgets.max_wall_s),
+        ("device", spend.device_s, budgets.max_device_s),
+    ]
+    for name, used, limit in limits:
+        if used >= limit:
+            return f"budget:{name}"
+    return None

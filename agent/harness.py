@@ -1,0 +1,146 @@
+"""The one adapter between the agent and the rest of the project: the judge
+(`correctness`), the clock and records (`bench`), and the kernel library (`kernels`).
+
+Everything is imported lazily inside the methods, so `agent` imports even where those
+modules are absent or being written, and tests hand the loop a fake with the same methods.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass
+class CheckRow:
+    name: str
+    passed: bool
+    value: Any
+    threshold: Any
+    detail: str = ""
+
+
+@dataclass
+class CheckOutcome:
+    """The judge's quick verdict on a solution directory."""
+
+    passed: bool
+    rejected_by: str | None = None  # the check that rejected the run before comparing
+    message: str = ""  # why (static-scan findings, the exception, ...)
+    checks: list[CheckRow] = field(default_factory=list)
+    output_tail: str = ""
+
+
+@dataclass
+class BenchOutcome:
+    """A few rounds of the clock: the median speedup over the baseline, and the verdict."""
+
+    passed: bool
+    median_ratio: float | None
+    rounds: list[dict] = field(default_factory=list)  # baseline_s, candidate_s, ratio
+    rejected_by: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class LibraryImpl:
+    """One implementation in the kernel library: where its source lives."""
+
+    slot: str
+    name: str
+    needs_triton: bool
+    module: str  # e.g. "kernels.native"
+    attr: str  # the function's name in that module
+
+
+class Harness(Protocol):
+    def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome: ...
+
+    def bench(self, solution_dir: Path, preset: str, device: str,
+              rounds: int) -> BenchOutcome: ...
+
+    def profile(self, solution_dir: Path, preset: str, device: str) -> str: ...
+
+    def evaluate(self, solution_dir: Path, preset: str, device: str, rounds: int,
+                 on_progress=None) -> Any: ...
+
+    def write_record(self, evaluation: Any, entrant: dict, extra: dict,
+                     results_dir: str) -> Path: ...
+
+    def library(self, device: str) -> list[LibraryImpl]: ...
+
+
+class ProjectHarness:
+    """The real judge, clock, records and kernel library. Agent solutions are always judged
+    WITHOUT the kernel library (allow_library=False): that is the benchmark's rule."""
+
+    def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome:
+        from correctness.training_check import check_training
+
+        verdict = check_training(str(solution_dir), preset, device, quick=True)
+        cand = getattr(verdict, "cand", None)
+        rows = [CheckRow(c.name, bool(c.passed), c.value, c.threshold, c.detail or "")
+                for c in verdict.checks]
+        return CheckOutcome(passed=bool(verdict.passed), rejected_by=verdict.rejected_by,
+                            message=getattr(cand, "message", "") or "", checks=rows,
+                            output_tail=getattr(cand, "output_tail", "") or "")
+
+    def bench(self, solution_dir: Path, preset: str, device: str, rounds: int) -> BenchOutcome:
+        from bench.clock import evaluate
+
+        ev = evaluate(str(solution_dir), preset, device, rounds=rounds)
+        return BenchOutcome(passed=bool(ev.passed), median_ratio=ev.median_ratio,
+                            rounds=list(ev.rounds), rejected_by=ev.rejected_by)
+
+    def profile(self, solution_dir: Path, preset: str, device: str) -> str:
+        from correctness.sandbox import profile_solution
+
+        import baseline
+
+        cfg = baseline.get_preset(preset).to_cfg(device)
+        inputs = baseline.make_inputs(cfg, secrets.randbits(63))
+        return profile_solution(str(solution_dir), cfg, inputs, top=20)
+
+    def evaluate(self, solution_dir: Path, preset: str, device: str, rounds: int,
+                 on_progress=None) -> Any:
+        from bench.clock import evaluate
+
+        return evaluate(str(solution_dir), preset, device, rounds=rounds,
+                        allow_library=False, on_progress=on_progress)
+
+    def write_record(self, evaluation: Any, entrant: dict, extra: dict,
+                     results_dir: str) -> Path:
+        from bench.records import write_record
+
+        return Path(write_record(evaluation, entrant, results_dir=results_dir, extra=extra))
+
+    def library(self, device: str) -> list[LibraryImpl]:
+        """The library's implementations usable on `device` whose source is a module-level
+        function of a `kernels` module (so a policy can copy it). Triton ones only on CUDA:
+        on a CPU they run in the interpreter, which is for correctness, never for timing."""
+        import importlib
+
+        from kernels.registry import implementations
+
+        out = []
+        for impl in implementations():
+            if impl.needs_triton and device != "cuda":
+                continue
+            fn = impl.fn
+            module = importlib.import_module(fn.__module__)
+            attrs = [k for k, v in vars(module).items() if v is fn and not k.startswith("_")]
+            if fn.__module__.startswith("kernels.") and attrs:
+                out.append(LibraryImpl(impl.slot, impl.name, bool(impl.needs_triton),
+                                       fn.__module__, impl.slot if impl.slot in attrs
+                                       else attrs[0]))
+        return out
+
+
+def evaluation_summary(evaluation: Any) -> dict:
+    """A JSON-able summary of a clock Evaluation (or of a fake with the same fields)."""
+    if hasattr(evaluation, "to_dict"):
+        return evaluation.to_dict()
+    keys = ("passed", "rejected_by", "median_ratio", "min_ratio", "max_ratio", "rounds")
+    return {k: getattr(evaluation, k, None) for k in keys}

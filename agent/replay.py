@@ -1,0 +1,30 @@
+"""The replay policy: answers turn k with the response recorded at turn k of another run's
+transcript, so its tool calls run again, here, on a fresh workspace. No API, no key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.policy import PolicyFinished
+from agent.transcript import read_events
+
+
+class ReplayPolicy:
+    name = "replay"
+
+    def __init__(self, transcript: str | Path):
+        events = read_events(transcript)
+        starts = [e for e in events if e["event"] == "start"]
+        if not starts:
+            raise ValueError(f"{transcript} has no start event: not a transcript")
+        self.model = starts[0]["config"]["model"]
+        self.responses = [e["message"] for e in events if e["event"] == "response"]
+
+    def params(self, max_tokens: int) -> dict:
+        return {"model": self.model, "max_tokens": max_tokens}
+
+    def respond(self, messages: list[dict], max_tokens: int) -> dict:
+        turn = sum(m["role"] == "assistant" for m in messages)
+        if turn >= len(self.responses):
+            raise PolicyFinished(f"replay exhausted after {turn} recorded responses")
+        return self.responses[turn]

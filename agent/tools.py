@@ -1,0 +1,215 @@
+"""The tools a policy may call, their JSON schemas (what the model reads), and their
+execution. Every result is text the model can act on; a refused or failed call comes back
+as an error result (`is_error`), never as an exception that ends the run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.budget import Budgets, Spend
+from agent.harness import BenchOutcome, CheckOutcome, Harness
+from agent.workspace import ToolError, Workspace
+
+MAX_RESULT_CHARS = 100_000  # one tool result; longer reads are cut and say so
+
+_NO_INPUT = {"type": "object", "properties": {}, "additionalProperties": False}
+_PATH = {"type": "string", "description": "path relative to the workspace, e.g. 'ops.py'"}
+
+TOOL_SPECS: list[dict] = [
+    {"name": "list_files",
+     "description": "List the files in your workspace (the solution directory) with sizes.",
+     "input_schema": _NO_INPUT},
+    {"name": "read_file",
+     "description": "Read a text file of the workspace. Optional 1-based inclusive line range.",
+     "input_schema": {"type": "object", "properties": {
+         "path": _PATH,
+         "start_line": {"type": "integer", "minimum": 1},
+         "end_line": {"type": "integer", "minimum": 1}},
+         "required": ["path"], "additionalProperties": False}},
+    {"name": "write_file",
+     "description": "Create or replace a file of the workspace with `content` (at most "
+                    "1,000,000 bytes). Parent directories are created.",
+     "input_schema": {"type": "object", "properties": {
+         "path": _PATH, "content": {"type": "string"}},
+         "required": ["path", "content"], "additionalProperties": False}},
+    {"name": "edit_file",
+     "description": "Replace `old_string` with `new_string` in a file. `old_string` must "
+                    "occur exactly once (whitespace included).",
+     "input_schema": {"type": "object", "properties": {
+         "path": _PATH, "old_string": {"type": "string"}, "new_string": {"type": "string"}},
+         "required": ["path", "old_string", "new_string"], "additionalProperties": False}},
+    {"name": "run_check",
+     "description": "Run the judge (quick mode) on the workspace: static scan, then a "
+                    "training run against the baseline on the same seed; prints each check "
+                    "with its measured value and threshold. Spends device seconds.",
+     "input_schema": _NO_INPUT},
+    {"name": "run_bench",
+     "description": "Time the workspace against the baseline (paired rounds, fresh "
+                    "processes, judged): prints the speedup. Spends device seconds.",
+     "input_schema": _NO_INPUT},
+    {"name": "profile",
+     "description": "Profile one training run of the workspace: the top operators by time "
+                    "(torch profiler). Spends device seconds.",
+     "input_schema": _NO_INPUT},
+    {"name": "submit",
+     "description": "Submit the workspace as it is now as your final solution. Ends the "
+                    "session; the official evaluation (fresh secret seeds) scores it.",
+     "input_schema": {"type": "object", "properties": {
+         "note": {"type": "string", "description": "optional: what you changed"}},
+         "additionalProperties": False}},
+]
+TOOL_NAMES = [t["name"] for t in TOOL_SPECS]
+FILE_TOOLS = ("write_file", "edit_file")  # the calls that change the workspace
+
+
+@dataclass
+class ToolResult:
+    content: str
+    is_error: bool = False
+    device_s: float = 0.0
+    facts: dict = field(default_factory=dict)  # for the loop: passed, ratio, hash, submitted
+
+
+class Toolbox:
+    """Executes tool calls on one workspace; device seconds are added to `spend`."""
+
+    def __init__(self, workspace: Workspace, harness: Harness, *, preset: str, device: str,
+                 bench_rounds: int, budgets: Budgets, spend: Spend,
+                 clock: Callable[[], float] = time.monotonic):
+        self.ws, self.harness = workspace, harness
+        self.preset, self.device, self.bench_rounds = preset, device, bench_rounds
+        self.budgets, self.spend, self.clock = budgets, spend, clock
+
+    def call(self, name: str, args: dict) -> ToolResult:
+        handler = getattr(self, f"_{name}", None) if name in TOOL_NAMES else None
+        if handler is None:
+            return ToolResult(f"unknown tool {name!r}; the tools are {', '.join(TOOL_NAMES)}",
+                              is_error=True)
+        if not isinstance(args, dict):
+            return ToolResult("tool input must be a JSON object", is_error=True)
+        try:
+            return handler(**args)
+        except TypeError as e:
+            return ToolResult(f"bad arguments for {name}: {e}", is_error=True)
+        except ToolError as e:
+            return ToolResult(str(e), is_error=True)
+
+    # ------------------------------------------------------------------ files
+
+    def _list_files(self) -> ToolResult:
+        rows = [f"{rel}  {size:,} bytes" for rel, size in self.ws.files()]
+        return ToolResult("\n".join(rows) or "(the workspace is empty)")
+
+    def _read_file(self, path: str, start_line: int | None = None,
+                   end_line: int | None = None) -> ToolResult:
+        text = self.ws.read(path)
+        if start_line is not None or end_line is not None:
+            lines = text.splitlines(keepends=True)
+            text = "".join(lines[(start_line or 1) - 1 : end_line])
+        if len(text) > MAX_RESULT_CHARS:
+            cut = len(text) - MAX_RESULT_CHARS
+            text = (text[:MAX_RESULT_CHARS] + f"\n[cut: {cut:,} more characters; read a line "
+                    f"range with start_line/end_line]")
+        return ToolResult(text)
+
+    def _write_file(self, path: str, content: str) -> ToolResult:
+        n = self.ws.write(path, content)
+        return ToolResult(f"wrote {path} ({n:,} bytes)")
+
+    def _edit_file(self, path: str, old_string: str, new_string: str) -> ToolResult:
+        n = self.ws.edit(path, old_string, new_string)
+        return ToolResult(f"edited {path} ({n:,} bytes now)")
+
+    # ------------------------------------------------------------------ harness
+
+    def _timed(self, fn: Callable[[], Any]) -> tuple[Any, float]:
+        if self.spend.device_s >= self.budgets.max_device_s:
+            raise ToolError(f"the device budget ({self.budgets.max_device_s:.0f} s) is spent: "
+                            f"run_check, run_bench and profile are refused; call submit")
+        start = self.clock()
+        try:
+            value = fn()
+        except Exception as e:  # the harness failing must not end the run
+            raise ToolError(f"the harness failed: {type(e).__name__}: {e}") from None
+        finally:
+            elapsed = self.clock() - start
+            self.spend.device_s += elapsed
+        return value, elapsed
+
+    def _device_line(self) -> str:
+        return (f"device seconds used: {self.spend.device_s:.1f} of "
+                f"{self.budgets.max_device_s:.0f}")
+
+    def _run_check(self) -> ToolResult:
+        digest = self.ws.digest()
+        outcome, seconds = self._timed(
+            lambda: self.harness.check(self.ws.root, self.preset, self.device))
+        text = format_check(outcome, self.preset, self.device) + "\n" + self._device_line()
+        return ToolResult(text, device_s=seconds,
+                          facts={"kind": "check", "passed": outcome.passed, "hash": digest})
+
+    def _run_bench(self) -> ToolResult:
+        digest = self.ws.digest()
+        outcome, seconds = self._timed(lambda: self.harness.bench(
+            self.ws.root, self.preset, self.device, self.bench_rounds))
+        text = format_bench(outcome, self.preset, self.device) + "\n" + self._device_line()
+        return ToolResult(text, device_s=seconds, facts={
+            "kind": "bench", "passed": outcome.passed, "ratio": outcome.median_ratio,
+            "hash": digest})
+
+    def _profile(self) -> ToolResult:
+        table, seconds = self._timed(
+            lambda: self.harness.profile(self.ws.root, self.preset, self.device))
+        return ToolResult(f"{table[:MAX_RESULT_CHARS]}\n{self._device_line()}",
+                          device_s=seconds)
+
+    def _submit(self, note: str = "") -> ToolResult:
+        return ToolResult("submitted; the official evaluation runs when this session ends",
+                          facts={"kind": "submit", "hash": self.ws.digest(), "note": note})
+
+
+# ---------------------------------------------------------------------------- formatting
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def format_check(outcome: CheckOutcome, preset: str, device: str) -> str:
+    """The verdict as the model reads it: PASSED/FAILED first, then every check with its
+    measured value against its threshold, or the check that rejected the run and why."""
+    where = f"quick mode, preset {preset}, device {device}"
+    if outcome.rejected_by:
+        lines = [f"FAILED: rejected by {outcome.rejected_by} ({where}): {outcome.message}"]
+    else:
+        failed = sum(not c.passed for c in outcome.checks)
+        head = "PASSED" if outcome.passed else f"FAILED: {failed} of {len(outcome.checks)} " \
+                                               f"checks failed"
+        lines = [f"{head} ({where})"]
+    if outcome.checks:
+        lines.append(f"{'check':<24} {'result':<6} {'value':>12} {'threshold':>12}  detail")
+        for c in outcome.checks:
+            lines.append(f"{c.name:<24} {'pass' if c.passed else 'FAIL':<6} "
+                         f"{_fmt(c.value):>12} {_fmt(c.threshold):>12}  {c.detail}")
+    if outcome.output_tail and not outcome.passed:
+        lines += ["output (last lines):", outcome.output_tail]
+    return "\n".join(lines)
+
+
+def format_bench(outcome: BenchOutcome, preset: str, device: str) -> str:
+    n = len(outcome.rounds)
+    if outcome.passed and outcome.median_ratio is not None:
+        lines = [f"speedup {outcome.median_ratio:.3f}x over the baseline (median of {n} "
+                 f"round{'s' if n != 1 else ''}; preset {preset} on {device}; judge passed)"]
+    else:
+        why = f" by {outcome.rejected_by}" if outcome.rejected_by else ""
+        lines = [f"FAILED: the judge rejected the candidate{why} while timing it; no "
+                 f"speedup counts. {outcome.message}".rstrip()]
+    for i, r in enumerate(outcome.rounds, 1):
+        lines.append(f"round {i}: baseline {_fmt(r.get('baseline_s'))} s, candidate "
+                     f"{_fmt(r.get('candidate_s'))} s, ratio {_fmt(r.get('ratio'))}")
+    return "\n".join(lines)

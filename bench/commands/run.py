@@ -1,0 +1,45 @@
+"""The main job on a fresh machine: an agent session (by default the offline `library`
+policy, which binds each kernel slot to the kernel library's implementation when the judge
+passes it and the clock says it is faster), then the official evaluation of the result,
+its record in results/, and the leaderboard. On a CPU it runs the `tiny` preset unless
+--preset says otherwise, in a few minutes. Examples:
+
+    speedup run
+    speedup run --preset cpu
+    speedup run --policy claude --model claude-sonnet-5-5 --max-dollars 5
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "the main job: an agent session (offline library policy), its official evaluation, " \
+       "the leaderboard"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from bench.commands.agent import add_session_arguments
+
+    add_session_arguments(p, default_policy="library")
+    p.add_argument("--out", default=".", metavar="DIR",
+                   help="where leaderboard.md and leaderboard.html go (default: here)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.harness import ProjectHarness
+    from agent.session import Session
+    from bench import cli
+    from bench.commands.agent import build_config, make_policy, print_event, run_session
+    from bench.ui import console, writable_dir
+
+    config = build_config(args)
+    policy = make_policy(config, args.max_retries)
+    writable_dir(args.runs_dir)
+    console.print(f"speedup run: policy {config.policy} on preset {config.preset}, device "
+                  f"{config.device}; run {config.run_id}", markup=False)
+    session = Session.start(args.runs_dir, config, policy, ProjectHarness(),
+                            on_event=print_event)
+    code = run_session(session)
+    if code != 0:
+        return code
+    return cli.main(["leaderboard", "--results-dir", args.results_dir, "--out", args.out])

@@ -1,0 +1,146 @@
+"""Fakes for the agent tests: a clock that only moves when told, a harness whose verdicts
+and speedups follow from the workspace's content (so tests control them by what the
+policy writes), and a scripted Messages API behind the real SDK (httpx2.MockTransport)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import anthropic
+import httpx2
+
+from agent.harness import BenchOutcome, CheckOutcome, CheckRow, LibraryImpl
+
+CHECK_S, BENCH_S, PROFILE_S = 10.0, 20.0, 5.0  # fake device seconds per harness call
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _text(solution_dir: Path) -> str:
+    return "\n".join(f.read_text() for f in sorted(Path(solution_dir).rglob("*.py")))
+
+
+@dataclass
+class FakeEvaluation:
+    solution_dir: str
+    passed: bool
+    median_ratio: float | None
+    rejected_by: str | None = None
+    rounds: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class FakeHarness:
+    """Verdict: rejected when a file contains a `fails` marker. Speedup: 1 + the gains of
+    the markers present. Every call advances the fake clock by a fixed amount."""
+
+    def __init__(self, clock: FakeClock, gains: dict[str, float] | None = None,
+                 fails: tuple[str, ...] = ("BROKEN",), library: list[LibraryImpl] = ()):
+        self.clock, self.gains, self.fails, self.impls = clock, gains or {}, fails, list(library)
+        self.calls: list[tuple] = []
+        self.records: list[dict] = []
+        self.hook = None  # called inside check(), e.g. to kill the run mid-tool
+
+    def _verdict(self, solution_dir: Path) -> tuple[bool, float]:
+        text = _text(solution_dir)
+        passed = not any(marker in text for marker in self.fails)
+        return passed, 1.0 + sum(g for m, g in self.gains.items() if m in text)
+
+    def check(self, solution_dir, preset, device) -> CheckOutcome:
+        self.calls.append(("check", str(solution_dir), preset, device))
+        if self.hook:
+            self.hook()
+        self.clock.now += CHECK_S
+        passed, _ = self._verdict(solution_dir)
+        rows = [CheckRow("heldout_loss", passed, 0.001 if passed else 0.5, 0.02, "abs diff")]
+        return CheckOutcome(passed=passed, checks=rows)
+
+    def bench(self, solution_dir, preset, device, rounds) -> BenchOutcome:
+        self.calls.append(("bench", str(solution_dir), preset, device, rounds))
+        self.clock.now += BENCH_S
+        passed, ratio = self._verdict(solution_dir)
+        rows = [{"baseline_s": 2.0, "candidate_s": 2.0 / ratio, "ratio": ratio}] * rounds
+        return BenchOutcome(passed=passed, median_ratio=ratio if passed else None, rounds=rows,
+                            rejected_by=None if passed else "training_check")
+
+    def profile(self, solution_dir, preset, device) -> str:
+        self.calls.append(("profile", str(solution_dir)))
+        self.clock.now += PROFILE_S
+        return "Name  Self CPU %\naten::mm  42.0"
+
+    def evaluate(self, solution_dir, preset, device, rounds, on_progress=None):
+        self.calls.append(("evaluate", str(solution_dir), preset, device, rounds))
+        passed, ratio = self._verdict(solution_dir)
+        return FakeEvaluation(str(solution_dir), passed, ratio if passed else None,
+                              None if passed else "training_check")
+
+    def write_record(self, evaluation, entrant, extra, results_dir) -> Path:
+        record = {"entrant": entrant, "agent": extra, **evaluation.to_dict()}
+        self.records.append(record)
+        path = Path(results_dir) / f"record-{len(self.records)}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record))
+        return path
+
+    def library(self, device) -> list[LibraryImpl]:
+        return self.impls
+
+
+# ---------------------------------------------------------------------------- the API
+
+def usage(inp: int = 100, out: int = 50, write: int = 0, read: int = 0) -> dict:
+    return {"input_tokens": inp, "output_tokens": out, "cache_creation_input_tokens": write,
+            "cache_read_input_tokens": read}
+
+
+def tool_use(name: str, tid: str, **args) -> dict:
+    return {"type": "tool_use", "id": tid, "name": name, "input": args}
+
+
+def message(*content: dict, stop: str = "tool_use", use: dict | None = None,
+            mid: str = "msg") -> dict:
+    return {"id": mid, "type": "message", "role": "assistant", "model": "claude-sonnet-5-5",
+            "content": list(content), "stop_reason": stop, "stop_sequence": None,
+            "usage": use or usage()}
+
+
+def error(status: int, kind: str = "api_error") -> tuple[int, dict]:
+    return status, {"type": "error", "error": {"type": kind, "message": f"fake {status}"}}
+
+
+class Kill(BaseException):
+    """Stands in for SIGKILL: nothing in the loop or the SDK catches it."""
+
+
+class ScriptedAPI:
+    """The Messages API as a list of answers: a response dict (200), a (status, body) pair,
+    or Kill to end the process right there. Records every request body it receives."""
+
+    def __init__(self, script: list):
+        self.script = list(script)
+        self.bodies: list[dict] = []
+
+    def handler(self, request: httpx2.Request) -> httpx2.Response:
+        self.bodies.append(json.loads(request.content))
+        answer = self.script.pop(0)
+        if answer is Kill:
+            raise Kill()
+        if isinstance(answer, tuple):
+            status, body = answer
+            return httpx2.Response(status, json=body, headers={"retry-after-ms": "1"})
+        return httpx2.Response(200, json=answer)
+
+    def client(self, max_retries: int = 0) -> anthropic.Anthropic:
+        transport = httpx2.MockTransport(self.handler)
+        return anthropic.Anthropic(api_key="test", max_retries=max_retries,
+                                   http_client=httpx2.Client(transport=transport))
