@@ -28,10 +28,10 @@ def harness(clock) -> FakeHarness:
 
 
 def claude_config(run_id: str = "r1", results_dir: str = "results", **kw) -> RunConfig:
-    budgets = kw.pop("budgets", Budgets())
+    kw = {"budgets": Budgets(), "max_tokens": 4000, **kw}
     return RunConfig(run_id=run_id, policy="claude", model="claude-sonnet-5-5", preset="tiny",
-                     device="cpu", budgets=budgets, price=TEST_PRICE, max_tokens=4000,
-                     eval_rounds=1, results_dir=results_dir, **kw)
+                     device="cpu", price=TEST_PRICE, eval_rounds=1, results_dir=results_dir,
+                     **kw)
 
 
 @pytest.fixture

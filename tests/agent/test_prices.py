@@ -1,0 +1,46 @@
+"""The price table: every token kind priced, the long-prompt tier, overrides, and a price
+for every model the installed SDK names (so an SDK upgrade that adds a model fails here
+until the table has it or lists it as unpriced)."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+from agentfakes import usage
+
+from agent.prices import PRICES, Price, parse_price, price_for
+
+UNPRICED = {"claude-mythos-preview"}  # no published price found (agent/prices.py)
+
+
+def test_cost_prices_every_token_kind():
+    p = Price(input=3.0, output=15.0, cache_write=3.75, cache_read=0.30)
+    cost = p.cost(usage(inp=1_000, out=2_000, write=10_000, read=100_000))
+    assert cost == pytest.approx((1_000 * 3 + 2_000 * 15 + 10_000 * 3.75 + 100_000 * 0.3) / 1e6)
+
+
+def test_long_prompts_are_billed_at_the_long_rates():
+    haiku = PRICES["claude-haiku-5-5"]
+    short = haiku.cost(usage(inp=50_000, out=1_000, read=50_000))
+    long = haiku.cost(usage(inp=50_000, out=1_000, read=50_001))
+    assert short == pytest.approx((50_000 * 0.10 + 1_000 * 0.50 + 50_000 * 0.01) / 1e6)
+    assert long == pytest.approx((50_000 * 0.50 + 1_000 * 2.50 + 50_001 * 0.05) / 1e6)
+
+
+def test_every_model_the_sdk_names_has_a_price():
+    from anthropic.types.model_param import ModelParam
+
+    literal = next(a for a in typing.get_args(ModelParam) if typing.get_origin(a) is
+                   typing.Literal)
+    assert set(typing.get_args(literal)) - set(PRICES) <= UNPRICED
+
+
+def test_override_and_unknown_models():
+    assert price_for("claude-sonnet-5-5", "1,2,3,4") == Price(1, 2, 3, 4)
+    assert price_for("my-model", "1,2,3,4").output == 2
+    with pytest.raises(ValueError, match="--price"):
+        price_for("claude-mythos-preview")
+    for bad in ("1,2,3", "a,b,c,d", "1,2,3,-4"):
+        with pytest.raises(ValueError, match="four non-negative"):
+            parse_price(bad)
