@@ -14,6 +14,10 @@ import copy
 from agent.tools import TOOL_SPECS
 
 DEFAULT_MAX_RETRIES = 4
+# The SDK refuses a non-streaming request whose max_tokens could take over 10 minutes (it
+# assumes 128,000 tokens an hour): 10/60 * 128,000. The loop does not stream, so one
+# response, thinking included, stays under this.
+MAX_NONSTREAMING_TOKENS = 21_333
 
 
 def make_client(api_key: str, max_retries: int = DEFAULT_MAX_RETRIES, http_client=None):

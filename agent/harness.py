@@ -92,7 +92,8 @@ class ProjectHarness:
 
         ev = evaluate(str(solution_dir), preset, device, rounds=rounds)
         return BenchOutcome(passed=bool(ev.passed), median_ratio=ev.median_ratio,
-                            rounds=list(ev.rounds), rejected_by=ev.rejected_by)
+                            rounds=list(ev.rounds), rejected_by=ev.rejected_by,
+                            message=getattr(ev, "message", "") or "")
 
     def profile(self, solution_dir: Path, preset: str, device: str) -> str:
         from correctness.sandbox import profile_solution

@@ -25,7 +25,7 @@ import baseline
 from agent.budget import Budgets, Spend, exhausted
 from agent.harness import Harness, evaluation_summary
 from agent.policy import Policy, PolicyFinished
-from agent.prices import Price
+from agent.prices import FREE, Price
 from agent.prompt import first_message, system_prompt
 from agent.tools import FILE_TOOLS, TOOL_SPECS, Toolbox
 from agent.transcript import Transcript, complete_prefix, messages_from, read_events
@@ -49,7 +49,7 @@ class RunConfig:
     preset: str
     device: str
     budgets: Budgets = field(default_factory=Budgets)
-    price: Price = field(default_factory=lambda: Price(0.0, 0.0, 0.0, 0.0))
+    price: Price = FREE
     max_tokens: int = 16_000  # per response, thinking included
     thinking: int | str | None = None
     bench_rounds: int = 1  # run_bench: fewer rounds than the official evaluation

@@ -88,14 +88,15 @@ class Toolbox:
         if handler is None:
             return ToolResult(f"unknown tool {name!r}; the tools are {', '.join(TOOL_NAMES)}",
                               is_error=True)
-        if not isinstance(args, dict):
-            return ToolResult("tool input must be a JSON object", is_error=True)
+        problem = _bad_arguments(name, args)
+        if problem:
+            return ToolResult(f"bad arguments for {name}: {problem}", is_error=True)
         try:
             return handler(**args)
-        except TypeError as e:
-            return ToolResult(f"bad arguments for {name}: {e}", is_error=True)
         except ToolError as e:
             return ToolResult(str(e), is_error=True)
+        except OSError as e:  # e.g. a path through a file, a read of a directory
+            return ToolResult(f"{name} failed: {e.strerror or e}", is_error=True)
 
     # ------------------------------------------------------------------ files
 
@@ -169,6 +170,25 @@ class Toolbox:
     def _submit(self, note: str = "") -> ToolResult:
         return ToolResult("submitted; the official evaluation runs when this session ends",
                           facts={"kind": "submit", "hash": self.ws.digest(), "note": note})
+
+
+def _bad_arguments(name: str, args: object) -> str | None:
+    """What is wrong with a call's input against its schema, or None."""
+    if not isinstance(args, dict):
+        return "the input must be a JSON object"
+    schema = next(t["input_schema"] for t in TOOL_SPECS if t["name"] == name)
+    props = schema["properties"]
+    missing = [k for k in schema.get("required", []) if k not in args]
+    unknown = [k for k in args if k not in props]
+    if missing or unknown:
+        return f"missing {missing}, unknown {unknown}; the parameters are {list(props)}"
+    types = {"string": str, "integer": int}
+    for key, value in args.items():
+        want = types[props[key]["type"]]
+        if not isinstance(value, want) or isinstance(value, bool):
+            article = "an" if props[key]["type"] == "integer" else "a"
+            return f"{key} must be {article} {props[key]['type']}"
+    return None
 
 
 # ---------------------------------------------------------------------------- formatting

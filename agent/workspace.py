@@ -72,6 +72,8 @@ class Workspace:
 
     def read(self, rel: str) -> str:
         target = self.path(rel)
+        if target.is_dir():
+            raise ToolError(f"{rel!r} is a directory; list_files shows its files")
         if not target.is_file():
             raise ToolError(f"{rel!r} does not exist; list_files shows what is there")
         try:

@@ -115,6 +115,7 @@ def build_config(args: argparse.Namespace):
     optional = {k: getattr(args, k) for k in ("max_tokens", "bench_rounds", "eval_rounds")
                 if getattr(args, k) is not None}
     thinking = _thinking(args.thinking)
+    _check_max_tokens(args.max_tokens)
     config = RunConfig(
         run_id=new_run_id(args.policy), policy=args.policy, model=model, preset=preset,
         device=device, budgets=Budgets(**{k: v for k, v in budget_args.items() if v is not None}),
@@ -124,6 +125,16 @@ def build_config(args: argparse.Namespace):
         raise UsageError(f"--thinking {thinking} must be below --max-tokens "
                          f"({config.max_tokens})")
     return config
+
+
+def _check_max_tokens(max_tokens: int | None) -> None:
+    from agent.claude import MAX_NONSTREAMING_TOKENS
+    from bench.ui import UsageError
+
+    if max_tokens is not None and not 1 <= max_tokens <= MAX_NONSTREAMING_TOKENS:
+        raise UsageError(f"--max-tokens must be between 1 and {MAX_NONSTREAMING_TOKENS:,} "
+                         f"(the SDK's limit for a request that does not stream), "
+                         f"got {max_tokens}")
 
 
 def _replay_model(path: str | None) -> str | None:
@@ -277,6 +288,7 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     policy = make_policy(config, args.max_retries)
     writable_dir(args.runs_dir)
+    writable_dir(args.results_dir)
     session = Session.start(args.runs_dir, config, policy, ProjectHarness(),
                             on_event=print_event)
     return run_session(session)

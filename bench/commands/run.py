@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     policy = make_policy(config, args.max_retries)
     writable_dir(args.runs_dir)
+    writable_dir(args.results_dir)
     console.print(f"speedup run: policy {config.policy} on preset {config.preset}, device "
                   f"{config.device}; run {config.run_id}", markup=False)
     session = Session.start(args.runs_dir, config, policy, ProjectHarness(),

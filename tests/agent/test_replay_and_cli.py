@@ -61,6 +61,7 @@ def test_claude_without_a_key_is_one_line_and_exit_2(capsys, monkeypatch, tmp_pa
     (["--thinking", "9000", "--max-tokens", "8000"], "must be below --max-tokens"),
     (["--model", "claude-mythos-preview"], "--price"),
     (["--price", "1,2"], "four non-negative"),
+    (["--max-tokens", "64000"], "does not stream"),
     (["--max-dollars", "0"], "--max-dollars must be positive"),
     (["--policy", "replay"], "needs --replay"),
     (["show"], "show needs a run"),

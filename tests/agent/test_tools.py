@@ -108,7 +108,18 @@ def test_read_line_ranges_and_missing_files(tools):
 
 def test_bad_tool_names_and_arguments_are_errors(tools):
     _refused(tools.call("shell", {"cmd": "ls"}), "unknown tool")
-    _refused(tools.call("read_file", {"file": "ops.py"}), "bad arguments")
+    _refused(tools.call("read_file", {"file": "ops.py"}), "bad arguments", "missing ['path']")
+    _refused(tools.call("write_file", {"path": "a.py", "content": 3}), "content must be a string")
+    _refused(tools.call("read_file", {"path": "ops.py", "start_line": "2"}),
+             "start_line must be an integer")
+    _refused(tools.call("list_files", []), "must be a JSON object")
+
+
+def test_filesystem_errors_are_tool_errors(tools):
+    tools.call("write_file", {"path": "a.py", "content": "x"})
+    _refused(tools.call("write_file", {"path": "a.py/b.py", "content": "x"}), "write_file failed")
+    tools.call("write_file", {"path": "pkg/b.py", "content": "x"})
+    _refused(tools.call("read_file", {"path": "pkg"}), "is a directory")
 
 
 def test_check_reports_each_value_against_its_threshold(tools):
