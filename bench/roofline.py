@@ -1,20 +1,201 @@
-"""FLOPs per training step, from the preset alone.
+"""The roofline of one training step: FLOPs and minimum bytes from the preset alone, the
+device's peaks (datasheet table, or measured with one large matmul and one large copy),
+and what a timed run achieved against them.
 
-Matrix products only (elementwise work is bytes, not FLOPs), 2 FLOPs per multiply-add,
-training = forward + backward = 3x forward (the backward computes two products per
-forward product: the gradient of the input and of the weight). Per token and layer the
-forward does
+FLOPs. Matrix products only (elementwise work is bytes, not FLOPs), 2 FLOPs per
+multiply-add, training = forward + backward = 3x forward (the backward computes two
+products per forward product: the gradient of the input and of the weight). Per token and
+layer the forward does
     qkv 2*d*3d + out-projection 2*d*d + MLP 2*(2*d*4d)        = 24 d^2
     scores q k^T 2*T*d + probs @ v 2*T*d                       = 4 T d   (full T x T,
         as the naive baseline computes it; a causal kernel that skips the masked half
         does half of this)
 and the tied output head 2*d*V once per token.
+
+Minimum bytes. A lower bound on the memory traffic of one step for an implementation
+that keeps float32 master weights and AdamW moments (as the task's training requires),
+makes one pass over the weights per phase, and fuses everything else on chip. With P
+parameters, N = batch * seq_len tokens, d = d_model, L = n_layer:
+    weights      forward reads W (4P), backward reads W (4P) and writes grad (4P),
+                 AdamW reads W, grad, m, v (16P) and writes W, m, v (12P)      = 40 P
+    activations  each block's input is saved in the forward and re-read in the
+                 backward (checkpointing at block boundaries: the least a backward
+                 can store without recomputing the whole forward), and the residual
+                 gradient is read and written once per block: 4 * 4 N d per layer  = 16 N d L
+    tokens       the batch's int64 ids, seq_len + 1 per sequence                = 8 B (T+1)
+Logits are never materialised by a fused head + cross-entropy, so they cost nothing here.
+A cache that holds all weights across phases (small presets on a 50 MB L2) can beat this
+bound; it is a yardstick for arithmetic intensity, not any real kernel's traffic.
 """
 
 from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass
+
+import torch
 
 
 def flops_per_step(cfg: dict) -> float:
     d, T, V, L = cfg["d_model"], cfg["seq_len"], cfg["vocab_size"], cfg["n_layer"]
     forward_per_token = L * (24 * d * d + 4 * T * d) + 2 * d * V
     return 3.0 * forward_per_token * cfg["batch_size"] * T
+
+
+def param_count(cfg: dict) -> int:
+    from baseline.model import param_shapes
+
+    return sum(math.prod(shape) for shape in param_shapes(cfg).values())
+
+
+def min_bytes_per_step(cfg: dict) -> float:
+    """The lower bound derived in the module docstring, in bytes."""
+    B, T, d, L = cfg["batch_size"], cfg["seq_len"], cfg["d_model"], cfg["n_layer"]
+    weights = 40 * param_count(cfg)
+    activations = 16 * B * T * d * L
+    tokens = 8 * B * (T + 1)
+    return float(weights + activations + tokens)
+
+
+# ---------------------------------------------------------------------------- device peaks
+
+@dataclass(frozen=True)
+class Peak:
+    """Datasheet peaks (dense, i.e. without 2:4 sparsity) of one device model."""
+    name: str  # exactly as torch.cuda.get_device_name() reports it
+    fp32_flops: float  # CUDA cores, no tensor cores
+    tf32_flops: float  # tensor cores, dense
+    bf16_flops: float  # tensor cores, dense
+    bytes_per_s: float  # DRAM bandwidth
+    source: str
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "kind": "datasheet"}
+
+
+_T = 1e12
+# NVIDIA's datasheets list tensor-core numbers "with sparsity"; dense is half of that.
+# Names are matched exactly: variants of one chip (PCIe, NVL, 40GB) have other peaks.
+DATASHEET_PEAKS = {p.name: p for p in (
+    Peak("NVIDIA H100 80GB HBM3", 67 * _T, 494.5 * _T, 989.5 * _T, 3.35e12,
+         "NVIDIA H100 Tensor Core GPU datasheet, H100 SXM column (989 / 1,979 TFLOPS "
+         "TF32 / BF16 listed with sparsity, halved)"),
+    Peak("NVIDIA H100 PCIe", 51 * _T, 378 * _T, 756.5 * _T, 2.0e12,
+         "NVIDIA H100 Tensor Core GPU datasheet, H100 PCIe column (756 / 1,513 TFLOPS "
+         "TF32 / BF16 listed with sparsity, halved)"),
+    Peak("NVIDIA H200", 67 * _T, 494.5 * _T, 989.5 * _T, 4.8e12,
+         "NVIDIA H200 Tensor Core GPU datasheet, H200 SXM column (989 / 1,979 TFLOPS "
+         "TF32 / BF16 listed with sparsity, halved)"),
+    Peak("NVIDIA A100-SXM4-80GB", 19.5 * _T, 156 * _T, 312 * _T, 2.039e12,
+         "NVIDIA A100 Tensor Core GPU datasheet, A100 80GB SXM column (dense)"),
+)}
+
+
+def device_name(device: str) -> str:
+    """The GPU's name on CUDA, the processor's model on CPU."""
+    if device == "cuda":
+        return torch.cuda.get_device_name()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def datasheet_peak(name: str) -> Peak | None:
+    """The table's entry for a device name, or None (no CPU has one: CPUs vary too much)."""
+    return DATASHEET_PEAKS.get(name)
+
+
+# ---------------------------------------------------------------------------- measured ceiling
+
+def _cuda_seconds(fn, repeats: int) -> float:
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    times = []
+    for _ in range(repeats):
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3)
+    return min(times)
+
+
+def _cpu_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def measure_ceiling(device: str, *, matmul_n: int | None = None,
+                    copy_bytes: int | None = None, repeats: int = 5) -> dict:
+    """What this machine does at best: one large square matmul (bf16 on CUDA, the fastest
+    dtype a legal solution may use; float32 on CPU, where bf16 is usually slower) and one
+    large copy (bytes read + written). The best of `repeats` after a warm-up: a ceiling is
+    what the device can do, not what it usually does."""
+    cuda = device == "cuda"
+    n = matmul_n or (8192 if cuda else 2048)
+    size = copy_bytes or (1 << 30 if cuda else 1 << 28)
+    dtype = torch.bfloat16 if cuda else torch.float32
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    src = torch.empty(size // 4, device=device, dtype=torch.float32).uniform_()
+    dst = torch.empty_like(src)
+    seconds = _cuda_seconds if cuda else _cpu_seconds
+
+    def matmul() -> None:
+        torch.mm(a, b)
+
+    def copy() -> None:
+        dst.copy_(src)
+
+    matmul(), copy()  # warm-up: library handles, page faults, clocks up
+    matmul_s, copy_s = seconds(matmul, repeats), seconds(copy, repeats)
+    return {"kind": "measured", "device": device_name(device),
+            "matmul_dtype": str(dtype).removeprefix("torch."), "matmul_n": n,
+            "flops_per_s": 2.0 * n**3 / matmul_s,
+            "copy_bytes": 2 * src.numel() * 4, "bytes_per_s": 2.0 * src.numel() * 4 / copy_s}
+
+
+# ---------------------------------------------------------------------------- achieved
+
+def achieved(cfg: dict, run_seconds: float, device: str, ceiling: dict | None = None) -> dict:
+    """The roofline numbers of one training run of cfg['steps'] steps in run_seconds.
+    The ceiling is the measured one when given, else the datasheet's bf16 tensor-core peak
+    (the fastest a legal solution could go), else none (CPUs have no table entry)."""
+    steps = cfg["steps"]
+    flops, nbytes = flops_per_step(cfg), min_bytes_per_step(cfg)
+    result = {
+        "flops_per_step": flops, "min_bytes_per_step": nbytes,
+        "arithmetic_intensity": flops / nbytes,
+        "tokens_per_s": cfg["batch_size"] * cfg["seq_len"] * steps / run_seconds,
+        "achieved_flops_per_s": flops * steps / run_seconds,
+        "ceiling": None, "fraction_of_ceiling": None, "roofline_bound_s": None,
+    }
+    peak = datasheet_peak(device_name(device)) if device == "cuda" else None
+    if ceiling is not None:
+        ceiling_flops, ceiling_bytes = ceiling["flops_per_s"], ceiling["bytes_per_s"]
+        result["ceiling"] = ceiling
+    elif peak is not None:
+        ceiling_flops, ceiling_bytes = peak.bf16_flops, peak.bytes_per_s
+        result["ceiling"] = peak.to_dict()
+    else:
+        return result
+    result["fraction_of_ceiling"] = result["achieved_flops_per_s"] / ceiling_flops
+    result["roofline_bound_s"] = steps * max(flops / ceiling_flops, nbytes / ceiling_bytes)
+    return result
+
+
+def format_rate(flops_per_s: float, device: str) -> str:
+    """TFLOP/s on a GPU, GFLOP/s on a CPU, where each reads naturally."""
+    if device == "cuda":
+        return f"{flops_per_s / 1e12:.2f} TFLOP/s"
+    return f"{flops_per_s / 1e9:.1f} GFLOP/s"

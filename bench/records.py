@@ -1,0 +1,171 @@
+"""Records: one immutable, schema-versioned JSON file per official evaluation in results/.
+
+The schema and the rules are documented for readers in results/README.md; `REQUIRED`
+below is what `load_records` enforces. A record is written once (mode "x": an existing
+file is never overwritten) and carries its own provenance: the solution's content hash,
+the device, the software versions, the command line and the date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+ENTRANT_KINDS = ("reference", "submission", "human", "agent")
+REQUIRED = ("schema_version", "date", "entrant", "solution_hash", "preset", "device",
+            "environment", "command", "statistic", "passed", "rejected_by", "median_ratio",
+            "min_ratio", "max_ratio", "inconclusive", "rounds")
+_SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".hypothesis"}
+
+
+class RecordError(ValueError):
+    """A file in results/ that is not a valid record; the message names the file."""
+
+
+def solution_hash(solution_dir: str | os.PathLike) -> str:
+    """sha256 over the sorted relative paths and contents of every file of the solution
+    (caches skipped), as 'sha256:<hex>'. Renaming, adding or editing any file changes it."""
+    root = Path(solution_dir)
+    digest = hashlib.sha256()
+    files = sorted(p for p in root.rglob("*") if p.is_file()
+                   and not _SKIPPED_PARTS.intersection(p.relative_to(root).parts)
+                   and p.suffix != ".pyc")
+    for path in files:
+        data = path.read_bytes()
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def environment(device: str) -> dict:
+    """Software versions and the hardware a record was measured on."""
+    import numpy
+    import torch
+
+    from bench.roofline import device_name
+
+    try:
+        import triton
+        triton_version = triton.__version__
+    except ImportError:
+        triton_version = None
+    return {
+        "device_name": device_name(device), "cpu_model": device_name("cpu"),
+        "cpu_count": os.cpu_count(), "platform": platform.platform(),
+        "python": platform.python_version(), "torch": torch.__version__,
+        "triton": triton_version, "numpy": numpy.__version__,
+        "cuda": torch.version.cuda, "cuda_available": torch.cuda.is_available(),
+    }
+
+
+def entrant_label(entrant: dict) -> str:
+    """The leaderboard's name for an entrant: agents group by policy + model."""
+    if entrant["kind"] == "agent":
+        model = entrant.get("model")
+        return f"{entrant['policy']} / {model}" if model else entrant["policy"]
+    return entrant["name"]
+
+
+def _check_entrant(entrant: dict) -> None:
+    kind = entrant.get("kind")
+    if kind not in ENTRANT_KINDS:
+        raise ValueError(f"entrant kind must be one of {ENTRANT_KINDS}, got {kind!r}")
+    needed = "policy" if kind == "agent" else "name"
+    if not entrant.get(needed):
+        raise ValueError(f"a {kind} entrant needs a {needed!r}")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-").lower()[:40] or "entrant"
+
+
+def build_record(evaluation, entrant: dict, *, extra: dict | None = None,
+                 roofline: dict | None = None, command: str | None = None,
+                 date: dt.datetime | None = None) -> dict:
+    """The record as a dict (see results/README.md for every field)."""
+    _check_entrant(entrant)
+    date = date or dt.datetime.now(dt.timezone.utc)
+    ev = evaluation.to_dict()
+    extra = dict(extra) if extra else None
+    transcript = extra.get("transcript_path") if extra else None
+    if transcript and "transcript_sha256" not in extra and Path(transcript).is_file():
+        extra["transcript_sha256"] = file_sha256(transcript)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "date": date.isoformat(timespec="seconds"),
+        "command": command if command is not None else " ".join(sys.argv),
+        "entrant": dict(entrant),
+        "solution_dir": ev.pop("solution_dir"),
+        "solution_hash": solution_hash(evaluation.solution_dir),
+        "preset": ev.pop("preset"), "device": ev.pop("device"),
+        "environment": environment(evaluation.device),
+        **ev,
+        "roofline": roofline,
+        "agent": extra,
+    }
+
+
+def write_record(evaluation, entrant: dict, *, results_dir: str | os.PathLike = "results",
+                 extra: dict | None = None, roofline: dict | None = None,
+                 command: str | None = None) -> Path:
+    """Write one new record file and return its path; never overwrites an existing one."""
+    record = build_record(evaluation, entrant, extra=extra, roofline=roofline, command=command)
+    directory = Path(results_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = record["date"].replace("-", "").replace(":", "").split("+")[0]
+    stem = (f"{stamp}_{record['preset']}_{record['device']}_"
+            f"{_slug(entrant_label(record['entrant']))}_{record['solution_hash'][7:15]}")
+    text = json.dumps(record, indent=1, sort_keys=False) + "\n"
+    for n in range(1, 1000):
+        path = directory / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")
+        try:
+            with open(path, "x") as f:
+                f.write(text)
+            return path
+        except FileExistsError:
+            continue
+    raise RecordError(f"{directory}: 999 records named {stem}*; refusing to write more")
+
+
+def validate(record: dict) -> list[str]:
+    """What is wrong with a record (empty: nothing)."""
+    if not isinstance(record, dict):
+        return ["not a JSON object"]
+    problems = [f"missing field {key!r}" for key in REQUIRED if key not in record]
+    version = record.get("schema_version")
+    if version != SCHEMA_VERSION:
+        problems.append(f"schema_version {version!r}; this code reads {SCHEMA_VERSION}")
+    try:
+        _check_entrant(record.get("entrant") or {})
+    except ValueError as e:
+        problems.append(str(e))
+    if record.get("passed") and not isinstance(record.get("median_ratio"), (int, float)):
+        problems.append("a passed record needs a numeric median_ratio")
+    return problems
+
+
+def load_records(results_dir: str | os.PathLike = "results") -> list[dict]:
+    """Every record in results_dir (sorted by file name, each with its '_path'); raises
+    RecordError naming the first file that is not valid JSON or not a valid record."""
+    records = []
+    for path in sorted(Path(results_dir).glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise RecordError(f"{path}: not readable JSON ({e})") from None
+        problems = validate(record)
+        if problems:
+            raise RecordError(f"{path}: not a valid record: {'; '.join(problems)}")
+        records.append({**record, "_path": str(path)})
+    return records

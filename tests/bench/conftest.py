@@ -1,0 +1,30 @@
+"""Fixtures of the bench tests; the fakes themselves live in clockfakes.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def dirs(tmp_path) -> dict[str, Path]:
+    names = ("baseline", "candidate", "twice", "lazy")
+    made = {n: tmp_path / n for n in names}
+    for path in made.values():
+        path.mkdir()
+        (path / "solution.py").write_text(f"# fake solution {path.name}\n")
+    return made
+
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """The fakes train in-process; on a shared 2-core machine torch's second thread spends
+    its time spin-waiting (4 steps of tiny: 1.5 s with 2 threads, 0.12 s with 1)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -1,0 +1,180 @@
+"""The clock's protocol and statistics with work-count fakes (conftest.py): every "second"
+is a counted slot call, so the assertions below are exact, never wall-clock luck."""
+
+import threading
+
+import pytest
+from clockfakes import FakeResult, WorkCountRunner, exact_judge, train_baseline, train_twice
+
+from bench import clock
+from bench.stats import STATISTIC
+
+
+def _evaluate(dirs, runner, candidate="candidate", **kw):
+    return clock.evaluate(dirs[candidate], "tiny", "cpu", runner=runner, judge=exact_judge,
+                          baseline_dir=dirs["baseline"], **kw)
+
+
+def test_baseline_against_itself_is_one(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline})
+    ev = _evaluate(dirs, runner, rounds=3)
+    assert ev.passed and ev.rejected_by is None
+    assert 0.9 <= ev.median_ratio <= 1.1
+    assert ev.median_ratio == ev.min_ratio == ev.max_ratio == 1.0  # same work, same count
+    assert ev.inconclusive  # no gain is never a claim
+    assert ev.statistic == STATISTIC
+
+
+def test_same_work_twice_is_half(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline, dirs["twice"]: train_twice})
+    ev = _evaluate(dirs, runner, candidate="twice", rounds=3)
+    assert ev.passed
+    assert ev.median_ratio == pytest.approx(0.5)
+    assert not ev.inconclusive
+
+
+def test_rounds_alternate_and_share_one_fresh_seed(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline})
+    ev = _evaluate(dirs, runner, rounds=4)
+    warm, timed = runner.log[:2], runner.log[2:]
+    assert [w[2] for w in warm] == [clock.WARMUP_STEPS] * 2  # untimed, cut to a few steps
+    assert [r["order"] for r in ev.rounds] == ["baseline,candidate", "candidate,baseline"] * 2
+    names = [entry[0] for entry in timed]
+    assert names == ["baseline", "candidate", "candidate", "baseline"] * 2  # ABBA
+    input_ids = [entry[1] for entry in timed]
+    assert all(input_ids[i] == input_ids[i + 1] for i in range(0, 8, 2))  # one seed per round
+    assert all(entry[2] == 150 for entry in timed)  # timed runs get the full preset
+
+
+def test_no_warmup_means_no_untimed_runs(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline})
+    ev = _evaluate(dirs, runner, rounds=1, warmup=False)
+    assert len(runner.log) == 2 and ev.warmup is None
+
+
+def test_repeat_self_measures_the_candidate_against_itself(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline, dirs["twice"]: train_twice})
+    ev = _evaluate(dirs, runner, candidate="twice", rounds=2, repeat_self=True)
+    assert [entry[0] for entry in runner.log[-4:]] == ["twice"] * 4
+    assert [r["ratio"] for r in ev.self_rounds] == [1.0, 1.0]
+    assert ev.self_spread == 0.0 and ev.noise_source == "repeat-self"
+
+
+class ScriptedRunner:
+    """Seconds from a script per side, for the noise rule's arithmetic."""
+
+    def __init__(self, dirs, baseline_s, candidate_s):
+        self.dirs, self.times = dirs, {"baseline": list(baseline_s), "candidate": list(candidate_s)}
+
+    def __call__(self, solution_dir, cfg, inputs, *, allow_library=False):
+        side = "baseline" if solution_dir == self.dirs["baseline"] else "candidate"
+        return FakeResult(ok=True, seconds=self.times[side].pop(0))
+
+
+def _pass_judge(ref, cand, cfg, init, heldout):
+    return []
+
+
+def test_gain_within_self_noise_is_inconclusive(dirs):
+    # rounds: ratios 1.04, 1.04; self rounds: 1.0/1.1 and 1.0/1.0 -> spread 10%
+    runner = ScriptedRunner(dirs, [1.04, 1.04], [1.0, 1.0, 1.0, 1.1, 1.0, 1.0])
+    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", rounds=2, warmup=False,
+                        repeat_self=True, runner=runner, judge=_pass_judge,
+                        baseline_dir=dirs["baseline"])
+    assert ev.median_ratio == pytest.approx(1.04)
+    assert ev.self_spread == pytest.approx(1.1 - 1.0)
+    assert ev.inconclusive
+
+
+def test_without_repeat_self_the_baseline_rounds_are_the_noise(dirs):
+    runner = ScriptedRunner(dirs, [2.0, 2.2, 2.0], [1.0, 1.0, 1.0])
+    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
+                        runner=runner, judge=_pass_judge, baseline_dir=dirs["baseline"])
+    assert ev.noise_source == "baseline rounds"
+    assert ev.baseline_spread == pytest.approx(0.1)
+    assert ev.median_ratio == 2.0 and not ev.inconclusive
+
+
+def train_lazily(cfg, init, tokens, batches, ops):
+    """The exploit: return at once and let a thread do the training afterwards, filling
+    the returned tensors in place."""
+    out = {"state_dict": {k: v.clone() for k, v in init.items()},
+           "losses": [0.0] * cfg["steps"]}
+
+    def work():
+        result = baseline_train_uncounted(cfg, init, tokens, batches)
+        for k, v in result["state_dict"].items():
+            out["state_dict"][k].copy_(v)
+        out["losses"][:] = result["losses"]
+
+    train_lazily.thread = threading.Thread(target=work)
+    train_lazily.thread.start()
+    return out
+
+
+def baseline_train_uncounted(cfg, init, tokens, batches):
+    from baseline import train
+    return train(cfg, init, tokens, batches)
+
+
+def test_work_after_return_on_a_thread_cannot_lower_the_time(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline, dirs["lazy"]: train_lazily})
+    try:
+        ev = _evaluate(dirs, runner, candidate="lazy", rounds=3, warmup=False)
+    finally:
+        train_lazily.thread.join()
+    # Its time was ~0, but the results read at `done` are the untrained weights.
+    assert not ev.passed and ev.rejected_by == "weights"
+    assert ev.median_ratio is None and ev.rounds[0]["ratio"] is None
+    assert len(ev.rounds) == 1  # the first rejection ends the evaluation
+
+
+def test_a_rejected_run_names_the_check_and_stops(dirs):
+    class Crashes(WorkCountRunner):
+        def __call__(self, solution_dir, cfg, inputs, *, allow_library=False):
+            if solution_dir == dirs["candidate"]:
+                self.log.append(("candidate",))
+                return FakeResult(ok=False, check="crash", message="ZeroDivisionError")
+            return super().__call__(solution_dir, cfg, inputs, allow_library=allow_library)
+
+    runner = Crashes({dirs["baseline"]: train_baseline})
+    ev = _evaluate(dirs, runner, rounds=3)
+    assert not ev.passed and ev.rejected_by == "crash"
+    assert "ZeroDivisionError" in ev.message and "warm-up" in ev.message
+    assert not ev.candidate_ran and len(runner.log) == 2
+
+
+def test_a_failing_baseline_is_a_harness_error_not_a_verdict(dirs):
+    def runner(solution_dir, cfg, inputs, *, allow_library=False):
+        return FakeResult(ok=False, check="oom", message="out of memory")
+
+    with pytest.raises(clock.HarnessError, match="baseline failed"):
+        _evaluate(dirs, runner, rounds=1)
+
+
+def test_library_allowed_for_the_candidate_only(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline})
+    _evaluate(dirs, runner, rounds=1, allow_library=True)
+    allowed = {(name, flag) for name, _, _, flag in runner.log}
+    assert allowed == {("baseline", False), ("candidate", True)}
+
+
+def test_progress_counts_every_run(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline})
+    events = []
+    _evaluate(dirs, runner, rounds=2, repeat_self=True,
+              on_progress=lambda done, total, status: events.append((done, total)))
+    assert events == [(i, 10) for i in range(1, 11)]
+
+
+def test_record_fields_survive_to_dict(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline, dirs["twice"]: train_twice})
+    d = _evaluate(dirs, runner, candidate="twice", rounds=1).to_dict()
+    assert d["candidate_median_s"] == pytest.approx(2 * d["baseline_median_s"])
+    assert d["rounds"][0]["checks"][0]["name"] == "weights"
+    assert d["candidate_ran"] is True

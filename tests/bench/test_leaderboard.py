@@ -1,0 +1,126 @@
+"""bench.leaderboard and `speedup leaderboard`: ranking rules, the anchors kept apart, and
+the HTML page checked in a real browser (headless Chromium) when one is installed."""
+
+import base64
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bench import leaderboard, records
+from bench.clock import Evaluation
+
+
+def _write(results, solution, entrant, median, preset="tiny", passed=True):
+    ev = Evaluation(str(solution), preset, "cpu", rounds_requested=1, allow_library=False)
+    ev.rounds = [{"round": 1, "order": "baseline,candidate", "baseline_s": 1.0,
+                  "candidate_s": 1.0 / median, "ratio": median if passed else None,
+                  "checks": []}]
+    ev.passed, ev.rejected_by = passed, None if passed else "weights"
+    ev.message = "" if passed else "round 1: max |dW| 0.3"
+    if passed:
+        ev.median_ratio, ev.min_ratio, ev.max_ratio = median, median * 0.9, median * 1.1
+    return records.write_record(ev, entrant, results_dir=results, command="test")
+
+
+@pytest.fixture
+def results(tmp_path):
+    sol = tmp_path / "sol"
+    sol.mkdir()
+    (sol / "solution.py").write_text("")
+    res = tmp_path / "results"
+    ref = {"kind": "reference", "name": "torch_native"}
+    agent = {"kind": "agent", "policy": "claude", "model": "model-a"}
+    _write(res, sol, ref, 2.0)
+    _write(res, sol, ref, 2.5)
+    _write(res, sol, {**agent, "run_id": "r1"}, 3.0)
+    _write(res, sol, {**agent, "run_id": "r1"}, 5.0)
+    _write(res, sol, {**agent, "run_id": "r2"}, 4.0)
+    _write(res, sol, {"kind": "agent", "policy": "claude", "model": "model-b"}, 80.0,
+           passed=False)
+    _write(res, sol, ref, 1.5, preset="cpu")
+    return res
+
+
+def test_rank_correct_records_by_best_and_average_best_over_runs(results):
+    cpu, tiny = leaderboard.build(records.load_records(results))
+    assert (cpu.title, tiny.title) == ("cpu on cpu", "tiny on cpu")  # headline track first
+    assert [r.label for r in tiny.rows] == ["claude / model-a", "torch_native"]
+    agent, ref = tiny.rows
+    assert (agent.best, agent.average_best, agent.runs, agent.records) == (5.0, 4.5, 2, 3)
+    assert (ref.best, ref.average_best, ref.runs) == (2.5, 2.25, 2)
+    # the 80x record was rejected: listed, never ranked
+    assert [r["entrant"]["model"] for r in tiny.rejected] == ["model-b"]
+    assert [r.label for r in cpu.rows] == ["torch_native"]
+
+
+def test_markdown_names_the_statistic_and_keeps_anchors_apart(results, tmp_path):
+    tracks = leaderboard.build(records.load_records(results))
+    md = leaderboard.render_markdown(tracks, "leaderboard.png")
+    ranking, anchors = md.split("## Published anchors (not measured here)")
+    assert "median of per-round paired ratios" in ranking
+    assert "| 1 | claude / model-a | agent | 5.00x (4.50-5.50) | 4.50x | 2 |" in ranking
+    assert "80.00x" not in ranking and "model-b" in ranking  # rejected row, no speedup
+    for model, speedup, _ in leaderboard.ANCHORS:
+        assert f"| {model} | {speedup:g}x |" in anchors and model not in ranking
+    assert "NOT measured here" in anchors and "4 to 8 hours" in anchors
+
+
+def test_cli_writes_md_html_and_png(results, tmp_path):
+    out = tmp_path / "board"
+    r = subprocess.run([sys.executable, "-m", "bench", "leaderboard", "--results-dir",
+                        str(results), "--out", str(out)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "tiny on cpu: 2 ranked, 1 rejected; top claude / model-a 5.00x" in r.stdout
+    page = (out / "leaderboard.html").read_text()
+    png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page)[1])
+    assert png == (out / "leaderboard.png").read_bytes() and png.startswith(b"\x89PNG")
+    assert "leaderboard.png" in (out / "leaderboard.md").read_text()
+
+
+def test_cli_refuses_a_bad_record_in_one_line(results, tmp_path):
+    (results / "zz.json").write_text("[]")
+    r = subprocess.run([sys.executable, "-m", "bench", "leaderboard", "--results-dir",
+                        str(results), "--out", str(tmp_path)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "zz.json" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+          "--enable-logging=stderr", "--v=0"]
+
+
+def _chromium(page, tmp_path, *args):
+    profile = tmp_path / "profile"
+    profile.mkdir(exist_ok=True)
+    return subprocess.run([CHROMIUM, *_FLAGS, f"--user-data-dir={profile}", *args,
+                           page.as_uri()], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install "
+                    "chromium); the HTML check needs a real browser")
+def test_html_loads_in_chromium_with_table_plot_and_no_console_errors(results, tmp_path):
+    import matplotlib.image
+
+    leaderboard.write(leaderboard.build(records.load_records(results)), tmp_path)
+    page = tmp_path / "leaderboard.html"
+    dom = _chromium(page, tmp_path, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('<table class="ranking">') == 2
+    assert '<table class="anchors">' in dom.stdout and 'id="plot"' in dom.stdout
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    assert console == []
+
+    shot = tmp_path / "shot.png"
+    r = _chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1000,1400",
+                  "--hide-scrollbars")
+    assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
+    pixels = (matplotlib.image.imread(shot)[..., :3] * 255).round()
+    bar_blue = ((abs(pixels - [0x48, 0x78, 0xA8]) <= 2).all(axis=-1)).sum()
+    assert bar_blue > 500  # the plot's bars were decoded and drawn, not a broken image

@@ -1,0 +1,97 @@
+"""bench.records: content hashes, immutable files, provenance, and refusing bad records."""
+
+import json
+
+import pytest
+
+from bench import records
+from bench.clock import Evaluation
+
+
+def _evaluation(solution_dir, passed=True, median=2.0):
+    ev = Evaluation(str(solution_dir), "tiny", "cpu", rounds_requested=1, allow_library=False)
+    ev.rounds = [{"round": 1, "order": "baseline,candidate", "baseline_s": 2.0,
+                  "candidate_s": 2.0 / median, "ratio": median, "checks": []}]
+    ev.passed = passed
+    ev.rejected_by = None if passed else "weights"
+    ev.median_ratio = ev.min_ratio = ev.max_ratio = median if passed else None
+    return ev
+
+
+@pytest.fixture
+def solution(tmp_path):
+    d = tmp_path / "sol"
+    d.mkdir()
+    (d / "solution.py").write_text("from .model import train\n")
+    (d / "model.py").write_text("def train(): ...\n")
+    return d
+
+
+def test_hash_changes_with_any_edit_rename_or_new_file(solution):
+    h0 = records.solution_hash(solution)
+    assert h0.startswith("sha256:") and records.solution_hash(solution) == h0
+    (solution / "model.py").write_text("def train():  ...\n")
+    h1 = records.solution_hash(solution)
+    (solution / "model.py").rename(solution / "model2.py")
+    h2 = records.solution_hash(solution)
+    (solution / "notes.txt").write_text("")
+    h3 = records.solution_hash(solution)
+    assert len({h0, h1, h2, h3}) == 4
+
+
+def test_hash_ignores_bytecode_caches(solution):
+    h0 = records.solution_hash(solution)
+    (solution / "__pycache__").mkdir()
+    (solution / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0junk")
+    assert records.solution_hash(solution) == h0
+
+
+def test_record_carries_provenance(solution, tmp_path):
+    path = records.write_record(_evaluation(solution), {"kind": "reference", "name": "fast"},
+                                results_dir=tmp_path / "results", command="speedup bench sol")
+    rec = json.loads(path.read_text())
+    assert rec["schema_version"] == records.SCHEMA_VERSION
+    assert rec["solution_hash"] == records.solution_hash(solution)
+    assert rec["command"] == "speedup bench sol" and rec["date"].endswith("+00:00")
+    env = rec["environment"]
+    assert env["python"] and env["torch"] and env["cpu_model"] and "triton" in env
+    assert rec["median_ratio"] == 2.0 and rec["rounds"][0]["ratio"] == 2.0
+    assert records.validate(rec) == []
+
+
+def test_records_are_never_overwritten(solution, tmp_path):
+    ev, who = _evaluation(solution), {"kind": "reference", "name": "fast"}
+    paths = [records.write_record(ev, who, results_dir=tmp_path) for _ in range(3)]
+    assert len(set(paths)) == 3
+    assert [r["_path"] for r in records.load_records(tmp_path)] == sorted(map(str, paths))
+
+
+def test_agent_extras_hash_the_transcript(solution, tmp_path):
+    transcript = tmp_path / "run.jsonl"
+    transcript.write_text('{"event": "start"}\n')
+    entrant = {"kind": "agent", "policy": "claude", "model": "claude-x", "run_id": "r1"}
+    extra = {"tokens": 1000, "dollars": 0.5, "turns": 3, "wall_s": 60.0,
+             "transcript_path": str(transcript)}
+    path = records.write_record(_evaluation(solution), entrant, results_dir=tmp_path,
+                                extra=extra)
+    rec = json.loads(path.read_text())
+    assert rec["agent"]["transcript_sha256"] == records.file_sha256(transcript)
+    assert rec["agent"]["dollars"] == 0.5 and "claude-x" in path.name
+
+
+@pytest.mark.parametrize("entrant", [{"kind": "robot", "name": "x"}, {"kind": "agent"},
+                                     {"kind": "reference"}])
+def test_entrant_must_say_who(solution, tmp_path, entrant):
+    with pytest.raises(ValueError):
+        records.write_record(_evaluation(solution), entrant, results_dir=tmp_path)
+
+
+def test_load_names_the_bad_file(solution, tmp_path):
+    records.write_record(_evaluation(solution), {"kind": "reference", "name": "a"},
+                         results_dir=tmp_path)
+    (tmp_path / "zz-broken.json").write_text("{not json")
+    with pytest.raises(records.RecordError, match="zz-broken.json"):
+        records.load_records(tmp_path)
+    (tmp_path / "zz-broken.json").write_text(json.dumps({"schema_version": 99}))
+    with pytest.raises(records.RecordError, match="schema_version 99"):
+        records.load_records(tmp_path)

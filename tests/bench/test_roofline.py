@@ -1,0 +1,74 @@
+"""bench.roofline: FLOPs checked against torch's own count, bytes by their derivation,
+peaks only for devices named exactly in the datasheet table."""
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import baseline
+from bench import roofline
+
+
+def test_flops_per_step_match_torch_flop_counter_on_a_training_step(tiny_cfg, tiny_inputs):
+    model = baseline.GPT.from_weights(tiny_cfg, tiny_inputs["init"])
+    B, T = tiny_cfg["batch_size"], tiny_cfg["seq_len"]
+    x = torch.randint(0, tiny_cfg["vocab_size"], (B, T))
+    with FlopCounterMode(display=False) as counter:
+        model.loss(x, x).backward()
+    assert roofline.flops_per_step(tiny_cfg) == counter.get_total_flops()
+
+
+def test_param_count_is_the_canonical_weights(tiny_cfg, tiny_inputs):
+    assert roofline.param_count(tiny_cfg) == sum(v.numel() for v in tiny_inputs["init"].values())
+
+
+def test_min_bytes_follow_the_docstring(tiny_cfg):
+    P = roofline.param_count(tiny_cfg)
+    B, T, d, L = 8, 32, 32, 2  # the tiny preset
+    assert roofline.min_bytes_per_step(tiny_cfg) == 40 * P + 16 * B * T * d * L + 8 * B * (T + 1)
+    doubled = {**tiny_cfg, "batch_size": 2 * B}  # weights' share does not grow with batch
+    assert (roofline.min_bytes_per_step(doubled) - roofline.min_bytes_per_step(tiny_cfg)
+            == 16 * B * T * d * L + 8 * B * (T + 1))
+
+
+@pytest.mark.parametrize("name, bf16", [("NVIDIA H100 80GB HBM3", 989.5e12),
+                                        ("NVIDIA H100 PCIe", 756.5e12),
+                                        ("NVIDIA H200", 989.5e12)])
+def test_datasheet_peaks_by_exact_name(name, bf16):
+    peak = roofline.datasheet_peak(name)
+    assert peak.bf16_flops == bf16 and "datasheet" in peak.source
+    assert peak.to_dict()["kind"] == "datasheet"
+
+
+@pytest.mark.parametrize("name", ["NVIDIA H100 NVL", "AMD EPYC", "NVIDIA H200 NVL", ""])
+def test_no_peak_is_guessed_for_other_devices(name):
+    assert roofline.datasheet_peak(name) is None
+
+
+def test_achieved_against_a_given_ceiling(tiny_cfg):
+    ceiling = {"kind": "measured", "flops_per_s": 1e10, "bytes_per_s": 1e9}
+    r = roofline.achieved(tiny_cfg, 2.0, "cpu", ceiling)
+    flops = roofline.flops_per_step(tiny_cfg) * tiny_cfg["steps"]
+    assert r["achieved_flops_per_s"] == pytest.approx(flops / 2.0)
+    assert r["fraction_of_ceiling"] == pytest.approx(flops / 2.0 / 1e10)
+    assert r["tokens_per_s"] == pytest.approx(8 * 32 * 150 / 2.0)
+    bound = 150 * max(roofline.flops_per_step(tiny_cfg) / 1e10,
+                      roofline.min_bytes_per_step(tiny_cfg) / 1e9)
+    assert r["roofline_bound_s"] == pytest.approx(bound)
+
+
+def test_cpu_without_a_measured_ceiling_has_no_fraction(tiny_cfg):
+    r = roofline.achieved(tiny_cfg, 2.0, "cpu")
+    assert r["ceiling"] is None and r["fraction_of_ceiling"] is None
+
+
+def test_measured_ceiling_on_cpu_is_float32_and_counts_both_copy_directions():
+    c = roofline.measure_ceiling("cpu", matmul_n=64, copy_bytes=1 << 16, repeats=2)
+    assert c["kind"] == "measured" and c["matmul_dtype"] == "float32"
+    assert c["copy_bytes"] == 2 * (1 << 16)
+    assert c["flops_per_s"] > 0 and c["bytes_per_s"] > 0
+
+
+def test_rates_read_in_the_device_unit():
+    assert roofline.format_rate(2.5e12, "cuda") == "2.50 TFLOP/s"
+    assert roofline.format_rate(2.5e9, "cpu") == "2.5 GFLOP/s"
