@@ -95,11 +95,12 @@ def binding(impl: LibraryImpl) -> str:
             f"# library: {impl.module}.{impl.attr} ({impl.name})\n")
 
 
-def _with_bindings(ops: str, lines: list[str]) -> str:
-    if not lines:
+def _with_bindings(ops: str, bindings: dict[str, str]) -> str:
+    if not bindings:
         return ops
+    lines = "".join(bindings[slot] for slot in SLOTS if slot in bindings)
     return ops.rstrip("\n") + "\n\n\n# Slots bound to the kernel library's implementations.\n" \
-        + "".join(lines)
+        + lines
 
 
 def _call(name: str, **args) -> tuple[str, dict]:
@@ -120,7 +121,7 @@ class LibraryPolicy:
 
     def _plan(self) -> Generator[tuple[str, dict], dict, None]:
         ops = (yield _call("read_file", path="ops.py"))["content"]
-        kept: list[str] = []
+        kept: dict[str, str] = {}  # slot -> its binding line, in slot order
         written: set[str] = set()
         best = 1.0  # the unchanged baseline: speedup 1 by definition
         for impl in self.impls:
@@ -132,19 +133,19 @@ class LibraryPolicy:
                 if path not in written:
                     written.add(path)
                     yield _call("write_file", path=path, content=text)
-            trial = _with_bindings(ops, kept + [binding(impl)])
-            yield _call("write_file", path="ops.py", content=trial)
+            trial = {**kept, impl.slot: binding(impl)}  # replaces this slot's earlier choice
+            yield _call("write_file", path="ops.py", content=_with_bindings(ops, trial))
             check = yield _call("run_check")
             if not check["is_error"] and check["content"].startswith("PASSED"):
                 timing = yield _call("run_bench")
                 found = _SPEEDUP.match(timing["content"])
                 if not timing["is_error"] and found and float(found.group(1)) > best:
-                    best = float(found.group(1))
-                    kept.append(binding(impl))
+                    best, kept = float(found.group(1)), trial
                     continue
             yield _call("write_file", path="ops.py", content=_with_bindings(ops, kept))
-        slots = ", ".join(line.split(" as ")[1].split()[0] for line in kept) or "none"
-        yield _call("submit", note=f"slots bound to the library: {slots}; best bench {best:.3f}x")
+        chosen = ", ".join(f"{slot}" for slot in kept) or "none"
+        yield _call("submit", note=f"slots bound to the library: {chosen}; best bench "
+                                   f"{best:.3f}x")
 
     def respond(self, messages: list[dict], max_tokens: int) -> dict:
         results = [block for m in messages if m["role"] == "user" and isinstance(m["content"], list)

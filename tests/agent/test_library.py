@@ -109,3 +109,15 @@ def test_the_library_workspace_trains_like_the_baseline(tmp_path, clock, tiny_in
     # max relative loss difference 0.0 here (torch 2.13 CPU); other CPUs and BLAS builds may
     # round float32 differently, and 1e-5 still rejects any real change of the computation
     assert torch.allclose(torch.tensor(got["losses"]), torch.tensor(want["losses"]), rtol=1e-5)
+
+
+def test_a_faster_second_implementation_replaces_the_first(tmp_path, clock):
+    impls = [LibraryImpl("gelu", "torch", False, "kernels.native", "gelu"),
+             LibraryImpl("gelu", "zfast", False, "kernels.native", "gelu")]
+    harness = FakeHarness(clock, gains={"import gelu as": 0.1, "(zfast)": 1.0}, library=impls)
+    session = Session.start(tmp_path / "runs", _config(tmp_path), LibraryPolicy(impls), harness,
+                            clock=clock)
+    outcome = session.run()
+    ops = (session.dir / "snapshots" / outcome.hash[:16] / "ops.py").read_text()
+    bindings = [line for line in ops.splitlines() if line.startswith("from .lib_native")]
+    assert len(bindings) == 1 and bindings[0].endswith("(zfast)")
