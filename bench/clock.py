@@ -30,7 +30,7 @@ from bench import stats
 
 WARMUP_STEPS = 3
 
-Runner = Callable[..., object]  # run_solution(solution_dir, cfg, inputs, *, allow_library)
+Runner = Callable[..., object]  # run_solution(dir, cfg, inputs, *, allow_library, **options)
 Judge = Callable[..., list]  # compare(ref, cand, cfg, init, heldout, tolerances) -> [Check]
 
 
@@ -122,10 +122,10 @@ class _Session:
         self.ev, self.runner, self.baseline_dir = ev, runner, baseline_dir
         self.done, self.total, self.on_progress = 0, total, on_progress
 
-    def run(self, side: str, cfg: dict, inputs: dict, label: str):
+    def run(self, side: str, cfg: dict, inputs: dict, label: str, **options):
         path = self.baseline_dir if side == "baseline" else Path(self.ev.solution_dir)
         allow_library = self.ev.allow_library and side == "candidate"
-        result = self.runner(path, cfg, inputs, allow_library=allow_library)
+        result = self.runner(path, cfg, inputs, allow_library=allow_library, **options)
         self.done += 1
         if self.on_progress is not None:
             self.on_progress(self.done, self.total, f"{label}: {side} {_status(result)}")
@@ -177,8 +177,10 @@ def _warm_up(session: _Session, cfg: dict) -> Evaluation | None:
 
     warm_cfg = {**cfg, "steps": min(WARMUP_STEPS, cfg["steps"])}
     inputs = baseline.make_inputs(warm_cfg, secrets.randbits(62))
-    base = session.run("baseline", warm_cfg, inputs, "warm-up")
-    cand = session.run("candidate", warm_cfg, inputs, "warm-up")
+    # Only these untimed runs, on a seed of their own, may write the persistent compile
+    # caches; timed runs get a private snapshot of them (correctness.sandbox).
+    base = session.run("baseline", warm_cfg, inputs, "warm-up", compile_cache="update")
+    cand = session.run("candidate", warm_cfg, inputs, "warm-up", compile_cache="update")
     session.ev.warmup = {"steps": warm_cfg["steps"], "baseline_s": base.seconds,
                          "candidate_s": cand.seconds if cand.ok else None}
     if not cand.ok:

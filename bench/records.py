@@ -94,8 +94,12 @@ def build_record(evaluation, entrant: dict, *, extra: dict | None = None,
                  roofline: dict | None = None, command: str | None = None,
                  date: dt.datetime | None = None) -> dict:
     """The record as a dict (see results/README.md for every field)."""
+    from bench.roofline import for_evaluation
+
     _check_entrant(entrant)
     date = date or dt.datetime.now(dt.timezone.utc)
+    if roofline is None:
+        roofline = for_evaluation(evaluation)
     ev = evaluation.to_dict()
     extra = dict(extra) if extra else None
     transcript = extra.get("transcript_path") if extra else None

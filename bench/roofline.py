@@ -194,8 +194,21 @@ def achieved(cfg: dict, run_seconds: float, device: str, ceiling: dict | None = 
     return result
 
 
+def for_evaluation(evaluation, ceiling: dict | None = None) -> dict | None:
+    """Roofline numbers of an evaluation's median baseline and candidate runs (None when
+    the candidate never finished a timed run)."""
+    from baseline import get_preset
+
+    if evaluation.candidate_median_s is None:
+        return None
+    cfg = get_preset(evaluation.preset).to_cfg(evaluation.device)
+    return {side: achieved(cfg, seconds, evaluation.device, ceiling)
+            for side, seconds in (("candidate", evaluation.candidate_median_s),
+                                  ("baseline", evaluation.baseline_median_s))}
+
+
 def format_rate(flops_per_s: float, device: str) -> str:
-    """TFLOP/s on a GPU, GFLOP/s on a CPU, where each reads naturally."""
+    """TFLOP/s on a GPU, GFLOP/s on a CPU, where each reads naturally; 3 digits."""
     if device == "cuda":
-        return f"{flops_per_s / 1e12:.2f} TFLOP/s"
-    return f"{flops_per_s / 1e9:.1f} GFLOP/s"
+        return f"{flops_per_s / 1e12:.3g} TFLOP/s"
+    return f"{flops_per_s / 1e9:.3g} GFLOP/s"

@@ -67,14 +67,16 @@ def train_baseline(cfg, init, tokens, batches, ops):
 
 class WorkCountRunner:
     """An injectable `run_solution`: {solution dir: train(cfg, init, tokens, batches, ops)}.
-    Logs every call as (dir name, id of the round's inputs, cfg steps)."""
+    Logs every call as (dir name, id of the round's inputs, cfg steps, allow_library,
+    compile cache mode)."""
 
     def __init__(self, solutions: dict[Path, callable], steps: int = FAKE_STEPS):
         self.solutions = {Path(k): v for k, v in solutions.items()}
         self.steps, self.log = steps, []
 
-    def __call__(self, solution_dir, cfg, inputs, *, allow_library=False):
-        self.log.append((Path(solution_dir).name, id(inputs), cfg["steps"], allow_library))
+    def __call__(self, solution_dir, cfg, inputs, *, allow_library=False, **options):
+        self.log.append((Path(solution_dir).name, id(inputs), cfg["steps"], allow_library,
+                         options.get("compile_cache", "snapshot")))
         steps = min(self.steps, cfg["steps"])
         ops = CountingOps()
         out = self.solutions[Path(solution_dir)](

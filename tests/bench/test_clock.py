@@ -40,6 +40,8 @@ def test_rounds_alternate_and_share_one_fresh_seed(dirs):
     ev = _evaluate(dirs, runner, rounds=4)
     warm, timed = runner.log[:2], runner.log[2:]
     assert [w[2] for w in warm] == [clock.WARMUP_STEPS] * 2  # untimed, cut to a few steps
+    assert [w[4] for w in warm] == ["update"] * 2  # only warm-up may fill the caches
+    assert {entry[4] for entry in timed} == {"snapshot"}
     assert [r["order"] for r in ev.rounds] == ["baseline,candidate", "candidate,baseline"] * 2
     names = [entry[0] for entry in timed]
     assert names == ["baseline", "candidate", "candidate", "baseline"] * 2  # ABBA
@@ -69,7 +71,7 @@ class ScriptedRunner:
     def __init__(self, dirs, baseline_s, candidate_s):
         self.dirs, self.times = dirs, {"baseline": list(baseline_s), "candidate": list(candidate_s)}
 
-    def __call__(self, solution_dir, cfg, inputs, *, allow_library=False):
+    def __call__(self, solution_dir, cfg, inputs, *, allow_library=False, **options):
         side = "baseline" if solution_dir == self.dirs["baseline"] else "candidate"
         return FakeResult(ok=True, seconds=self.times[side].pop(0))
 
@@ -134,11 +136,11 @@ def test_work_after_return_on_a_thread_cannot_lower_the_time(dirs):
 
 def test_a_rejected_run_names_the_check_and_stops(dirs):
     class Crashes(WorkCountRunner):
-        def __call__(self, solution_dir, cfg, inputs, *, allow_library=False):
+        def __call__(self, solution_dir, cfg, inputs, **options):
             if solution_dir == dirs["candidate"]:
                 self.log.append(("candidate",))
                 return FakeResult(ok=False, check="crash", message="ZeroDivisionError")
-            return super().__call__(solution_dir, cfg, inputs, allow_library=allow_library)
+            return super().__call__(solution_dir, cfg, inputs, **options)
 
     runner = Crashes({dirs["baseline"]: train_baseline})
     ev = _evaluate(dirs, runner, rounds=3)
@@ -148,7 +150,7 @@ def test_a_rejected_run_names_the_check_and_stops(dirs):
 
 
 def test_a_failing_baseline_is_a_harness_error_not_a_verdict(dirs):
-    def runner(solution_dir, cfg, inputs, *, allow_library=False):
+    def runner(solution_dir, cfg, inputs, **options):
         return FakeResult(ok=False, check="oom", message="out of memory")
 
     with pytest.raises(clock.HarnessError, match="baseline failed"):
@@ -159,7 +161,7 @@ def test_library_allowed_for_the_candidate_only(dirs):
     runner = WorkCountRunner({dirs["baseline"]: train_baseline,
                               dirs["candidate"]: train_baseline})
     _evaluate(dirs, runner, rounds=1, allow_library=True)
-    allowed = {(name, flag) for name, _, _, flag in runner.log}
+    allowed = {(name, flag) for name, _, _, flag, _ in runner.log}
     assert allowed == {("baseline", False), ("candidate", True)}
 
 

@@ -56,6 +56,9 @@ def test_record_carries_provenance(solution, tmp_path):
     env = rec["environment"]
     assert env["python"] and env["torch"] and env["cpu_model"] and "triton" in env
     assert rec["median_ratio"] == 2.0 and rec["rounds"][0]["ratio"] == 2.0
+    tokens = 8 * 32 * 150  # tiny: batch * seq_len * steps
+    assert rec["roofline"]["candidate"]["tokens_per_s"] == pytest.approx(tokens / 1.0)
+    assert rec["roofline"]["baseline"]["tokens_per_s"] == pytest.approx(tokens / 2.0)
     assert records.validate(rec) == []
 
 

@@ -70,5 +70,5 @@ def test_measured_ceiling_on_cpu_is_float32_and_counts_both_copy_directions():
 
 
 def test_rates_read_in_the_device_unit():
-    assert roofline.format_rate(2.5e12, "cuda") == "2.50 TFLOP/s"
-    assert roofline.format_rate(2.5e9, "cpu") == "2.5 GFLOP/s"
+    assert roofline.format_rate(2.5e12, "cuda") == "2.5 TFLOP/s"
+    assert roofline.format_rate(3.25e7, "cpu") == "0.0325 GFLOP/s"

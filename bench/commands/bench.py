@@ -1,0 +1,187 @@
+"""The official evaluation of a solution directory: paired, interleaved rounds of the
+baseline and the candidate in fresh sandboxed children, the same secret seed per round,
+timed by this process's clock; every candidate run judged against its round's baseline.
+
+Prints per-round times and ratios, the median speedup with min-max (the statistic:
+the median of per-round paired ratios baseline_s / candidate_s), tokens/s, achieved
+FLOP/s and the fraction of the device's ceiling, and the verdict. Writes one record to
+--results-dir when the candidate finished at least one timed run (marked rejected if the
+judge rejected it; see results/README.md). Exit code 0: passed; 1: rejected; 2: bad input;
+3: the baseline itself failed (the machine or the harness is broken). Examples:
+
+    speedup bench solutions/torch_native --preset tiny --device cpu --rounds 3 --allow-library
+    speedup bench --measure-ceiling --device cuda      # the device's ceiling only
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "official evaluation of a solution: paired timing against the baseline -> a record"
+
+
+def _positive_int(text: str) -> int:
+    from bench.ui import UsageError
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"--rounds must be a positive integer, got {text!r}")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from baseline.config import PRESETS
+
+    p.add_argument("dir", nargs="?", metavar="DIR",
+                   help="solution directory (solution.py with train); optional with "
+                        "--measure-ceiling alone")
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help="run size (default: gpu on CUDA, tiny on CPU)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where to train (auto: CUDA when present)")
+    p.add_argument("--rounds", type=_positive_int, default=3,
+                   help="paired rounds of baseline and candidate (default 3)")
+    p.add_argument("--repeat-self", action="store_true",
+                   help="also time the candidate against itself: the noise its gain must beat")
+    p.add_argument("--allow-library", action="store_true",
+                   help="let the solution import our kernels (reference entries only; recorded)")
+    p.add_argument("--measure-ceiling", action="store_true",
+                   help="measure the device's ceiling (one large matmul, one large copy) "
+                        "and report the fraction of it")
+    p.add_argument("--results-dir", default="results", metavar="DIR",
+                   help="where the record goes (default results)")
+    p.add_argument("--name", default=None,
+                   help="the entrant's name on the leaderboard (default: DIR's name)")
+
+
+def entrant_for(solution_dir: Path, name: str | None) -> dict:
+    """A reference entry for the baseline and for the solutions we ship, else a submission."""
+    from correctness.sandbox import BASELINE_DIR, PROJECT_DIR
+
+    resolved = solution_dir.resolve()
+    ours = resolved == BASELINE_DIR or resolved.parent == PROJECT_DIR / "solutions"
+    return {"kind": "reference" if ours else "submission", "name": name or resolved.name}
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.ui import UsageError, out, preset_and_device, writable_dir
+
+    preset, device = preset_and_device(args.preset, args.device)
+    if args.dir is None and not args.measure_ceiling:
+        raise UsageError("give a solution directory (speedup bench DIR), or --measure-ceiling")
+    solution_dir = Path(args.dir) if args.dir else None
+    if solution_dir is not None:
+        if not (solution_dir / "solution.py").is_file():
+            raise UsageError(f"{solution_dir} has no solution.py; a solution is a directory "
+                             "whose solution.py defines train(cfg, init, tokens, batches)")
+        writable_dir(args.results_dir)
+    ceiling = _ceiling(device) if args.measure_ceiling else None
+    if solution_dir is None:
+        return 0
+    tolerances_missing = _tolerances_missing(preset, device)
+    if tolerances_missing:
+        raise UsageError(tolerances_missing)
+    out.print(f"bench {solution_dir} on {preset}/{device}: {args.rounds} paired rounds"
+              f"{' + repeat-self' if args.repeat_self else ''}")
+    ev = _evaluate(solution_dir, preset, device, args)
+    if ev is None:
+        return 3
+    _report(ev, ceiling)
+    if ev.candidate_ran:
+        from bench.records import write_record
+        from bench.roofline import for_evaluation
+
+        path = write_record(ev, entrant_for(solution_dir, args.name),
+                            results_dir=args.results_dir,
+                            roofline=for_evaluation(ev, ceiling),
+                            command=" ".join(["speedup", *sys.argv[1:]]))
+        out.print(f"wrote {path}")
+    else:
+        out.print("no record: the candidate never finished a timed run")
+    return 0 if ev.passed else 1
+
+
+def _ceiling(device: str) -> dict:
+    from bench.roofline import format_rate, measure_ceiling
+    from bench.ui import console, out
+
+    with console.status(f"measuring the {device} ceiling (one large matmul, one large copy)"):
+        ceiling = measure_ceiling(device)
+    out.print(f"ceiling of {ceiling['device']}: {format_rate(ceiling['flops_per_s'], device)} "
+              f"({ceiling['matmul_dtype']} {ceiling['matmul_n']}^3 matmul), "
+              f"{ceiling['bytes_per_s'] / 1e9:.1f} GB/s (copy, read + write) [measured]")
+    return ceiling
+
+
+def _tolerances_missing(preset: str, device: str) -> str | None:
+    """Why the judge cannot run here, or None: tolerances are calibrated per preset/device."""
+    from correctness import tolerances
+
+    try:
+        tolerances.load(preset, device)
+    except (KeyError, LookupError, ValueError, FileNotFoundError) as e:
+        return (f"no calibrated tolerances for {preset} on {device} ({e}); run "
+                f"`speedup calibrate --preset {preset} --device {device}` first")
+    return None
+
+
+def _evaluate(solution_dir: Path, preset: str, device: str, args):
+    from bench.clock import HarnessError, evaluate
+    from bench.ui import console, progress
+
+    total = 2 + 2 * args.rounds * (2 if args.repeat_self else 1)
+    with progress(f"bench {solution_dir.name}", total) as advance:
+        try:
+            return evaluate(solution_dir, preset, device, rounds=args.rounds,
+                            repeat_self=args.repeat_self, allow_library=args.allow_library,
+                            on_progress=lambda done, total, status: advance(status=status))
+        except HarnessError as e:
+            console.print(f"speedup: error: {e}", markup=False)
+            return None
+
+
+def _report(ev, ceiling: dict | None) -> None:
+    from rich.table import Table
+
+    from bench.roofline import for_evaluation, format_rate
+    from bench.ui import out
+
+    table = Table("round", "order", "baseline s", "candidate s", "speedup", "verdict")
+    for r in ev.rounds:
+        failed = [c["name"] for c in r["checks"] if not c["passed"]]
+        verdict = ("rejected: " + ", ".join(failed) if failed
+                   else f"rejected: {ev.rejected_by}" if r["candidate_s"] is None else "pass")
+        table.add_row(str(r["round"]), r["order"], f"{r['baseline_s']:.3f}",
+                      _fmt(r["candidate_s"], "{:.3f}"), _fmt(r["ratio"], "{:.3f}x"), verdict)
+    out.print(table)
+    for r in ev.self_rounds:
+        out.print(f"self round {r['round']}: {r['first_s']:.3f} s vs {r['second_s']:.3f} s "
+                  f"({r['ratio']:.3f}x)")
+    if ev.passed:
+        out.print(f"speedup {ev.median_ratio:.3f}x (min {ev.min_ratio:.3f}x, max "
+                  f"{ev.max_ratio:.3f}x): {ev.statistic}, {len(ev.rounds)} rounds")
+        noise = ev.self_spread if ev.noise_source == "repeat-self" else ev.baseline_spread
+        out.print(f"noise: spread {noise:.1%} ({ev.noise_source})"
+                  + ("; INCONCLUSIVE: the gain is within the noise" if ev.inconclusive else ""))
+    roof = for_evaluation(ev, ceiling)
+    if roof:
+        for side in ("candidate", "baseline"):
+            r = roof[side]
+            fraction = ("" if r["fraction_of_ceiling"] is None else
+                        f", {r['fraction_of_ceiling']:.2%} of the {r['ceiling']['kind']} ceiling")
+            out.print(f"{side}: {r['tokens_per_s']:,.0f} tokens/s, "
+                      f"{format_rate(r['achieved_flops_per_s'], ev.device)}{fraction}")
+        if roof["candidate"]["ceiling"] is None:
+            out.print("(no ceiling for this device in the datasheet table: pass "
+                      "--measure-ceiling for the fraction)")
+    verdict = ("PASS" if ev.passed else f"REJECTED by {ev.rejected_by}: {ev.message}")
+    out.print(f"verdict: {verdict}", markup=False)
+
+
+def _fmt(value, spec: str) -> str:
+    return "-" if value is None else spec.format(value)
