@@ -31,6 +31,8 @@ class CheckOutcome:
     message: str = ""  # why (static-scan findings, the exception, ...)
     checks: list[CheckRow] = field(default_factory=list)
     output_tail: str = ""
+    preset: str = "tiny"  # what the judge ran: the quick check is always `tiny`
+    device: str = "cpu"
 
 
 @dataclass
@@ -77,15 +79,24 @@ class ProjectHarness:
     WITHOUT the kernel library (allow_library=False): that is the benchmark's rule."""
 
     def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome:
+        """The quick check: `tiny` on the track's device when tolerances are calibrated
+        there (a CUDA-only rewrite is judged where it runs), else `tiny` on the CPU."""
+        from correctness import tolerances
         from correctness.training_check import check_training
 
-        verdict = check_training(str(solution_dir), preset, device, quick=True)
-        cand = getattr(verdict, "cand", None)
+        try:
+            tolerances.load("tiny", device)
+            verdict = check_training(str(solution_dir), "tiny", device)
+        except tolerances.ToleranceError:
+            verdict = check_training(str(solution_dir), "tiny", "cpu", quick=True)
         rows = [CheckRow(c.name, bool(c.passed), c.value, c.threshold, c.detail or "")
                 for c in verdict.checks]
+        failed = next((r.detail for r in rows if not r.passed), "")
+        cand = verdict.cand
         return CheckOutcome(passed=bool(verdict.passed), rejected_by=verdict.rejected_by,
-                            message=getattr(cand, "message", "") or "", checks=rows,
-                            output_tail=getattr(cand, "output_tail", "") or "")
+                            message=(cand.message if cand and not cand.ok else "") or failed,
+                            checks=rows, output_tail=(cand.output_tail if cand else "") or "",
+                            preset=verdict.preset, device=verdict.device)
 
     def bench(self, solution_dir: Path, preset: str, device: str, rounds: int) -> BenchOutcome:
         from bench.clock import evaluate
@@ -96,9 +107,8 @@ class ProjectHarness:
                             message=getattr(ev, "message", "") or "")
 
     def profile(self, solution_dir: Path, preset: str, device: str) -> str:
-        from correctness.sandbox import profile_solution
-
         import baseline
+        from correctness.sandbox import profile_solution
 
         cfg = baseline.get_preset(preset).to_cfg(device)
         inputs = baseline.make_inputs(cfg, secrets.randbits(63))

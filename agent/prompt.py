@@ -49,7 +49,9 @@ doing training work at import time.
 
 ## Tools
 list_files, read_file, write_file, edit_file: your workspace only (paths relative to it).
-run_check: the judge, quick mode; each check with its value and threshold.
+run_check: the judge, quick: the small `tiny` preset (on the CPU unless the judge is
+  calibrated for tiny on your device), so `train` must work for any preset and device;
+  prints each check with its measured value and threshold.
 run_bench: the clock with few rounds; the speedup over the reference.
 profile: the top operators of one training run.
 submit: hand in the workspace as it is; the session ends and the official evaluation runs.

@@ -42,9 +42,10 @@ TOOL_SPECS: list[dict] = [
          "path": _PATH, "old_string": {"type": "string"}, "new_string": {"type": "string"}},
          "required": ["path", "old_string", "new_string"], "additionalProperties": False}},
     {"name": "run_check",
-     "description": "Run the judge (quick mode) on the workspace: static scan, then a "
-                    "training run against the baseline on the same seed; prints each check "
-                    "with its measured value and threshold. Spends device seconds.",
+     "description": "Run the judge, quick (the small `tiny` preset), on the workspace: "
+                    "static scan, then a training run against the baseline on the same seed; "
+                    "prints each check with its measured value and threshold. Spends device "
+                    "seconds.",
      "input_schema": _NO_INPUT},
     {"name": "run_bench",
      "description": "Time the workspace against the baseline (paired rounds, fresh "
@@ -148,7 +149,7 @@ class Toolbox:
         digest = self.ws.digest()
         outcome, seconds = self._timed(
             lambda: self.harness.check(self.ws.root, self.preset, self.device))
-        text = format_check(outcome, self.preset, self.device) + "\n" + self._device_line()
+        text = format_check(outcome) + "\n" + self._device_line()
         return ToolResult(text, device_s=seconds,
                           facts={"kind": "check", "passed": outcome.passed, "hash": digest})
 
@@ -199,10 +200,10 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def format_check(outcome: CheckOutcome, preset: str, device: str) -> str:
+def format_check(outcome: CheckOutcome) -> str:
     """The verdict as the model reads it: PASSED/FAILED first, then every check with its
     measured value against its threshold, or the check that rejected the run and why."""
-    where = f"quick mode, preset {preset}, device {device}"
+    where = f"quick check: preset {outcome.preset} on {outcome.device}"
     if outcome.rejected_by:
         lines = [f"FAILED: rejected by {outcome.rejected_by} ({where}): {outcome.message}"]
     else:

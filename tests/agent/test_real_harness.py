@@ -14,6 +14,19 @@ pytest.importorskip("correctness.sandbox")
 pytest.importorskip("bench.clock")
 pytest.importorskip("bench.records")
 
+
+def _calibrated() -> bool:
+    from correctness import tolerances
+
+    try:
+        tolerances.load("tiny", "cpu")
+    except tolerances.ToleranceError:
+        return False
+    return True
+
+
+pytestmark = pytest.mark.skipif(not _calibrated(), reason="tiny/cpu tolerances not calibrated")
+
 from agent.claude import ClaudePolicy  # noqa: E402
 from agent.harness import ProjectHarness  # noqa: E402
 from agent.prompt import system_prompt  # noqa: E402
