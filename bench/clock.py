@@ -5,15 +5,25 @@
 Protocol (DESIGN.md, "The clock"):
 1. Warm-up, untimed: one run of each side with cfg["steps"] cut to WARMUP_STEPS, so compile
    and autotuning caches are warm for both, as they would be for a user.
+0. Kernel checks of every slot implementation the solution declares (KERNELS), the
+   judge's first level; a failure means the solution never runs.
 2. R rounds. Each draws a fresh secret seed, builds init and batches from it
    (`baseline.make_inputs`) and runs baseline and candidate back to back in fresh sandboxed
    children, alternating which goes first (round 0 baseline first, round 1 candidate first:
    ABBA...), so drift of the machine falls on both sides alike. The time is the sandbox
    parent's monotonic clock from `go` to `done` (RunResult.seconds); nothing the child
    reports about time is read. Every candidate run is judged against that round's baseline
-   run (`correctness.training_check.compare`); the first failure rejects the candidate.
+   run (`correctness.training_check.compare`) on held-out text from a second secret seed,
+   drawn once every child of the round is dead; the first failure rejects the candidate.
+   Half the rounds run the baseline first, unlike `check_training` (candidate first): the
+   reference result then lives only in this process, which no child can read (the
+   sandbox makes it non-dumpable while a child lives), and its sandbox dir is gone.
 3. `repeat_self`: R more rounds of the candidate against itself, whose ratio spread is the
    noise that an honest claim must exceed (`bench.stats`).
+
+`evaluate_many` runs several candidates against one shared set of baseline runs (each
+round: the baseline and every candidate on the round's seed), which is how a GPU check
+fits every reference solution into minutes.
 
 The runner and the judge are parameters, so the statistics are tested with fakes whose
 "seconds" are counted work, and the protocol with real processes.
@@ -48,6 +58,7 @@ class Evaluation:
     passed: bool = False
     rejected_by: str | None = None  # the check that fired, as the judge names it
     message: str = ""
+    kernel_reports: dict = field(default_factory=dict)  # slot -> passed, failures
     warmup: dict | None = None
     rounds: list[dict] = field(default_factory=list)  # order, baseline_s, candidate_s, ratio
     self_rounds: list[dict] = field(default_factory=list)  # first_s, second_s, ratio
@@ -83,10 +94,19 @@ class Evaluation:
 
 # ---------------------------------------------------------------------------- defaults
 
-def _default_runner() -> Runner:
-    from correctness.sandbox import run_solution
+def _default_runner(preset: str) -> Runner:
+    import functools
 
-    return run_solution
+    from correctness.sandbox import run_solution
+    from correctness.training_check import RUN_TIMEOUT_S
+
+    return functools.partial(run_solution, run_timeout=RUN_TIMEOUT_S.get(preset, 900.0))
+
+
+def _default_kernel_check(solution_dir: Path, device: str, allow_library: bool) -> dict:
+    from correctness.sandbox import check_solution_kernels
+
+    return check_solution_kernels(solution_dir, device, allow_library=allow_library)
 
 
 def _default_judge(preset: str, device: str) -> Callable:
@@ -115,28 +135,53 @@ def _check_dict(check) -> dict:
 # ---------------------------------------------------------------------------- protocol
 
 class _Session:
-    """One evaluation in progress: runs, progress reporting, rejection."""
+    """Evaluations in progress: the runs, progress reporting, rejections. Candidates are
+    keyed by their position in the list; "baseline" is the reference."""
 
-    def __init__(self, ev: Evaluation, runner: Runner, baseline_dir: Path, total: int,
-                 on_progress: Callable[[int, int, str], None] | None):
-        self.ev, self.runner, self.baseline_dir = ev, runner, baseline_dir
-        self.done, self.total, self.on_progress = 0, total, on_progress
+    def __init__(self, evs: list[Evaluation], runner: Runner, baseline_dir: Path,
+                 plan: tuple[int, int], on_progress: Callable[[int, int, str], None] | None):
+        self.evs, self.runner, self.baseline_dir = evs, runner, baseline_dir
+        self.baseline_runs, self.candidate_runs = plan  # planned, per side
+        self.done = {side: 0 for side in ("baseline", *range(len(evs)))}
+        self.on_progress = on_progress
 
-    def run(self, side: str, cfg: dict, inputs: dict, label: str, **options):
-        path = self.baseline_dir if side == "baseline" else Path(self.ev.solution_dir)
-        allow_library = self.ev.allow_library and side == "candidate"
+    @property
+    def total(self) -> int:
+        """Runs planned: a rejected candidate runs no more; with none left, nor the baseline."""
+        cands = sum(self.done[i] if ev.rejected_by else self.candidate_runs
+                    for i, ev in enumerate(self.evs))
+        base = self.baseline_runs if self.active() else self.done["baseline"]
+        return base + cands
+
+    def active(self) -> list[int]:
+        """Candidates not rejected yet."""
+        return [i for i, ev in enumerate(self.evs) if ev.rejected_by is None]
+
+    def run(self, side: int | str, cfg: dict, inputs: dict, label: str, **options):
+        if side == "baseline":
+            path, allow_library, name = self.baseline_dir, False, "baseline"
+        else:
+            ev = self.evs[side]
+            path, allow_library, name = Path(ev.solution_dir), ev.allow_library, _name(ev)
         result = self.runner(path, cfg, inputs, allow_library=allow_library, **options)
-        self.done += 1
+        self.done[side] += 1
+        if side != "baseline" and not result.ok:
+            ev.rejected_by = result.check  # provisional, so the total below is right
         if self.on_progress is not None:
-            self.on_progress(self.done, self.total, f"{label}: {side} {_status(result)}")
+            self.on_progress(sum(self.done.values()), self.total,
+                             f"{label}: {name} {_status(result)}")
         if side == "baseline" and not result.ok:
             raise HarnessError(f"the baseline failed in {label} ({result.check}): "
                                f"{result.message}")
         return result
 
-    def reject(self, check: str, message: str) -> Evaluation:
-        self.ev.passed, self.ev.rejected_by, self.ev.message = False, check, message
-        return self.ev
+    def reject(self, i: int, check: str, message: str) -> None:
+        ev = self.evs[i]
+        ev.passed, ev.rejected_by, ev.message = False, check, message
+
+
+def _name(ev: Evaluation) -> str:
+    return Path(ev.solution_dir).name
 
 
 def _status(result) -> str:
@@ -151,80 +196,132 @@ def evaluate(solution_dir: str | Path, preset: str, device: str, *, rounds: int 
     """The official evaluation of `solution_dir` against the baseline (module docstring).
     `runner`/`judge`/`baseline_dir` default to the sandbox, the training check with the
     preset's calibrated tolerances, and the reference baseline; tests inject their own."""
+    return evaluate_many([solution_dir], preset, device, rounds=rounds, warmup=warmup,
+                         repeat_self=repeat_self, allow_library=[allow_library],
+                         on_progress=on_progress, runner=runner, judge=judge,
+                         baseline_dir=baseline_dir)[0]
+
+
+def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
+                  rounds: int = 3, warmup: bool = True, repeat_self: bool = False,
+                  allow_library: list[bool] | None = None,
+                  on_progress: Callable[[int, int, str], None] | None = None,
+                  runner: Runner | None = None, judge: Callable | None = None,
+                  baseline_dir: str | Path | None = None,
+                  kernel_check: Callable[..., dict] | None = None) -> list[Evaluation]:
+    """Several candidates against ONE set of baseline runs: each round runs the baseline
+    and every candidate still in the field on the round's seed, in an order that reverses
+    every round (B c1 c2, c2 c1 B, ...), and pairs each candidate with that round's
+    baseline run. A rejected candidate leaves the field; the others go on. Saves a
+    baseline run per extra candidate and round, which is most of the time on a GPU."""
     import baseline
 
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     cfg = baseline.get_preset(preset).to_cfg(device)
-    runner = runner or _default_runner()
+    runner = runner or _default_runner(preset)
     judge = judge or _default_judge(preset, device)
-    ev = Evaluation(str(solution_dir), preset, device, rounds, allow_library)
-    total = 2 * warmup + 2 * rounds + 2 * rounds * repeat_self
-    session = _Session(ev, runner, Path(baseline_dir or _baseline_dir()), total, on_progress)
+    kernel_check = kernel_check or _default_kernel_check
+    allow_library = allow_library or [False] * len(solution_dirs)
+    evs = [Evaluation(str(d), preset, device, rounds, bool(lib))
+           for d, lib in zip(solution_dirs, allow_library)]
+    plan = (warmup + rounds, warmup + rounds + repeat_self * 2 * rounds)
+    session = _Session(evs, runner, Path(baseline_dir or _baseline_dir()), plan, on_progress)
+    _kernel_checks(session, kernel_check)
+    if warmup:
+        _warm_up(session, cfg)
+    _timed_rounds(session, cfg, judge, rounds)
+    if repeat_self:
+        _self_rounds(session, cfg, rounds)
+    for i in session.active():
+        _summarize(evs[i])
+    return evs
 
-    if warmup and _warm_up(session, cfg) is not None:
-        return ev
-    if _timed_rounds(session, cfg, judge, rounds) is not None:
-        return ev
-    if repeat_self and _self_rounds(session, cfg, rounds) is not None:
-        return ev
-    _summarize(ev)
-    return ev
+
+def _kernel_checks(session: _Session, kernel_check: Callable[..., dict]) -> None:
+    """The judge's first level: every slot implementation a solution declares in KERNELS
+    must pass the kernel checks, or the solution does not run at all."""
+    for i in session.active():
+        ev = session.evs[i]
+        reports = kernel_check(Path(ev.solution_dir), ev.device, ev.allow_library)
+        ev.kernel_reports = {slot: {k: r.get(k) for k in ("passed", "failures")}
+                             for slot, r in reports.items()}
+        failed = {slot: r for slot, r in reports.items() if not r.get("passed")}
+        if failed:
+            session.reject(i, "kernels", "; ".join(
+                f"{slot}: {'; '.join(r.get('failures', [])[:3])}" for slot, r in failed.items()))
 
 
-def _warm_up(session: _Session, cfg: dict) -> Evaluation | None:
+def _warm_up(session: _Session, cfg: dict) -> None:
     import baseline
 
+    if not session.active():
+        return
     warm_cfg = {**cfg, "steps": min(WARMUP_STEPS, cfg["steps"])}
     inputs = baseline.make_inputs(warm_cfg, secrets.randbits(62))
     # Only these untimed runs, on a seed of their own, may write the persistent compile
     # caches; timed runs get a private snapshot of them (correctness.sandbox).
     base = session.run("baseline", warm_cfg, inputs, "warm-up", compile_cache="update")
-    cand = session.run("candidate", warm_cfg, inputs, "warm-up", compile_cache="update")
-    session.ev.warmup = {"steps": warm_cfg["steps"], "baseline_s": base.seconds,
-                         "candidate_s": cand.seconds if cand.ok else None}
-    if not cand.ok:
-        return session.reject(cand.check, f"warm-up: {cand.message}")
-    return None
-
-
-def _timed_rounds(session: _Session, cfg: dict, judge: Callable, rounds: int):
-    import baseline
-
-    for i in range(rounds):
-        secret = secrets.randbits(62)  # fresh per round, never stored or printed
-        inputs = baseline.make_inputs(cfg, secret)
-        order = ("baseline", "candidate") if i % 2 == 0 else ("candidate", "baseline")
-        results = {side: session.run(side, cfg, inputs, f"round {i + 1}") for side in order}
-        base, cand = results["baseline"], results["candidate"]
-        row = {"round": i + 1, "order": ",".join(order), "baseline_s": base.seconds,
-               "candidate_s": cand.seconds if cand.ok else None, "ratio": None, "checks": []}
-        session.ev.rounds.append(row)
+    for i in session.active():
+        cand = session.run(i, warm_cfg, inputs, "warm-up", compile_cache="update")
+        session.evs[i].warmup = {"steps": warm_cfg["steps"], "baseline_s": base.seconds,
+                                 "candidate_s": cand.seconds if cand.ok else None}
         if not cand.ok:
-            return session.reject(cand.check, f"round {i + 1}: {cand.message}")
-        checks = judge(base, cand, cfg, inputs["init"], baseline.make_heldout(cfg, secret))
-        row["checks"] = [_check_dict(c) for c in checks]
-        failed = [c for c in row["checks"] if not c["passed"]]
-        if failed:
-            return session.reject(failed[0]["name"], f"round {i + 1}: {failed[0]['detail']}")
-        row["ratio"] = stats.paired_ratios([base.seconds], [cand.seconds])[0]
-    return None
+            session.reject(i, cand.check, f"warm-up: {cand.message}")
 
 
-def _self_rounds(session: _Session, cfg: dict, rounds: int):
+def _timed_rounds(session: _Session, cfg: dict, judge: Callable, rounds: int) -> None:
     import baseline
 
-    for i in range(rounds):
-        inputs = baseline.make_inputs(cfg, secrets.randbits(62))
-        first = session.run("candidate", cfg, inputs, f"self {i + 1}")
-        second = session.run("candidate", cfg, inputs, f"self {i + 1}")
-        for result in (first, second):
-            if not result.ok:
-                return session.reject(result.check, f"repeat-self {i + 1}: {result.message}")
-        session.ev.self_rounds.append({
-            "round": i + 1, "first_s": first.seconds, "second_s": second.seconds,
-            "ratio": stats.paired_ratios([first.seconds], [second.seconds])[0]})
-    return None
+    for r in range(rounds):
+        field = session.active()
+        if not field:
+            return
+        inputs = baseline.make_inputs(cfg, secrets.randbits(62))  # fresh, never stored
+        order = ["baseline", *field]
+        order = order if r % 2 == 0 else order[::-1]
+        results = {side: session.run(side, cfg, inputs, f"round {r + 1}") for side in order}
+        # A seed of its own, drawn now: every child of the round is dead, and nothing any
+        # of them saw (init, corpus, batches) is derived from it.
+        heldout = baseline.make_heldout(cfg, secrets.randbits(62))
+        for i in field:
+            _judge_round(session, i, r, order, results, judge, cfg, inputs, heldout)
+
+
+def _judge_round(session: _Session, i: int, r: int, order: list, results: dict,
+                 judge: Callable, cfg: dict, inputs: dict, heldout) -> None:
+    """Judge candidate i's run of round r against the round's baseline run."""
+    base, cand = results["baseline"], results[i]
+    sides = ["baseline" if s == "baseline" else "candidate" for s in order if s in ("baseline", i)]
+    row = {"round": r + 1, "order": ",".join(sides), "baseline_s": base.seconds,
+           "candidate_s": cand.seconds if cand.ok else None, "ratio": None, "checks": []}
+    session.evs[i].rounds.append(row)
+    if not cand.ok:
+        session.reject(i, cand.check, f"round {r + 1}: {cand.message}")
+        return
+    row["checks"] = [_check_dict(c) for c in judge(base, cand, cfg, inputs["init"], heldout)]
+    failed = [c for c in row["checks"] if not c["passed"]]
+    if failed:
+        session.reject(i, failed[0]["name"], f"round {r + 1}: {failed[0]['detail']}")
+    else:
+        row["ratio"] = stats.paired_ratios([base.seconds], [cand.seconds])[0]
+
+
+def _self_rounds(session: _Session, cfg: dict, rounds: int) -> None:
+    import baseline
+
+    for r in range(rounds):
+        for i in session.active():
+            inputs = baseline.make_inputs(cfg, secrets.randbits(62))
+            first = session.run(i, cfg, inputs, f"self {r + 1}")
+            second = session.run(i, cfg, inputs, f"self {r + 1}") if first.ok else first
+            bad = next((res for res in (first, second) if not res.ok), None)
+            if bad is not None:
+                session.reject(i, bad.check, f"repeat-self {r + 1}: {bad.message}")
+                continue
+            session.evs[i].self_rounds.append({
+                "round": r + 1, "first_s": first.seconds, "second_s": second.seconds,
+                "ratio": stats.paired_ratios([first.seconds], [second.seconds])[0]})
 
 
 def _summarize(ev: Evaluation) -> None:

@@ -4,12 +4,14 @@ timed by this process's clock; every candidate run judged against its round's ba
 
 Prints per-round times and ratios, the median speedup with min-max (the statistic:
 the median of per-round paired ratios baseline_s / candidate_s), tokens/s, achieved
-FLOP/s and the fraction of the device's ceiling, and the verdict. Writes one record to
---results-dir when the candidate finished at least one timed run (marked rejected if the
-judge rejected it; see results/README.md). Exit code 0: passed; 1: rejected; 2: bad input;
-3: the baseline itself failed (the machine or the harness is broken). Examples:
+FLOP/s and the fraction of the device's ceiling, and the verdict. Writes one record per
+candidate to --results-dir when it finished at least one timed run (marked rejected if the
+judge rejected it; see results/README.md). Several DIRs share one set of baseline runs.
+Exit code 0: every candidate passed; 1: one was rejected; 2: bad input; 3: the baseline
+itself failed (the machine or the harness is broken). Examples:
 
-    speedup bench solutions/torch_native --preset tiny --device cpu --rounds 3 --allow-library
+    speedup bench solutions/torch_native --preset tiny --device cpu --rounds 3
+    speedup bench solutions/torch_native solutions/triton --device cuda --allow-library
     speedup bench --measure-ceiling --device cuda      # the device's ceiling only
 """
 
@@ -37,8 +39,8 @@ def _positive_int(text: str) -> int:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from baseline.config import PRESETS
 
-    p.add_argument("dir", nargs="?", metavar="DIR",
-                   help="solution directory (solution.py with train); optional with "
+    p.add_argument("dirs", nargs="*", metavar="DIR",
+                   help="solution directories (solution.py with train); none with "
                         "--measure-ceiling alone")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
                    help="run size (default: gpu on CUDA, tiny on CPU)")
@@ -56,7 +58,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results-dir", default="results", metavar="DIR",
                    help="where the record goes (default results)")
     p.add_argument("--name", default=None,
-                   help="the entrant's name on the leaderboard (default: DIR's name)")
+                   help="the entrant's name on the leaderboard (one DIR only; default: its "
+                        "name)")
 
 
 def entrant_for(solution_dir: Path, name: str | None) -> dict:
@@ -72,38 +75,46 @@ def run(args: argparse.Namespace) -> int:
     from bench.ui import UsageError, out, preset_and_device, writable_dir
 
     preset, device = preset_and_device(args.preset, args.device)
-    if args.dir is None and not args.measure_ceiling:
+    if not args.dirs and not args.measure_ceiling:
         raise UsageError("give a solution directory (speedup bench DIR), or --measure-ceiling")
-    solution_dir = Path(args.dir) if args.dir else None
-    if solution_dir is not None:
-        if not (solution_dir / "solution.py").is_file():
-            raise UsageError(f"{solution_dir} has no solution.py; a solution is a directory "
-                             "whose solution.py defines train(cfg, init, tokens, batches)")
+    if args.name and len(args.dirs) > 1:
+        raise UsageError("--name names one entrant; give one DIR with it")
+    solution_dirs = [Path(d) for d in args.dirs]
+    for d in solution_dirs:
+        if not (d / "solution.py").is_file():
+            raise UsageError(f"{d} has no solution.py; a solution is a directory whose "
+                             "solution.py defines train(cfg, init, tokens, batches)")
+    if solution_dirs:
         writable_dir(args.results_dir)
+        missing = _tolerances_missing(preset, device)
+        if missing:
+            raise UsageError(missing)
     ceiling = _ceiling(device) if args.measure_ceiling else None
-    if solution_dir is None:
+    if not solution_dirs:
         return 0
-    tolerances_missing = _tolerances_missing(preset, device)
-    if tolerances_missing:
-        raise UsageError(tolerances_missing)
-    out.print(f"bench {solution_dir} on {preset}/{device}: {args.rounds} paired rounds"
-              f"{' + repeat-self' if args.repeat_self else ''}")
-    ev = _evaluate(solution_dir, preset, device, args)
-    if ev is None:
+    out.print(f"bench {', '.join(map(str, solution_dirs))} on {preset}/{device}: "
+              f"{args.rounds} paired rounds{' + repeat-self' if args.repeat_self else ''}")
+    evs = _evaluate(solution_dirs, preset, device, args)
+    if evs is None:
         return 3
-    _report(ev, ceiling)
-    if ev.candidate_ran:
-        from bench.records import write_record
-        from bench.roofline import for_evaluation
+    for d, ev in zip(solution_dirs, evs):
+        _report(ev, ceiling)
+        _record(d, ev, ceiling, args)
+    return 0 if all(ev.passed for ev in evs) else 1
 
-        path = write_record(ev, entrant_for(solution_dir, args.name),
-                            results_dir=args.results_dir,
-                            roofline=for_evaluation(ev, ceiling),
-                            command=" ".join(["speedup", *sys.argv[1:]]))
-        out.print(f"wrote {path}")
-    else:
-        out.print("no record: the candidate never finished a timed run")
-    return 0 if ev.passed else 1
+
+def _record(solution_dir: Path, ev, ceiling: dict | None, args) -> None:
+    from bench.records import write_record
+    from bench.roofline import for_evaluation
+    from bench.ui import out
+
+    if not ev.candidate_ran:
+        out.print(f"no record for {solution_dir}: it never finished a timed run")
+        return
+    path = write_record(ev, entrant_for(solution_dir, args.name), results_dir=args.results_dir,
+                        roofline=for_evaluation(ev, ceiling),
+                        command=" ".join(["speedup", *sys.argv[1:]]))
+    out.print(f"wrote {path}")
 
 
 def _ceiling(device: str) -> dict:
@@ -130,16 +141,25 @@ def _tolerances_missing(preset: str, device: str) -> str | None:
     return None
 
 
-def _evaluate(solution_dir: Path, preset: str, device: str, args):
-    from bench.clock import HarnessError, evaluate
+def _evaluate(solution_dirs: list[Path], preset: str, device: str, args):
+    from bench.clock import HarnessError, evaluate_many
     from bench.ui import console, progress
 
-    total = 2 + 2 * args.rounds * (2 if args.repeat_self else 1)
-    with progress(f"bench {solution_dir.name}", total) as advance:
+    logging = not sys.stderr.isatty()  # a log (CI, gpu_check.sh) gets a line per run
+
+    def on_progress(done: int, total: int, status: str) -> None:
+        advance(status=status)
+        if logging:
+            console.print(f"[{done}/{total}] {status}", markup=False)
+
+    runs = (1 + len(solution_dirs)) * (1 + args.rounds) + (
+        2 * args.rounds * len(solution_dirs) if args.repeat_self else 0)
+    with progress(f"bench on {preset}/{device}", runs) as advance:
         try:
-            return evaluate(solution_dir, preset, device, rounds=args.rounds,
-                            repeat_self=args.repeat_self, allow_library=args.allow_library,
-                            on_progress=lambda done, total, status: advance(status=status))
+            return evaluate_many(solution_dirs, preset, device, rounds=args.rounds,
+                                 repeat_self=args.repeat_self,
+                                 allow_library=[args.allow_library] * len(solution_dirs),
+                                 on_progress=on_progress)
         except HarnessError as e:
             console.print(f"speedup: error: {e}", markup=False)
             return None
@@ -151,7 +171,8 @@ def _report(ev, ceiling: dict | None) -> None:
     from bench.roofline import for_evaluation, format_rate
     from bench.ui import out
 
-    table = Table("round", "order", "baseline s", "candidate s", "speedup", "verdict")
+    table = Table("round", "order", "baseline s", "candidate s", "speedup", "verdict",
+                  title=f"{ev.solution_dir} on {ev.preset}/{ev.device}")
     for r in ev.rounds:
         failed = [c["name"] for c in r["checks"] if not c["passed"]]
         verdict = ("rejected: " + ", ".join(failed) if failed

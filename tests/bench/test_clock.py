@@ -180,3 +180,52 @@ def test_record_fields_survive_to_dict(dirs):
     assert d["candidate_median_s"] == pytest.approx(2 * d["baseline_median_s"])
     assert d["rounds"][0]["checks"][0]["name"] == "weights"
     assert d["candidate_ran"] is True
+
+
+def test_many_candidates_share_the_baseline_runs(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline, dirs["twice"]: train_twice})
+    events = []
+    same, twice = clock.evaluate_many(
+        [dirs["candidate"], dirs["twice"]], "tiny", "cpu", rounds=2, runner=runner,
+        judge=exact_judge, baseline_dir=dirs["baseline"],
+        on_progress=lambda done, total, status: events.append((done, total)))
+    names = [entry[0] for entry in runner.log]
+    assert names == ["baseline", "candidate", "twice",  # warm-up
+                     "baseline", "candidate", "twice",  # round 1
+                     "twice", "candidate", "baseline"]  # round 2, reversed
+    assert (same.median_ratio, twice.median_ratio) == (1.0, pytest.approx(0.5))
+    assert same.rounds[1]["order"] == twice.rounds[1]["order"] == "candidate,baseline"
+    assert same.rounds[0]["baseline_s"] == twice.rounds[0]["baseline_s"]  # one baseline run
+    assert events == [(i, 9) for i in range(1, 10)]
+
+
+def test_a_rejected_candidate_leaves_the_field_and_the_others_go_on(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline, dirs["lazy"]: train_lazily})
+    events = []
+    try:
+        lazy, same = clock.evaluate_many(
+            [dirs["lazy"], dirs["candidate"]], "tiny", "cpu", rounds=3, warmup=False,
+            runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"],
+            on_progress=lambda done, total, status: events.append((done, total)))
+    finally:
+        train_lazily.thread.join()
+    assert lazy.rejected_by == "weights" and len(lazy.rounds) == 1
+    assert same.passed and len(same.rounds) == 3
+    assert [entry[0] for entry in runner.log].count("lazy") == 1
+    assert events[-1] == (7, 7)  # 3 baseline + 3 candidate + the 1 lazy run
+
+
+def test_a_failing_declared_kernel_means_the_solution_never_runs(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline})
+
+    def kernel_check(solution_dir, device, allow_library):
+        return {"gelu": {"passed": False, "failures": ["shape (7, 3): grad x error 0.3"]}}
+
+    ev = clock.evaluate_many([dirs["candidate"]], "tiny", "cpu", rounds=2, runner=runner,
+                             judge=exact_judge, baseline_dir=dirs["baseline"],
+                             kernel_check=kernel_check)[0]
+    assert ev.rejected_by == "kernels" and "grad x error 0.3" in ev.message
+    assert runner.log == [] and not ev.candidate_ran
