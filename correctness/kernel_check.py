@@ -1,0 +1,380 @@
+"""Kernel checks: one implementation of one slot against the float64 reference.
+
+    check_kernel(slot, impl, device="cpu", *, shapes=None, seed=None) -> KernelReport
+
+For every case (a shape, a value scale and an offset, fresh random values from `seed`):
+
+- the forward output and the gradient of every differentiable input are compared with
+  `baseline.ops` run in float64 on the same (rounded) inputs and the same upstream
+  gradient; the error is max|impl - ref| / max|ref| per tensor, against the per-dtype table
+  in `kernel_tolerances.py`;
+- NaN and inf must appear exactly where the reference has them;
+- the caching allocator is poisoned with NaN blocks the size of every output before each
+  call, so a kernel that returns memory it never wrote shows up as NaN (see `_poison`);
+- every input and the upstream gradient must come back bit-identical (copies are taken
+  before the call), since some well-known kernels write gradients into their inputs;
+- `adamw` is checked as an in-place update: params and both moments after a few steps
+  against float64 naive AdamW run from the same state.
+
+`python -m correctness.kernel_check` prints the largest error each registered
+implementation reaches over many seeds: the measurements behind the tolerance table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from baseline import ops as naive
+from baseline.config import PRESETS
+from baseline.model import param_shapes
+
+from .kernel_tolerances import tolerance
+
+Shape = tuple[int, ...]
+
+INPUT_NAMES = {
+    "layer_norm": ("x", "weight", "bias"),
+    "attention": ("q", "k", "v"),
+    "gelu": ("x",),
+    "cross_entropy": ("logits",),  # targets are integers: compared for changes, not graded
+}
+
+# Small odd shapes, non-powers of two, size-1 edges and one beyond a single Triton block.
+SMALL_SHAPES: dict[str, list] = {
+    # Rows of at least 3: with C = 1 the output is exactly the bias (x_hat = 0/sqrt(eps)),
+    # with C = 2 x_hat is +-1 and the x-gradient cancels to ~eps, so any rounding is a huge
+    # relative error of a near-zero result (torch's own F.layer_norm measured 4e-5 and 3.5
+    # there); those shapes test the float format, not the kernel.
+    "layer_norm": [(1, 3), (5, 3), (2, 7, 33), (3, 100), (4, 257)],
+    "attention": [(1, 1, 1, 4), (2, 3, 17, 16), (1, 2, 65, 32), (2, 1, 33, 7)],
+    "gelu": [(1,), (7, 3), (1000,), (3, 5, 129)],
+    "cross_entropy": [(1, 2), (7, 3), (33, 100), (5, 5000)],
+    "adamw": [((7, 3), (5,), (1,)), ((33, 17), (129,), (2, 3, 4))],
+}
+
+# (scale, offset) of the values; case i uses condition (i + seed) mod len. Offsets test
+# cancellation (layer norm's mean, cross entropy's max), scales test range.
+CONDITIONS: dict[str, list[tuple[float, float]]] = {
+    "layer_norm": [(1.0, 0.0), (10.0, 3.0), (0.1, 1.0)],
+    "attention": [(1.0, 0.0), (2.0, 3.0), (0.3, -1.0)],
+    "gelu": [(1.0, 0.0), (5.0, 0.0), (0.1, 0.0), (2.0, -3.0)],
+    "cross_entropy": [(1.0, 0.0), (5.0, 20.0), (0.1, -4.0)],
+    "adamw": [(1.0, 0.0), (1e-4, 0.0), (30.0, 0.0)],  # gradient scale: eps matters at 1e-4
+}
+
+# AdamW cases: 3 steps from the given step number, lr and weight decay per case.
+ADAMW_STEPS = 3
+ADAMW_SETTINGS = [(1, 1e-3, 0.1), (100, 3e-2, 0.0), (7, 1e-2, 0.1)]
+
+
+@dataclass
+class KernelReport:
+    slot: str
+    device: str
+    dtype: str
+    seed: int
+    cases: list[dict] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.cases) and not self.failures
+
+    def to_dict(self) -> dict:
+        return {"slot": self.slot, "device": self.device, "dtype": self.dtype,
+                "seed": self.seed, "passed": self.passed, "cases": self.cases,
+                "failures": list(self.failures)}
+
+
+def preset_shape(slot: str, preset: str):
+    """The shape a slot sees in training on a preset (adamw: every parameter's shape)."""
+    p = PRESETS[preset]
+    B, T, C, H = p.batch_size, p.seq_len, p.d_model, p.n_head
+    return {
+        "layer_norm": (B, T, C),
+        "attention": (B, H, T, C // H),
+        "gelu": (B, T, 4 * C),
+        "cross_entropy": (B * T, p.vocab_size),
+        "adamw": tuple(param_shapes(p.to_cfg()).values()),
+    }[slot]
+
+
+def default_shapes(slot: str, device: str) -> list:
+    """Small odd shapes plus the presets' own: `tiny` and `cpu` everywhere, `gpu` on CUDA
+    (its float64 reference is too slow for a CPU check)."""
+    presets = ["tiny", "cpu"] + (["gpu"] if torch.device(device).type == "cuda" else [])
+    return SMALL_SHAPES[slot] + [preset_shape(slot, name) for name in presets]
+
+
+def check_kernel(slot: str, impl: Callable, device: str = "cpu", *, shapes: Sequence | None = None,
+                 seed: int | None = None, dtype: torch.dtype = torch.float32) -> KernelReport:
+    """Check `impl` (a callable with the slot's signature) on fresh random inputs."""
+    if slot not in naive.SLOTS:
+        raise ValueError(f"unknown slot {slot!r}; choose one of {', '.join(naive.SLOTS)}")
+    seed = int.from_bytes(os.urandom(4), "little") >> 1 if seed is None else seed
+    report = KernelReport(slot, str(device), str(dtype).replace("torch.", ""), seed)
+    conditions = CONDITIONS[slot]
+    for i, shape in enumerate(default_shapes(slot, device) if shapes is None else shapes):
+        scale, offset = conditions[(i + seed) % len(conditions)]
+        gen = torch.Generator().manual_seed(seed * 1009 + i)
+        run = _check_adamw if slot == "adamw" else _check_differentiable
+        case, failures = run(slot, impl, shape, scale, offset, gen, i, torch.device(device), dtype)
+        report.cases.append(case)
+        report.failures += failures
+    return report
+
+
+# ---------------------------------------------------------------------------- values
+
+def _values(gen: torch.Generator, shape: Shape, scale: float, offset: float) -> Tensor:
+    return torch.randn(shape, generator=gen, dtype=torch.float64) * scale + offset
+
+
+def _inputs(slot: str, shape: Shape, scale: float, offset: float, gen: torch.Generator):
+    """(tensors, kwargs) for one call, float64 on the CPU."""
+    if slot == "layer_norm":
+        c = shape[-1]
+        weight = 1.0 + 0.5 * torch.randn(c, generator=gen, dtype=torch.float64)
+        bias = 0.5 * torch.randn(c, generator=gen, dtype=torch.float64)
+        return [_values(gen, shape, scale, offset), weight, bias], {"eps": 1e-5}
+    if slot == "attention":
+        q, k = _values(gen, shape, scale, 0.0), _values(gen, shape, scale, 0.0)
+        return [q, k, _values(gen, shape, scale, offset)], {}
+    if slot == "gelu":
+        return [_values(gen, shape, scale, offset)], {}
+    n, v = shape
+    targets = torch.randint(0, v, (n,), generator=gen)
+    return [_values(gen, shape, scale, offset), targets], {}
+
+
+def _poison(device: torch.device, nbytes: Sequence[int]) -> None:
+    """Fill and free NaN blocks of exactly the sizes the call will allocate, so memory the
+    kernel returns without writing reads as NaN.
+
+    CUDA: the cache is emptied first, so the NaN blocks (plus a large one for buffers of
+    sizes we cannot predict) are the only free blocks and the allocator's best fit must
+    hand them out. CPU: best effort. glibc reuses a freed chunk of the same size, but may
+    pick an older one and overwrites the head of small ones with list pointers: measured
+    all-NaN for 1/3 to 3/3 of tries at 8-13 KB. Unwritten memory then holds arbitrary bytes,
+    which the error check still rejects unless they happen to be the right answer."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
+    blocks = [torch.full((max(1, n // 4),), math.nan, device=device)
+              for n in nbytes for _ in range(2)]
+    if device.type == "cuda":
+        blocks.append(torch.full((64 << 20,), math.nan, device=device))
+    del blocks
+
+
+def _nbytes(t: Tensor) -> int:
+    return t.numel() * t.element_size()
+
+
+# ---------------------------------------------------------------------------- comparing
+
+def _compare(what: str, got, ref: Tensor, tol: float,
+             floor: float = 0.0) -> tuple[float | None, str | None]:
+    """(error, failure message or None); error = max|got - ref| / max(max|ref|, floor)."""
+    if not isinstance(got, Tensor):
+        return None, f"{what}: returned {type(got).__name__}, not a tensor"
+    if tuple(got.shape) != tuple(ref.shape):
+        return None, f"{what}: shape {tuple(got.shape)}, expected {tuple(ref.shape)}"
+    got = got.detach().to("cpu", torch.float64)
+    ref = ref.detach().to("cpu", torch.float64)
+    for name, test in (("NaN", torch.isnan), ("+inf", torch.isposinf), ("-inf", torch.isneginf)):
+        mismatch = test(got) != test(ref)
+        if mismatch.any():
+            return None, (f"{what}: {name} mismatch at {int(mismatch.sum())} of "
+                          f"{ref.numel()} elements (stale memory or overflow?)")
+    finite = torch.isfinite(ref)
+    diff = (got[finite] - ref[finite]).abs().max().item() if finite.any() else 0.0
+    scale = ref[finite].abs().max().item() if finite.any() else 0.0
+    scale = max(scale, floor)
+    error = diff / scale if scale > 0 else diff
+    if error > tol:
+        return error, f"{what}: error {error:.3g} > tolerance {tol:.3g}"
+    return error, None
+
+
+def _unchanged(what: str, tensors: Sequence[Tensor], copies: Sequence[Tensor],
+               names: Sequence[str]) -> list[str]:
+    return [f"{what}: input {name} was modified by the call"
+            for t, c, name in zip(tensors, copies, names) if not torch.equal(t.detach(), c)]
+
+
+# ---------------------------------------------------------------------------- differentiable
+
+def _check_differentiable(slot, impl, shape, scale, offset, gen, index, device, dtype):
+    name = f"case {index} {slot}{tuple(shape)} scale={scale:g} offset={offset:g}"
+    tol = tolerance(dtype, slot)
+    master, kwargs = _inputs(slot, shape, scale, offset, gen)
+    n_diff = len(INPUT_NAMES[slot])
+    names = list(INPUT_NAMES[slot]) + ["targets"] * (len(master) - n_diff)
+    cast = [t.to(device, dtype) if t.is_floating_point() else t.to(device) for t in master]
+
+    # reference: the rounded inputs, in float64, on the same device
+    ref_in = [t.to(torch.float64).requires_grad_(i < n_diff) if t.is_floating_point() else t
+              for i, t in enumerate(cast)]
+    ref_out = getattr(naive, slot)(*ref_in, **kwargs)
+    grad_out = torch.randn(ref_out.shape, generator=gen, dtype=torch.float64)
+    grad_out = grad_out.to(device, dtype)
+    ref_grads = torch.autograd.grad(ref_out, ref_in[:n_diff], grad_out.to(torch.float64))
+
+    inputs = [t.clone().requires_grad_(i < n_diff) if t.is_floating_point() else t.clone()
+              for i, t in enumerate(cast)]
+    copies = [t.detach().clone() for t in inputs]
+    grad_copy = grad_out.clone()
+    case = {"name": name, "shape": list(_flat(shape)), "scale": scale, "offset": offset,
+            "tolerance": tol, "errors": {}}
+    failures = []
+    try:
+        _poison(device, [_nbytes(ref_out)])
+        out = impl(*inputs, **kwargs)
+        failures += _unchanged(f"{name} forward", inputs, copies, names)
+        if isinstance(out, Tensor) and out.dtype != dtype:
+            failures.append(f"{name} output: dtype {out.dtype}, expected {dtype}")
+        floors = _floors(slot, cast, grad_out)
+        case["errors"]["output"], msg = _compare(f"{name} output", out, ref_out, tol,
+                                                 floors.get("output", 0.0))
+        failures += [msg] if msg else []
+        if msg or failures:
+            return case, failures
+        _poison(device, [_nbytes(t) for t in inputs[:n_diff]])
+        grads = torch.autograd.grad(out, inputs[:n_diff], grad_out, allow_unused=True)
+    except Exception as exc:  # a crashing kernel is a failed check, not a crashed judge
+        return case, failures + [f"{name}: raised {type(exc).__name__}: {exc}"]
+    failures += _unchanged(f"{name} backward", inputs, copies, names)
+    if not torch.equal(grad_out, grad_copy):
+        failures.append(f"{name} backward: the upstream gradient was modified by the call")
+    for arg, got, ref in zip(names, grads, ref_grads):
+        if got is None:
+            failures.append(f"{name} grad {arg}: no gradient (input treated as constant)")
+            continue
+        case["errors"][f"grad_{arg}"], msg = _compare(f"{name} grad {arg}", got, ref, tol,
+                                                      floors.get(f"grad_{arg}", 0.0))
+        failures += [msg] if msg else []
+    return case, failures
+
+
+def _floors(slot: str, inputs: list[Tensor], grad_out: Tensor) -> dict[str, float]:
+    """Scales below which an error is graded as absolute rather than relative, where every
+    float32 implementation, the naive one included, rounds an O(1) quantity:
+    - a cross entropy whose targets dominate their rows is log(1 + e), e ~ 1e-4, and 1 + e
+      rounds to within ulp(1): 1e-3 relative error measured (naive code too) for one row of
+      two logits ~ 25 +- 5. The loss is graded against max(|loss|, 1), its gradient
+      (p - onehot) g / N per row against |g| / N;
+    - GELU is x * s(x) with s in [0, 1]: the naive 0.5 (1 + tanh) form rounds s to within
+      ulp(1), so gelu(-7) came out 0 instead of -1e-19 (relative error 1, measured). Output
+      is graded against max|x|, the gradient (dy times a factor below 1.13) against max|dy|;
+    - layer norm's dx = rstd (g - mean(g) - x_hat mean(g x_hat)), g = w dy, is a difference
+      of terms of size rstd |g| that nearly cancels in short rows with a large offset:
+      naive float32 code measured 7.6e-5 relative to max|dx| for rows of 3 with offset / scale
+      = 10. dx is graded against max(|dx|, max over rows of rstd max|g|)."""
+    if slot == "layer_norm":
+        x, w = inputs[0].double(), inputs[1].double()
+        rstd = 1.0 / torch.sqrt(x.var(dim=-1, unbiased=False, keepdim=True) + 1e-5)
+        return {"grad_x": (rstd * (w * grad_out.double()).abs()).max().item()}
+    if slot == "cross_entropy":
+        return {"output": 1.0, "grad_logits": abs(float(grad_out)) / inputs[0].shape[0]}
+    if slot == "gelu":
+        return {"output": inputs[0].abs().max().item(), "grad_x": grad_out.abs().max().item()}
+    return {}
+
+
+def _flat(shape) -> tuple:
+    return tuple(shape) if all(isinstance(s, int) for s in shape) else tuple(map(list, shape))
+
+
+# ---------------------------------------------------------------------------- adamw
+
+def _check_adamw(slot, impl, shapes, scale, offset, gen, index, device, dtype):
+    step0, lr, wd = ADAMW_SETTINGS[index % len(ADAMW_SETTINGS)]
+    name = (f"case {index} adamw({len(shapes)} params) step={step0} lr={lr:g} wd={wd:g} "
+            f"grad scale={scale:g}")
+    tol = tolerance(dtype, slot)
+    hyper = {"lr": lr, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": wd}
+    # A state mid-training: params ~ N(0, 1), moments of a gradient of this scale.
+    params = [torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
+    exp_avgs = [0.1 * scale * torch.randn(s, generator=gen, dtype=torch.float64)
+                for s in shapes]
+    exp_avg_sqs = [(scale * torch.randn(s, generator=gen, dtype=torch.float64)) ** 2
+                   for s in shapes]
+    state = [[t.to(device, dtype) for t in group] for group in (params, exp_avgs, exp_avg_sqs)]
+    ref = [[t.to(torch.float64) for t in group] for group in state]
+    start = [t.to(torch.float64) for t in state[0]]
+    case = {"name": name, "shape": [list(s) for s in shapes], "scale": scale, "offset": offset,
+            "tolerance": tol, "errors": {}}
+    failures = []
+    for step in range(step0, step0 + ADAMW_STEPS):
+        grads = [(scale * torch.randn(s, generator=gen, dtype=torch.float64)).to(device, dtype)
+                 for s in shapes]
+        grad_copies = [g.clone() for g in grads]
+        naive.adamw(*ref[:1], [g.to(torch.float64) for g in grads], *ref[1:], step=step,
+                    **hyper)
+        try:
+            _poison(device, [_nbytes(g) for g in grads])
+            impl(state[0], grads, state[1], state[2], step=step, **hyper)
+        except Exception as exc:
+            return case, [f"{name} step {step}: raised {type(exc).__name__}: {exc}"]
+        failures += _unchanged(f"{name} step {step}", grads, grad_copies,
+                               [f"grads[{i}]" for i in range(len(grads))])
+    for what, got, want, base in (("params", state[0], ref[0], start),
+                                  ("exp_avgs", state[1], ref[1], None),
+                                  ("exp_avg_sqs", state[2], ref[2], None)):
+        case["errors"][what], msg = _compare_group(f"{name} {what}", got, want, base, tol)
+        failures += [msg] if msg else []
+    return case, failures
+
+
+def _compare_group(what, got, want, base, tol):
+    """Params are graded relative to the size of the update (base: params before the
+    steps), since the update is lr-sized and a wrong one would vanish against |p| ~ 1."""
+    got = torch.cat([t.detach().to("cpu", torch.float64).flatten() for t in got])
+    want = torch.cat([t.detach().to("cpu", torch.float64).flatten() for t in want])
+    if base is None:
+        return _compare(what, got, want, tol)
+    base = torch.cat([t.to("cpu").flatten() for t in base])
+    error, msg = _compare(what, got - base, want - base, tol)
+    return error, msg and msg.replace("error", "error relative to the update", 1)
+
+
+# ---------------------------------------------------------------------------- measuring
+
+def measure(device: str, seeds: int) -> dict[str, dict[str, float]]:
+    """The largest error of every registered implementation over `seeds` seeds (the
+    numbers the tolerance table is set from)."""
+    from kernels import registry
+
+    worst: dict[str, dict[str, float]] = {}
+    for impl in registry.implementations():
+        key = f"{impl.slot}/{impl.name}"
+        for seed in range(seeds):
+            report = check_kernel(impl.slot, impl.fn, device, seed=seed,
+                                  shapes=None if impl.name != "triton" or device != "cpu"
+                                  else SMALL_SHAPES[impl.slot] + [preset_shape(impl.slot, "tiny")])
+            errors = [e for case in report.cases for e in case["errors"].values() if e is not None]
+            worst.setdefault(key, {"max_error": 0.0, "failures": 0})
+            worst[key]["max_error"] = max(worst[key]["max_error"], *errors, 0.0)
+            worst[key]["failures"] += len(report.failures)
+    return worst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Largest kernel-check error per implementation")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    for key, row in measure(args.device, args.seeds).items():
+        print(f"{key:28s} max error {row['max_error']:.3g}   failures {row['failures']}")
+
+
+if __name__ == "__main__":
+    main()
