@@ -1,0 +1,93 @@
+"""Judge a solution directory: the static scan, the kernel checks of the implementations it
+declares in KERNELS, and the training check against the baseline on a secret seed (held-out
+loss, weight distance and loss trajectory, against the calibrated thresholds).
+
+Exit status: 0 passed, 1 rejected, 2 unusable input. Example:
+
+    speedup check solutions/torch_native --preset tiny
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "judge a solution: static scan, kernel checks, training check against the baseline"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from baseline.config import PRESETS
+    from bench.ui import seed_arg
+
+    p.add_argument("dir", metavar="DIR", help="solution directory (holds solution.py)")
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help="run size (default: gpu on CUDA, tiny on CPU)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="where to train (auto: CUDA when present)")
+    p.add_argument("--allow-library", action="store_true",
+                   help="let the solution import our kernel library (reference entries only)")
+    p.add_argument("--seed", type=seed_arg, default=None,
+                   help="reproduce a check with a known seed (default: a secret one)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.ui import UsageError, console, out, preset_and_device
+    from correctness import tolerances
+    from correctness.training_check import check_training
+
+    preset, device = preset_and_device(args.preset, args.device)
+    path = Path(args.dir)
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a directory; give a solution directory")
+    if not (path / "solution.py").is_file():
+        raise UsageError(f"{path} has no solution.py; a solution defines "
+                         "train(cfg, init, tokens, batches) in solution.py")
+    try:
+        tolerances.load(preset, device)
+    except tolerances.ToleranceError as e:
+        raise UsageError(str(e)) from None
+
+    with console.status(f"judging {path} on {preset}/{device} (scan, kernels, two runs)"):
+        verdict = check_training(path, preset, device, seed=args.seed,
+                                 allow_library=args.allow_library)
+    out.print(_table(verdict, path))
+    for slot, report in verdict.kernel_reports.items():
+        for failure in report.get("failures", [])[:5]:
+            out.print(f"  kernel {slot}: {failure}", markup=False)
+    cand = verdict.cand
+    if cand is not None and not cand.ok and cand.output_tail.strip():
+        out.print("solution output (tail):", markup=False)
+        out.print(cand.output_tail.rstrip()[-2000:], markup=False)
+    if verdict.passed:
+        out.print(f"[green]PASSED[/]: training matches the baseline on {preset}/{device} "
+                  f"(untimed check: candidate {cand.seconds:.2f} s, baseline "
+                  f"{verdict.ref.seconds:.2f} s; `speedup bench` times it properly)")
+        return 0
+    out.print(f"[red]REJECTED[/] by {verdict.rejected_by}: {_escape(verdict.message)}")
+    return 1
+
+
+def _table(verdict, path: Path):
+    from rich.table import Table
+
+    table = Table(title=f"speedup check {path} ({verdict.preset}/{verdict.device})")
+    for column in ("check", "result", "measured", "threshold", "detail"):
+        table.add_column(column, overflow="fold")
+    for c in verdict.checks:
+        table.add_row(c.name, "[green]pass[/]" if c.passed else "[red]FAIL[/]",
+                      _number(c.value), _number(c.threshold), _escape(c.detail))
+    return table
+
+
+def _number(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int) or float(value).is_integer():
+        return str(int(value))
+    return f"{value:.3g}" if abs(value) >= 1e-3 else f"{value:.2e}"
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text if len(text) <= 400 else text[:400] + "...")
