@@ -327,11 +327,14 @@ def _self_rounds(session: _Session, cfg: dict, rounds: int) -> None:
 def _summarize(ev: Evaluation) -> None:
     summary = stats.summarize([r["ratio"] for r in ev.rounds])
     ev.median_ratio, ev.min_ratio, ev.max_ratio = summary.median, summary.min, summary.max
-    ev.baseline_spread = stats.spread([r["baseline_s"] for r in ev.rounds])
+    if len(ev.rounds) > 1:
+        ev.baseline_spread = stats.spread([r["baseline_s"] for r in ev.rounds])
     if ev.self_rounds:
         ev.self_spread = stats.spread([r["ratio"] for r in ev.self_rounds])
         ev.noise_source, noise = "repeat-self", ev.self_spread
-    else:
+    elif ev.baseline_spread is not None:
         ev.noise_source, noise = "baseline rounds", ev.baseline_spread
-    ev.inconclusive = stats.inconclusive(ev.median_ratio, noise)
+    else:  # one timing of identical code says nothing about noise: no claim is conclusive
+        ev.noise_source, noise = None, None
+    ev.inconclusive = noise is None or stats.inconclusive(ev.median_ratio, noise)
     ev.passed, ev.message = True, "every candidate run passed the training checks"

@@ -123,9 +123,10 @@ def _ceiling(device: str) -> dict:
 
     with console.status(f"measuring the {device} ceiling (one large matmul, one large copy)"):
         ceiling = measure_ceiling(device)
-    out.print(f"ceiling of {ceiling['device']}: {format_rate(ceiling['flops_per_s'], device)} "
+    out.print(f"ceiling of {ceiling['device']} (measured): "
+              f"{format_rate(ceiling['flops_per_s'], device)} "
               f"({ceiling['matmul_dtype']} {ceiling['matmul_n']}^3 matmul), "
-              f"{ceiling['bytes_per_s'] / 1e9:.1f} GB/s (copy, read + write) [measured]")
+              f"{ceiling['bytes_per_s'] / 1e9:.1f} GB/s (copy, read + write)", markup=False)
     return ceiling
 
 
@@ -171,24 +172,23 @@ def _report(ev, ceiling: dict | None) -> None:
     from bench.roofline import for_evaluation, format_rate
     from bench.ui import out
 
-    table = Table("round", "order", "baseline s", "candidate s", "speedup", "verdict",
-                  title=f"{ev.solution_dir} on {ev.preset}/{ev.device}")
+    out.print(f"{ev.solution_dir} on {ev.preset}/{ev.device}", markup=False)
+    table = Table("round", "order", "baseline s", "candidate s", "speedup", "verdict")
     for r in ev.rounds:
         failed = [c["name"] for c in r["checks"] if not c["passed"]]
         verdict = ("rejected: " + ", ".join(failed) if failed
                    else f"rejected: {ev.rejected_by}" if r["candidate_s"] is None else "pass")
         table.add_row(str(r["round"]), r["order"], f"{r['baseline_s']:.3f}",
                       _fmt(r["candidate_s"], "{:.3f}"), _fmt(r["ratio"], "{:.3f}x"), verdict)
-    out.print(table)
+    if ev.rounds:
+        out.print(table)
     for r in ev.self_rounds:
         out.print(f"self round {r['round']}: {r['first_s']:.3f} s vs {r['second_s']:.3f} s "
                   f"({r['ratio']:.3f}x)")
     if ev.passed:
         out.print(f"speedup {ev.median_ratio:.3f}x (min {ev.min_ratio:.3f}x, max "
                   f"{ev.max_ratio:.3f}x): {ev.statistic}, {len(ev.rounds)} rounds")
-        noise = ev.self_spread if ev.noise_source == "repeat-self" else ev.baseline_spread
-        out.print(f"noise: spread {noise:.1%} ({ev.noise_source})"
-                  + ("; INCONCLUSIVE: the gain is within the noise" if ev.inconclusive else ""))
+        out.print(_noise_line(ev))
     roof = for_evaluation(ev, ceiling)
     if roof:
         for side in ("candidate", "baseline"):
@@ -202,6 +202,15 @@ def _report(ev, ceiling: dict | None) -> None:
                       "--measure-ceiling for the fraction)")
     verdict = ("PASS" if ev.passed else f"REJECTED by {ev.rejected_by}: {ev.message}")
     out.print(f"verdict: {verdict}", markup=False)
+
+
+def _noise_line(ev) -> str:
+    if ev.noise_source is None:
+        return ("noise: unknown (one round, no --repeat-self): INCONCLUSIVE until identical "
+                "code has been timed twice")
+    noise = ev.self_spread if ev.noise_source == "repeat-self" else ev.baseline_spread
+    verdict = "INCONCLUSIVE: the gain is within the noise" if ev.inconclusive else "conclusive"
+    return f"noise: spread {noise:.1%} ({ev.noise_source}); {verdict}"
 
 
 def _fmt(value, spec: str) -> str:

@@ -229,3 +229,11 @@ def test_a_failing_declared_kernel_means_the_solution_never_runs(dirs):
                              kernel_check=kernel_check)[0]
     assert ev.rejected_by == "kernels" and "grad x error 0.3" in ev.message
     assert runner.log == [] and not ev.candidate_ran
+
+
+def test_one_round_without_repeat_self_has_unknown_noise_and_claims_nothing(dirs):
+    runner = ScriptedRunner(dirs, [2.0], [1.0])
+    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", rounds=1, warmup=False,
+                        runner=runner, judge=_pass_judge, baseline_dir=dirs["baseline"])
+    assert ev.median_ratio == 2.0
+    assert ev.baseline_spread is None and ev.noise_source is None and ev.inconclusive

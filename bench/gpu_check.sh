@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# The one GPU check: on a single H100, in under 8 minutes, every step time-boxed and writing
+# under OUTDIR as it goes, so a run killed at any point still leaves what it measured.
+#
+#   bench/gpu_check.sh OUTDIR [--wheels DIR] [--preset P] [--rounds R] [--cpu-smoke]
+#
+# Steps (box = the step's limit in seconds; each is also cut to what is left of TOTAL):
+#   env          20  nvidia-smi, python/torch/triton/CUDA versions, CPU model  -> env/
+#   kernel-tests 90  python -m pytest tests/kernels -x -q, CUDA visible        -> kernel-tests.*
+#   bench-kernels 75 speedup bench-kernels --device cuda --json                 -> kernels.json
+#   ceiling      20  speedup bench --measure-ceiling (one matmul, one copy)     -> ceiling.log
+#   calibrate   150  speedup calibrate --preset P --seeds 1, only if correctness/tolerances.json
+#                    lacks P/cuda                                               -> tolerances.json
+#   bench       rest speedup bench <every solution> --preset P --rounds R (they share the
+#                    baseline runs), --allow-library if one imports kernels     -> results/*.json
+#   leaderboard  15  speedup leaderboard --results-dir OUTDIR/results          -> leaderboard.*
+# TOTAL is 470 s (GPU_CHECK_TOTAL); each box can be set with GPU_CHECK_BOX_<STEP> (upper
+# case, '-' as '_'). OUTDIR/summary.tsv gets one line per step: name, exit code (124: its
+# box ran out), seconds. Exit code: 0 when every step that ran exited 0, else 1.
+#
+# The GPU machine has no network: nothing is installed from the internet. The project runs
+# from this checkout through PYTHONPATH (no install). --wheels DIR installs DIR/*.whl
+# (pure-Python extras such as rich, pytest, hypothesis, pytest-benchmark) offline into a
+# private target directory first.
+#
+# --cpu-smoke: the same steps on the CPU with the tiny preset, one round and short limits
+# (tests/bench/test_gpu_check.py runs it): how we know the one GPU run works first time.
+set -uo pipefail
+
+usage() { echo "usage: $0 OUTDIR [--wheels DIR] [--preset P] [--rounds R] [--cpu-smoke]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+OUTDIR=$1; shift
+WHEELS="" PRESET="" ROUNDS="" SMOKE=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --wheels) [ $# -ge 2 ] || usage; WHEELS=$2; shift 2 ;;
+    --preset) [ $# -ge 2 ] || usage; PRESET=$2; shift 2 ;;
+    --rounds) [ $# -ge 2 ] || usage; ROUNDS=$2; shift 2 ;;
+    --cpu-smoke|--dry-run) SMOKE=1; shift ;;
+    *) usage ;;
+  esac
+done
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$OUTDIR/env" "$OUTDIR/results" || exit 2
+OUTDIR=$(cd "$OUTDIR" && pwd)
+PY=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+export MPLCONFIGDIR=${MPLCONFIGDIR:-$OUTDIR/.matplotlib}
+
+if [ "$SMOKE" = 1 ]; then
+  DEVICE=cpu; PRESET=${PRESET:-tiny}; ROUNDS=${ROUNDS:-1}
+  TOTAL=${GPU_CHECK_TOTAL:-900}
+  export CUDA_VISIBLE_DEVICES="" OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+  PYTEST_SELECT=(-k gelu)  # the interpreter is slow: one slot proves the step works
+  KERNEL_ARGS=(--preset tiny --slots gelu --min-run-time 0.01)
+  declare -A BOX=([env]=30 [kernel_tests]=240 [bench_kernels]=90 [ceiling]=60
+                  [calibrate]=300 [bench]=400 [leaderboard]=60)
+else
+  DEVICE=cuda; PRESET=${PRESET:-gpu}; ROUNDS=${ROUNDS:-2}
+  TOTAL=${GPU_CHECK_TOTAL:-470}
+  PYTEST_SELECT=()
+  KERNEL_ARGS=()
+  declare -A BOX=([env]=20 [kernel_tests]=90 [bench_kernels]=75 [ceiling]=20
+                  [calibrate]=150 [bench]=470 [leaderboard]=15)
+fi
+RESERVE=${BOX[leaderboard]}  # kept back from the bench so the leaderboard always renders
+START=$(date +%s)
+FAILED=0
+: > "$OUTDIR/summary.tsv"
+
+if [ -n "$WHEELS" ]; then
+  SITE=$(mktemp -d /tmp/speedup-site.XXXXXX)
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --target "$SITE" "$WHEELS"/*.whl \
+    > "$OUTDIR/wheels.log" 2>&1 || { echo "installing wheels from $WHEELS failed: see wheels.log" >&2; exit 2; }
+  export PYTHONPATH="$REPO:$SITE${PYTHONPATH:+:$PYTHONPATH}"
+else
+  export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
+fi
+cd "$REPO" || exit 2
+
+# step NAME CMD...: run CMD with its box (cut to what is left), log to OUTDIR/NAME.log.
+step() {
+  local name=$1; shift
+  local key=${name//-/_}
+  local override="GPU_CHECK_BOX_${key^^}"
+  local box=${!override:-${BOX[$key]}}
+  local reserve=$RESERVE
+  [ "$name" = leaderboard ] && reserve=0
+  local left=$(( TOTAL - ($(date +%s) - START) - reserve ))
+  [ "$box" -gt "$left" ] && box=$left
+  if [ "$box" -lt 5 ]; then
+    printf '%s\tskipped\t0\tno time left\n' "$name" >> "$OUTDIR/summary.tsv"
+    echo "== $name: skipped, no time left"; FAILED=1; return
+  fi
+  echo "== $name (box ${box}s)"
+  local t0=$(date +%s)
+  timeout -s INT -k 15 "$box" "$@" > "$OUTDIR/$name.log" 2>&1
+  local rc=$?
+  printf '%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - t0 ))" >> "$OUTDIR/summary.tsv"
+  echo "== $name: exit $rc after $(( $(date +%s) - t0 ))s"
+  [ "$rc" = 0 ] || FAILED=1
+}
+
+capture_env() {
+  { command -v nvidia-smi >/dev/null && nvidia-smi || echo "no nvidia-smi"; } > env/nvidia-smi.txt 2>&1
+  "$PY" - <<'EOF' > env/versions.json
+import json, os, platform, sys
+import torch
+from bench.records import environment
+env = environment("cuda" if torch.cuda.is_available() else "cpu")
+env.update(executable=sys.executable, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"))
+print(json.dumps(env, indent=1))
+EOF
+  "$PY" -m pip list --format=freeze > env/pip-freeze.txt 2>&1 || true
+  git -C "$REPO" rev-parse HEAD > env/git-head.txt 2>&1 || true
+}
+
+needs_calibration() {
+  "$PY" -c "
+import sys
+from correctness import tolerances
+try:
+    tolerances.load('$PRESET', '$DEVICE')
+except tolerances.ToleranceError:
+    sys.exit(0)
+sys.exit(1)"
+}
+
+solutions=()
+library=()
+for d in "$REPO"/solutions/*/; do
+  [ -f "$d/solution.py" ] || continue
+  solutions+=("${d%/}")
+  grep -rqsE '^\s*(from|import) kernels' --include='*.py' "$d" && library=(--allow-library)
+done
+
+export -f capture_env
+export PY REPO OUTDIR
+step env bash -c 'cd "$OUTDIR" && capture_env'
+step kernel-tests "$PY" -m pytest tests/kernels -x -q -p no:cacheprovider "${PYTEST_SELECT[@]}" \
+  --junitxml="$OUTDIR/kernel-tests.xml"
+step bench-kernels "$PY" -m bench bench-kernels --device "$DEVICE" "${KERNEL_ARGS[@]}" \
+  --json "$OUTDIR/kernels.json"
+step ceiling "$PY" -m bench bench --measure-ceiling --device "$DEVICE"
+if needs_calibration; then
+  step calibrate "$PY" -m bench calibrate --preset "$PRESET" --device "$DEVICE" --seeds 1
+  cp correctness/tolerances.json "$OUTDIR/tolerances.json" 2>/dev/null
+else
+  printf 'calibrate\tnot needed\t0\t%s/%s already calibrated\n' "$PRESET" "$DEVICE" >> "$OUTDIR/summary.tsv"
+fi
+if [ ${#solutions[@]} -gt 0 ]; then
+  step bench "$PY" -m bench bench "${solutions[@]}" --preset "$PRESET" --device "$DEVICE" \
+    --rounds "$ROUNDS" "${library[@]}" --measure-ceiling --results-dir "$OUTDIR/results"
+else
+  printf 'bench\tskipped\t0\tno solutions in solutions/\n' >> "$OUTDIR/summary.tsv"
+fi
+step leaderboard "$PY" -m bench leaderboard --results-dir "$OUTDIR/results" --out "$OUTDIR"
+
+echo "== done in $(( $(date +%s) - START ))s; summary:"
+cat "$OUTDIR/summary.tsv"
+exit $FAILED
