@@ -86,6 +86,15 @@ def _check_entrant(entrant: dict) -> None:
         raise ValueError(f"a {kind} entrant needs a {needed!r}")
 
 
+def _portable(path: str) -> str:
+    """Relative to the working directory when inside it, so records read the same anywhere."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(resolved)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-").lower()[:40] or "entrant"
 
@@ -110,7 +119,7 @@ def build_record(evaluation, entrant: dict, *, extra: dict | None = None,
         "date": date.isoformat(timespec="seconds"),
         "command": command if command is not None else " ".join(sys.argv),
         "entrant": dict(entrant),
-        "solution_dir": ev.pop("solution_dir"),
+        "solution_dir": _portable(ev.pop("solution_dir")),
         "solution_hash": solution_hash(evaluation.solution_dir),
         "preset": ev.pop("preset"), "device": ev.pop("device"),
         "environment": environment(evaluation.device),
