@@ -136,9 +136,8 @@ def _tolerances_missing(preset: str, device: str) -> str | None:
 
     try:
         tolerances.load(preset, device)
-    except (KeyError, LookupError, ValueError, FileNotFoundError) as e:
-        return (f"no calibrated tolerances for {preset} on {device} ({e}); run "
-                f"`speedup calibrate --preset {preset} --device {device}` first")
+    except tolerances.ToleranceError as e:
+        return str(e)
     return None
 
 
