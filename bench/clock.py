@@ -159,7 +159,7 @@ class _Session:
 
     def run(self, side: int | str, cfg: dict, inputs: dict, label: str, **options):
         if side == "baseline":
-            path, allow_library, name = self.baseline_dir, False, "baseline"
+            path, allow_library, name = self.baseline_dir, False, "reference baseline"
         else:
             ev = self.evs[side]
             path, allow_library, name = Path(ev.solution_dir), ev.allow_library, _name(ev)

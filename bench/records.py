@@ -66,6 +66,9 @@ def environment(device: str) -> dict:
         "python": platform.python_version(), "torch": torch.__version__,
         "triton": triton_version, "numpy": numpy.__version__,
         "cuda": torch.version.cuda, "cuda_available": torch.cuda.is_available(),
+        # thread settings change CPU timings; the sandbox passes OMP_NUM_THREADS through
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "torch_threads": torch.get_num_threads(),
     }
 
 
