@@ -1,4 +1,4 @@
-"""The child side of the sandbox: run as a script (`python -I -B _child.py harness.json`) in a
+"""The child side of the sandbox: run as a script (`python -I -B -u _child.py harness.json`) in a
 fresh process, never imported by the judge.
 
 Order matters, and is the point of this file:
@@ -514,15 +514,13 @@ def main() -> None:
         else:
             run_kernels(module, config)
     except Rejected as e:
-        channel.send("error", {"check": e.check, "message": str(e)})
         traceback.print_exc()
+        channel.send("error", {"check": e.check, "message": str(e)})
         return
     except BaseException as e:  # noqa: BLE001 - every failure of untrusted code is a verdict
-        channel.send("error", {"check": classify(e), "message": f"{type(e).__name__}: {e}"})
         traceback.print_exc()
+        channel.send("error", {"check": classify(e), "message": f"{type(e).__name__}: {e}"})
         return
-    sys.stdout.flush()
-    sys.stderr.flush()
     channel.send("done")
     signal.pause()  # the parent kills the process group now; nothing runs after done
 

@@ -224,7 +224,8 @@ class _Sandbox:
         self._write_config(status_w, control_r)
         with open(self.log_path, "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-I", "-B", str(CHILD_SCRIPT), str(self.root / "harness.json")],
+                [sys.executable, "-I", "-B", "-u", str(CHILD_SCRIPT),
+                 str(self.root / "harness.json")],  # -u: prints reach the log before a kill
                 cwd=self.work, env=self._env(), stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, pass_fds=(status_w, control_r),
                 start_new_session=True)
@@ -503,9 +504,8 @@ def _sweep_strays(child_pid: int, marker: str, rounds: int = 20) -> list[int]:
                 os.kill(pid, signal.SIGKILL)
             killed.append(pid)
         time.sleep(0.02)
-        _reap_orphans()
-    _reap_orphans()
-    return killed
+        _reap(strays)
+    return sorted(set(killed))
 
 
 def _proc_pids() -> list[int]:
@@ -527,7 +527,7 @@ def _stat(pid: int) -> tuple[str, int, int, int] | None:
 def _is_stray(pid: int, child_pid: int, marker: str) -> bool:
     stat = _stat(pid)
     if stat is None or (stat[0] == "Z" and stat[1] != os.getpid()):
-        return False
+        return False  # gone, or a zombie whose parent will reap it
     if stat[2] == child_pid or stat[3] == child_pid:
         return True
     try:
@@ -537,12 +537,12 @@ def _is_stray(pid: int, child_pid: int, marker: str) -> bool:
     return f"SPEEDUP_SANDBOX_RUN={marker}".encode() in environ.split(b"\0")
 
 
-def _reap_orphans() -> None:
-    """Reap zombies reparented to us (we are their subreaper), never our own Popen children:
-    subprocess reaps those."""
-    for pid in _proc_pids():
+def _reap(pids: list[int]) -> None:
+    """Reap the strays that became our children (we are their subreaper while a run lives);
+    no other child of this process is touched."""
+    for pid in pids:
         stat = _stat(pid)
-        if stat and stat[1] == os.getpid() and stat[0] == "Z":
+        if stat and stat[1] == os.getpid():
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
 

@@ -1,0 +1,63 @@
+"""Fixtures of the adversarial tests: short and full `tiny` runs, one shared reference."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SOLUTIONS = Path(__file__).parent / "solutions"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread_children():
+    """Sandboxed children inherit OMP_NUM_THREADS: on a shared 2-core machine torch's
+    second thread mostly spin-waits, and `tiny` gains nothing from it."""
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    yield
+    if before is None:
+        del os.environ["OMP_NUM_THREADS"]
+    else:
+        os.environ["OMP_NUM_THREADS"] = before
+
+
+@pytest.fixture(scope="session")
+def short_cfg(tiny_cfg) -> dict:
+    """10 steps: every runtime defence fires long before the end of a run."""
+    return {**tiny_cfg, "steps": 10}
+
+
+@pytest.fixture(scope="session")
+def short_inputs(short_cfg) -> dict:
+    from baseline import make_inputs
+
+    return make_inputs(short_cfg, seed=77)
+
+
+@pytest.fixture(scope="session")
+def reference(tiny_cfg, tiny_inputs) -> dict:
+    """The baseline's sandboxed run on the full `tiny` preset, the held-out text and the
+    calibrated thresholds: what every training-check cheat is compared with."""
+    from baseline import make_heldout
+    from correctness.sandbox import BASELINE_DIR, run_solution
+    from correctness.tolerances import load
+
+    ref = run_solution(BASELINE_DIR, tiny_cfg, tiny_inputs)
+    assert ref.ok, ref.message
+    return {"ref": ref, "heldout": make_heldout(tiny_cfg, seed=4321),
+            "tolerances": load("tiny", "cpu")}
+
+
+def gone(pid: int) -> bool:
+    """No such process, or only a zombie (it can run nothing more)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rindex(")") + 2] == "Z"
+
+
+def printed_pids(tail: str, label: str) -> list[int]:
+    return [int(line.split()[1]) for line in tail.splitlines() if line.startswith(label + " ")]

@@ -1,0 +1,7 @@
+"""Fails at import."""
+
+from baseline import no_such_name  # noqa: F401
+
+
+def train(cfg, init, tokens, batches):
+    return {}

@@ -1,0 +1,3 @@
+"""Defines no train()."""
+
+STEPS = 0

@@ -1,0 +1,1 @@
+HELPER_NAME = __name__
