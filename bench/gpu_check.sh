@@ -7,10 +7,13 @@
 # Steps (box = the step's limit in seconds; each is also cut to what is left of TOTAL):
 #   env          20  nvidia-smi, python/torch/triton/CUDA versions, CPU model  -> env/
 #   kernel-tests 90  python -m pytest tests/kernels -x -q, CUDA visible        -> kernel-tests.*
-#   bench-kernels 75 speedup bench-kernels --device cuda --json                 -> kernels.json
+#   bench-kernels 75 speedup bench-kernels --device cuda --json (gpu shapes)    -> kernels.json
 #   ceiling      20  speedup bench --measure-ceiling (one matmul, one copy)     -> ceiling.log
 #   calibrate   150  speedup calibrate --preset P --seeds 1, only if correctness/tolerances.json
-#                    lacks P/cuda                                               -> tolerances.json
+#                    lacks P/cuda. First the baseline's time per step of P is scaled to
+#                    calibration's whole runs (at most 120 s): if that cannot fit in the
+#                    box, P becomes tiny (calibrated if needed), so the run still ends with
+#                    judged records                     -> calibration-plan.log, tolerances.json
 #   bench       rest speedup bench <every solution> --preset P --rounds R (they share the
 #                    baseline runs), --allow-library if one imports kernels     -> results/*.json
 #   leaderboard  15  speedup leaderboard --results-dir OUTDIR/results          -> leaderboard.*
@@ -116,15 +119,53 @@ EOF
   git -C "$REPO" rev-parse HEAD > env/git-head.txt 2>&1 || true
 }
 
-needs_calibration() {
-  "$PY" -c "
-import sys
-from correctness import tolerances
-try:
-    tolerances.load('$PRESET', '$DEVICE')
-except tolerances.ToleranceError:
+# plan_calibration BOX: prints the preset to evaluate on ("$PRESET", or tiny when calibrating
+# $PRESET could not fit in BOX seconds), whether to calibrate it, and why. The estimate is
+# the baseline's time per step of the preset here, scaled to calibration's whole runs.
+plan_calibration() {
+  "$PY" - "$PRESET" "$DEVICE" "$1" <<'EOF'
+import sys, time
+import baseline
+from correctness import calibrate, tolerances
+preset, device, box = sys.argv[1], sys.argv[2], float(sys.argv[3])
+
+def calibrated(p):
+    try:
+        tolerances.load(p, device)
+        return True
+    except tolerances.ToleranceError:
+        return False
+
+def estimate(p):
+    """Seconds of training a calibration of p needs: one-step runs for about 2 s."""
+    cfg = baseline.get_preset(p).to_cfg(device)
+    inputs = baseline.make_inputs({**cfg, "steps": 12}, 0)
+    one = {**cfg, "steps": 1}
+
+    def step(i):
+        baseline.train(one, inputs["init"], inputs["tokens"], inputs["batches"][i:i + 1])
+
+    step(0)  # warm: allocator, kernels, libraries
+    n, t0 = 0, time.perf_counter()
+    while n < 12 and (n == 0 or time.perf_counter() - t0 < 2.0):
+        step(n)
+        n += 1
+    per_step = (time.perf_counter() - t0) / n
+    return per_step * cfg["steps"] * calibrate.runs_per_seed(p, device)
+
+if calibrated(preset):
+    print(preset, "no", f"{preset}/{device} already calibrated")
     sys.exit(0)
-sys.exit(1)"
+need = estimate(preset)
+if need < 0.8 * box:
+    print(preset, "yes", f"calibrating {preset}/{device}: about {need:.0f} s of training")
+elif calibrated("tiny"):
+    print("tiny", "no", f"{preset}/{device} would need about {need:.0f} s of calibration "
+          f"(box {box:.0f} s): evaluating on tiny/{device}, already calibrated")
+else:
+    print("tiny", "yes", f"{preset}/{device} would need about {need:.0f} s of calibration "
+          f"(box {box:.0f} s): calibrating and evaluating tiny/{device} instead")
+EOF
 }
 
 solutions=()
@@ -143,12 +184,19 @@ step kernel-tests "$PY" -m pytest tests/kernels -x -q -p no:cacheprovider "${PYT
 step bench-kernels "$PY" -m bench bench-kernels --device "$DEVICE" "${KERNEL_ARGS[@]}" \
   --json "$OUTDIR/kernels.json"
 step ceiling "$PY" -m bench bench --measure-ceiling --device "$DEVICE"
-if needs_calibration; then
-  step calibrate "$PY" -m bench calibrate --preset "$PRESET" --device "$DEVICE" --seeds 1
+CAL_BOX=${GPU_CHECK_BOX_CALIBRATE:-${BOX[calibrate]}}
+export -f plan_calibration
+export PRESET DEVICE
+read -r EVAL_PRESET CALIBRATE WHY < <(timeout 120 bash -c 'plan_calibration "$0"' "$CAL_BOX" \
+  2> "$OUTDIR/calibration-plan.log")
+echo "== calibration plan: ${WHY:-none, see calibration-plan.log}" | tee -a "$OUTDIR/calibration-plan.log"
+if [ "${CALIBRATE:-}" = yes ]; then
+  step calibrate "$PY" -m bench calibrate --preset "$EVAL_PRESET" --device "$DEVICE" --seeds 1
   cp correctness/tolerances.json "$OUTDIR/tolerances.json" 2>/dev/null
 else
-  printf 'calibrate\tnot needed\t0\t%s/%s already calibrated\n' "$PRESET" "$DEVICE" >> "$OUTDIR/summary.tsv"
+  printf 'calibrate\tnot needed\t0\t%s\n' "${WHY:-no plan}" >> "$OUTDIR/summary.tsv"
 fi
+PRESET=${EVAL_PRESET:-$PRESET}
 if [ ${#solutions[@]} -gt 0 ]; then
   step bench "$PY" -m bench bench "${solutions[@]}" --preset "$PRESET" --device "$DEVICE" \
     --rounds "$ROUNDS" "${library[@]}" --measure-ceiling --results-dir "$OUTDIR/results"

@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="where to run (auto: CUDA when present)")
     p.add_argument("--preset", dest="presets", action="append", choices=list(PRESETS),
                    help="shapes of this preset; repeat for several "
-                        "(default: tiny and cpu on a CPU, cpu and gpu on CUDA)")
+                        "(default: tiny and cpu on a CPU, gpu on CUDA)")
     p.add_argument("--slots", nargs="+", choices=list(SLOTS), default=None, metavar="SLOT",
                    help=f"only these slots ({', '.join(SLOTS)})")
     p.add_argument("--json", default=None, metavar="PATH",

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.skipif(not (shutil.which("bash") and shutil.which("time
                                 reason="gpu_check.sh needs bash and coreutils' timeout")
 
 
-def _run(out, **env):
-    return subprocess.run([str(SCRIPT), str(out), "--cpu-smoke"], capture_output=True,
+def _run(out, *args, **env):
+    return subprocess.run([str(SCRIPT), str(out), "--cpu-smoke", *args], capture_output=True,
                           text=True, timeout=900,
                           env={**os.environ, "PYTHON": sys.executable, **env})
 
@@ -28,8 +28,12 @@ def _summary(out) -> dict[str, list[str]]:
 
 def test_cpu_smoke_runs_every_step_and_leaves_its_results(tmp_path):
     out = tmp_path / "gpu-check"
-    r = _run(out)
+    # gpu/cpu is never calibrated and would take hours to: the plan must measure that and
+    # fall back to tiny, as it does on a GPU whose gpu/cuda calibration cannot fit the box.
+    r = _run(out, "--preset", "gpu")
     summary = _summary(out)
+    plan = (out / "calibration-plan.log").read_text()
+    assert "gpu/cpu would need about" in plan and "evaluating on tiny/cpu" in plan, plan
     assert list(summary) == ["env", "kernel-tests", "bench-kernels", "ceiling", "calibrate",
                              "bench", "leaderboard"], r.stdout
     for name in ("env", "kernel-tests", "bench-kernels", "ceiling", "leaderboard"):

@@ -27,7 +27,7 @@ def test_cpu_cases_skip_triton_and_adamw_backward_with_reasons():
 def test_slot_filter_and_default_presets():
     assert {c.slot for c in kb.cases("cpu", slots=("gelu",))} == {"gelu"}
     assert {c.preset for c in kb.cases("cpu")} == {"tiny", "cpu"}
-    assert {c.preset for c in kb.cases("cuda")} == {"cpu", "gpu"}
+    assert {c.preset for c in kb.cases("cuda")} == {"gpu"}
 
 
 def test_attention_flops_are_the_causal_half_of_the_full_products():
