@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -219,8 +220,6 @@ class Session:
     def _rebuild_workspace(self, done: list[dict], ends: list[dict]) -> None:
         root = self.dir / "workspace"
         if root.exists():
-            import shutil
-
             shutil.rmtree(root)
         self.workspace = Workspace.create(root, BASELINE_DIR)
         calls = {}
