@@ -1,15 +1,15 @@
 """`speedup bench` and `speedup bench-kernels` refuse bad input in one line, exit code 2,
-before any long work starts."""
-
-import subprocess
-import sys
+before any long work starts. In-process (bench.cli.main): each case would otherwise pay a
+Python and torch start-up."""
 
 import pytest
 
+from bench.cli import main
 
-def _speedup(*args):
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True,
-                          text=True, timeout=120)
+
+def _speedup(capsys, *args) -> tuple[int, str]:
+    code = main(list(args))
+    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -17,18 +17,27 @@ def _speedup(*args):
     (["bench", "no/such/dir", "--device", "cpu"], "no/such/dir has no solution.py"),
     (["bench", "baseline", "--rounds", "0", "--device", "cpu"], "--rounds must be a positive"),
     (["bench", "baseline", "baseline", "--name", "x", "--device", "cpu"], "--name names one"),
-    (["bench", "baseline", "--preset", "huge"], "invalid choice: 'huge'"),
     (["bench", "baseline", "--device", "cpu", "--results-dir", "/proc/x"], "cannot write to"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, args, needle):
+    code, err = _speedup(capsys, *args)
+    assert code == 2 and needle in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["bench", "baseline", "--preset", "huge"], "invalid choice: 'huge'"),
     (["bench-kernels", "--device", "cpu", "--slots", "softmax"], "invalid choice: 'softmax'"),
 ])
-def test_bad_input_is_one_line_and_exit_2(args, needle):
-    r = _speedup(*args)
-    assert r.returncode == 2, r.stdout + r.stderr
-    assert needle in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+def test_argparse_refusals_are_one_line_and_exit_2(capsys, args, needle):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and needle in err
+    assert len(err.strip().splitlines()) == 1
 
 
-def test_an_uncalibrated_track_is_refused_before_anything_runs(tmp_path):
+def test_an_uncalibrated_track_is_refused_before_anything_runs(capsys, tmp_path):
     from correctness import tolerances
 
     try:
@@ -36,7 +45,7 @@ def test_an_uncalibrated_track_is_refused_before_anything_runs(tmp_path):
         pytest.skip("gpu/cpu is calibrated on this checkout")
     except tolerances.ToleranceError:
         pass
-    r = _speedup("bench", "baseline", "--preset", "gpu", "--device", "cpu",
-                 "--results-dir", str(tmp_path))
-    assert r.returncode == 2 and "speedup calibrate --preset gpu --device cpu" in r.stderr
+    code, err = _speedup(capsys, "bench", "baseline", "--preset", "gpu", "--device", "cpu",
+                         "--results-dir", str(tmp_path))
+    assert code == 2 and "speedup calibrate --preset gpu --device cpu" in err
     assert list(tmp_path.iterdir()) == []

@@ -2,8 +2,6 @@
 faked where a number is asserted."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -12,6 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from baseline import get_preset
 from baseline import ops as naive
 from bench import kernel_bench as kb
+from bench.cli import main
 
 
 def test_cpu_cases_skip_triton_and_adamw_backward_with_reasons():
@@ -71,12 +70,11 @@ def test_a_failing_kernel_is_a_row_with_its_error(monkeypatch):
     assert row.error == "RuntimeError: kernel launch failed" and row.median_ms is None
 
 
-def test_cli_writes_json_rows_for_timed_and_skipped_cases(tmp_path):
+def test_cli_writes_json_rows_for_timed_and_skipped_cases(tmp_path, capsys):
     path = tmp_path / "k.json"
-    r = subprocess.run([sys.executable, "-m", "bench", "bench-kernels", "--device", "cpu",
-                        "--preset", "tiny", "--slots", "gelu", "--json", str(path),
-                        "--min-run-time", "0.01"], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    assert main(["bench-kernels", "--device", "cpu", "--preset", "tiny", "--slots", "gelu",
+                 "--json", str(path), "--min-run-time", "0.01"]) == 0
+    stdout = capsys.readouterr().out
     doc = json.loads(path.read_text())
     assert doc["timer"].startswith("torch.utils.benchmark")
     assert doc["environment"]["torch"] == torch.__version__
@@ -84,4 +82,4 @@ def test_cli_writes_json_rows_for_timed_and_skipped_cases(tmp_path):
     assert len(by_impl) == 6
     assert by_impl[("torch", "fwd")]["median_ms"] > 0
     assert by_impl[("triton", "fwd")]["skipped"] == kb.TRITON_ON_CPU
-    assert "skipped 2: Triton runs on a CPU" in r.stdout
+    assert "skipped 2: Triton runs on a CPU" in stdout

@@ -5,11 +5,11 @@ import base64
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
 from bench import leaderboard, records
+from bench.cli import main
 from bench.clock import Evaluation
 
 
@@ -68,26 +68,22 @@ def test_markdown_names_the_statistic_and_keeps_anchors_apart(results, tmp_path)
     assert "NOT measured here" in anchors and "4 to 8 hours" in anchors
 
 
-def test_cli_writes_md_html_and_png(results, tmp_path):
+def test_cli_writes_md_html_and_png(results, tmp_path, capsys):
     out = tmp_path / "board"
-    r = subprocess.run([sys.executable, "-m", "bench", "leaderboard", "--results-dir",
-                        str(results), "--out", str(out)], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, r.stderr
-    assert "tiny on cpu: 2 ranked, 1 rejected; top claude / model-a 5.00x" in r.stdout
+    assert main(["leaderboard", "--results-dir", str(results), "--out", str(out)]) == 0
+    assert "tiny on cpu: 2 ranked, 1 rejected; top claude / model-a 5.00x" in (
+        capsys.readouterr().out)
     page = (out / "leaderboard.html").read_text()
     png = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page)[1])
     assert png == (out / "leaderboard.png").read_bytes() and png.startswith(b"\x89PNG")
     assert "leaderboard.png" in (out / "leaderboard.md").read_text()
 
 
-def test_cli_refuses_a_bad_record_in_one_line(results, tmp_path):
+def test_cli_refuses_a_bad_record_in_one_line(results, tmp_path, capsys):
     (results / "zz.json").write_text("[]")
-    r = subprocess.run([sys.executable, "-m", "bench", "leaderboard", "--results-dir",
-                        str(results), "--out", str(tmp_path)], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 2 and "zz.json" in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
+    code = main(["leaderboard", "--results-dir", str(results), "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "zz.json" in err and len(err.strip().splitlines()) == 1
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
