@@ -491,6 +491,10 @@ def main() -> None:
     channel = Channel(config["status_fd"])
     control = config["control_fd"]
     limit_resources(config)
+    import importlib.util
+
+    if importlib.util.find_spec("baseline") is None:  # the judge runs from a checkout
+        sys.path.append(config["project_dir"])
     prepare(config)
     policy = Policy(config, channel)
 

@@ -251,8 +251,7 @@ def device_name(device: str) -> str:
 
 
 def calibrate(preset: str, device: str, n_seeds: int = 3,
-              on_run: Callable[[str], None] | None = None,
-              path=tolerances.PATH) -> dict:
+              on_run: Callable[[str], None] | None = None, path=None) -> dict:
     """Measure, decide, and write the preset/device entry of tolerances.json."""
     start = time.perf_counter()
     seeds = [SEED_BASE + i for i in range(n_seeds)]
@@ -267,7 +266,7 @@ def calibrate(preset: str, device: str, n_seeds: int = 3,
         "skipped": measured["skipped"],
         "wall_s": round(time.perf_counter() - start, 1), "command": " ".join(sys.argv),
     }
-    tolerances.save_entry(preset, device, entry, path)
+    tolerances.save_entry(preset, device, entry, path or tolerances.PATH)
     return entry
 
 

@@ -352,6 +352,7 @@ class _Sandbox:
         cuda = self.cfg.get("device") == "cuda"
         config = {
             "mode": self.mode, "cfg": self.cfg, "solution_dir": str(self.solution),
+            "project_dir": str(PROJECT_DIR),
             "work_dir": str(self.work), "status_fd": status_w, "control_fd": control_r,
             "shapes": param_shapes(self.cfg) if self.mode == "train" else {},
             "slots": list(SLOTS), "blocked": blocked, "audit": self.opts.audit,

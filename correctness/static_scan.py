@@ -104,16 +104,15 @@ def declares_kernels(solution_dir: str | Path) -> bool:
 
 
 def preimports(solution_dir: str | Path) -> list[str]:
-    """Heavy allowed libraries the solution imports (triton): the sandbox imports them
-    before the audit hook, as it does torch, so their start-up is not policed."""
-    found = set()
+    """Heavy allowed libraries the solution imports, itself or through our kernel library
+    (triton): the sandbox imports them before the audit hook, as it does torch, so their
+    start-up is not policed."""
     for path in Path(solution_dir).rglob("*.py"):
         tree = _parse(path)
         for node in ast.walk(tree) if tree else []:
-            for name in _imported_names(node):
-                if name.partition(".")[0] == "triton":
-                    found.add("triton")
-    return sorted(found)
+            if any(n.partition(".")[0] in ("triton", "kernels") for n in _imported_names(node)):
+                return ["triton"]
+    return []
 
 
 # ---------------------------------------------------------------------------- per file

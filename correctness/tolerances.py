@@ -29,7 +29,8 @@ def key(preset: str, device: str) -> str:
     return f"{preset}/{device}"
 
 
-def read(path: Path = PATH) -> dict:
+def read(path: Path | None = None) -> dict:
+    path = path or PATH
     if not path.is_file():
         return {"version": VERSION, "entries": {}}
     data = json.loads(path.read_text())
@@ -39,7 +40,7 @@ def read(path: Path = PATH) -> dict:
     return data
 
 
-def load_entry(preset: str, device: str, path: Path = PATH) -> dict:
+def load_entry(preset: str, device: str, path: Path | None = None) -> dict:
     entry = read(path)["entries"].get(key(preset, device))
     if entry is None:
         raise ToleranceError(
@@ -48,13 +49,14 @@ def load_entry(preset: str, device: str, path: Path = PATH) -> dict:
     return entry
 
 
-def load(preset: str, device: str, path: Path = PATH) -> dict[str, float]:
+def load(preset: str, device: str, path: Path | None = None) -> dict[str, float]:
     thresholds = load_entry(preset, device, path)["thresholds"]
     return {m: float(thresholds[m]) for m in METRICS}
 
 
-def save_entry(preset: str, device: str, entry: dict, path: Path = PATH) -> None:
+def save_entry(preset: str, device: str, entry: dict, path: Path | None = None) -> None:
     """Add or replace one preset/device entry, keeping the others."""
+    path = path or PATH
     data = read(path)
     data["metrics"] = METRIC_DOCS
     data["entries"][key(preset, device)] = entry

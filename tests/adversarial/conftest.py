@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-
-SOLUTIONS = Path(__file__).parent / "solutions"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -48,16 +45,3 @@ def reference(tiny_cfg, tiny_inputs) -> dict:
     assert ref.ok, ref.message
     return {"ref": ref, "heldout": make_heldout(tiny_cfg, seed=4321),
             "tolerances": load("tiny", "cpu")}
-
-
-def gone(pid: int) -> bool:
-    """No such process, or only a zombie (it can run nothing more)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2] == "Z"
-
-
-def printed_pids(tail: str, label: str) -> list[int]:
-    return [int(line.split()[1]) for line in tail.splitlines() if line.startswith(label + " ")]

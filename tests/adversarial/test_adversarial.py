@@ -10,11 +10,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from conftest import SOLUTIONS, gone, printed_pids
+from strays import gone, printed_pids
 
 from correctness.sandbox import CACHE_ROOT, run_solution
 from correctness.static_scan import scan
 from correctness.training_check import check_training, compare
+
+SOLUTIONS = Path(__file__).parent / "solutions"
 
 # ---------------------------------------------------------------------------- static scan
 

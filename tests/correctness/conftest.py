@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-SOLUTIONS = Path(__file__).parent / "solutions"
-
 
 @pytest.fixture(scope="session", autouse=True)
 def one_thread_children():

@@ -9,10 +9,10 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import SOLUTIONS
 
 import baseline
 from correctness import sandbox
@@ -23,6 +23,8 @@ from correctness.sandbox import (
     run_solution,
     validate_results,
 )
+
+SOLUTIONS = Path(__file__).parent / "solutions"
 
 
 def test_baseline_in_the_sandbox_is_bitwise_the_baseline(short_cfg, short_inputs):

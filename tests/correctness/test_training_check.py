@@ -5,15 +5,17 @@ never reaches a child, and held-out text is drawn only once the candidate is dea
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
-from conftest import SOLUTIONS
 
 import baseline
 from correctness import training_check
 from correctness.sandbox import BASELINE_DIR, RunResult
 from correctness.training_check import check_training, compare, metrics
+
+SOLUTIONS = Path(__file__).parent / "solutions"
 
 THRESHOLDS = {"heldout_loss": 1e-3, "weights": 0.1, "trajectory": 1e-2}
 

@@ -1,0 +1,17 @@
+"""A legal rewrite through torch.compile (the gelu slot): Inductor generates Triton code on
+CUDA and C++ on a CPU, and launches compilers, which the sandbox must allow it to do."""
+
+import types
+
+import torch
+
+from baseline import ops
+from baseline.train import train as reference_train
+
+gelu = torch.compile(ops.gelu)
+
+
+def train(cfg, init, tokens, batches):
+    slots = {s: getattr(ops, s) for s in ops.SLOTS}
+    return reference_train(cfg, init, tokens, batches,
+                           ops=types.SimpleNamespace(**{**slots, "gelu": gelu}))
