@@ -3,11 +3,11 @@
     evaluate(solution_dir, preset, device, rounds=3) -> Evaluation
 
 Protocol (DESIGN.md, "The clock"):
-1. Warm-up, untimed: one run of each side with cfg["steps"] cut to WARMUP_STEPS, so compile
-   and autotuning caches are warm for both, as they would be for a user.
-0. Kernel checks of every slot implementation the solution declares (KERNELS), the
+1. Kernel checks of every slot implementation the solution declares (KERNELS), the
    judge's first level; a failure means the solution never runs.
-2. R rounds. Each draws a fresh secret seed, builds init and batches from it
+2. Warm-up, untimed: one run of each side with cfg["steps"] cut to WARMUP_STEPS, so compile
+   and autotuning caches are warm for both, as they would be for a user.
+3. R rounds. Each draws a fresh secret seed, builds init and batches from it
    (`baseline.make_inputs`) and runs baseline and candidate back to back in fresh sandboxed
    children, alternating which goes first (round 0 baseline first, round 1 candidate first:
    ABBA...), so drift of the machine falls on both sides alike. The time is the sandbox
@@ -18,7 +18,7 @@ Protocol (DESIGN.md, "The clock"):
    Half the rounds run the baseline first, unlike `check_training` (candidate first): the
    reference result then lives only in this process, which no child can read (the
    sandbox makes it non-dumpable while a child lives), and its sandbox dir is gone.
-3. `repeat_self`: R more rounds of the candidate against itself, whose ratio spread is the
+4. `repeat_self`: R more rounds of the candidate against itself, whose ratio spread is the
    noise that an honest claim must exceed (`bench.stats`).
 
 `evaluate_many` runs several candidates against one shared set of baseline runs (each
@@ -41,7 +41,7 @@ from bench import stats
 WARMUP_STEPS = 3
 
 Runner = Callable[..., object]  # run_solution(dir, cfg, inputs, *, allow_library, **options)
-Judge = Callable[..., list]  # compare(ref, cand, cfg, init, heldout, tolerances) -> [Check]
+Judge = Callable[..., list]  # (ref, cand, cfg, init, heldout) -> [Check], tolerances bound
 
 
 class HarnessError(RuntimeError):
@@ -109,7 +109,7 @@ def _default_kernel_check(solution_dir: Path, device: str, allow_library: bool) 
     return check_solution_kernels(solution_dir, device, allow_library=allow_library)
 
 
-def _default_judge(preset: str, device: str) -> Callable:
+def _default_judge(preset: str, device: str) -> Judge:
     from correctness import tolerances, training_check
 
     table = tolerances.load(preset, device)
@@ -191,22 +191,24 @@ def _status(result) -> str:
 def evaluate(solution_dir: str | Path, preset: str, device: str, *, rounds: int = 3,
              warmup: bool = True, repeat_self: bool = False, allow_library: bool = False,
              on_progress: Callable[[int, int, str], None] | None = None,
-             runner: Runner | None = None, judge: Callable | None = None,
-             baseline_dir: str | Path | None = None) -> Evaluation:
+             runner: Runner | None = None, judge: Judge | None = None,
+             baseline_dir: str | Path | None = None,
+             kernel_check: Callable[..., dict] | None = None) -> Evaluation:
     """The official evaluation of `solution_dir` against the baseline (module docstring).
-    `runner`/`judge`/`baseline_dir` default to the sandbox, the training check with the
-    preset's calibrated tolerances, and the reference baseline; tests inject their own."""
+    `runner`/`judge`/`baseline_dir`/`kernel_check` default to the sandbox, the training
+    check with the preset's calibrated tolerances, the reference baseline and the sandboxed
+    kernel checks; tests inject their own."""
     return evaluate_many([solution_dir], preset, device, rounds=rounds, warmup=warmup,
                          repeat_self=repeat_self, allow_library=[allow_library],
                          on_progress=on_progress, runner=runner, judge=judge,
-                         baseline_dir=baseline_dir)[0]
+                         baseline_dir=baseline_dir, kernel_check=kernel_check)[0]
 
 
 def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
                   rounds: int = 3, warmup: bool = True, repeat_self: bool = False,
                   allow_library: list[bool] | None = None,
                   on_progress: Callable[[int, int, str], None] | None = None,
-                  runner: Runner | None = None, judge: Callable | None = None,
+                  runner: Runner | None = None, judge: Judge | None = None,
                   baseline_dir: str | Path | None = None,
                   kernel_check: Callable[..., dict] | None = None) -> list[Evaluation]:
     """Several candidates against ONE set of baseline runs: each round runs the baseline
@@ -270,7 +272,7 @@ def _warm_up(session: _Session, cfg: dict) -> None:
             session.reject(i, cand.check, f"warm-up: {cand.message}")
 
 
-def _timed_rounds(session: _Session, cfg: dict, judge: Callable, rounds: int) -> None:
+def _timed_rounds(session: _Session, cfg: dict, judge: Judge, rounds: int) -> None:
     import baseline
 
     for r in range(rounds):
@@ -289,7 +291,7 @@ def _timed_rounds(session: _Session, cfg: dict, judge: Callable, rounds: int) ->
 
 
 def _judge_round(session: _Session, i: int, r: int, order: list, results: dict,
-                 judge: Callable, cfg: dict, inputs: dict, heldout) -> None:
+                 judge: Judge, cfg: dict, inputs: dict, heldout) -> None:
     """Judge candidate i's run of round r against the round's baseline run."""
     base, cand = results["baseline"], results[i]
     sides = ["baseline" if s == "baseline" else "candidate" for s in order if s in ("baseline", i)]
