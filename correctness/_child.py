@@ -27,8 +27,6 @@ import signal
 import sys
 import traceback
 
-HARNESS_FILE = os.path.realpath(__file__)
-
 # Executables that Triton, torch.compile and torch.utils.cpp_extension launch themselves.
 COMPILER_TOOLS = frozenset({
     "ptxas", "gcc", "g++", "cc", "c++", "clang", "clang++", "ld", "ldconfig", "ninja",
@@ -47,8 +45,11 @@ DIRECT_CHECKED = frozenset({
 # Refused when the first caller outside the stdlib is solution code (so going through the
 # stdlib's own wrappers, ctypes.CDLL or pickle.loads, does not help): the heap, unpickling
 # and native calls. torch and triton use them legitimately on the solution's behalf.
+# Threads: Python 3.12+ raises _thread.start_new_thread (3.13 start_joinable_thread); on 3.11
+# the harness's check for live threads when train returns is the only defence.
 LIBRARY_ONLY = frozenset({"gc.get_objects", "gc.get_referrers", "gc.get_referents",
-                          "pickle.find_class"})
+                          "pickle.find_class", "_thread.start_new_thread",
+                          "_thread.start_joinable_thread"})
 ALWAYS_REFUSED = frozenset({
     "os.system", "os.exec", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn",
     "os.startfile", "pty.spawn", "resource.setrlimit", "resource.prlimit", "sys.addaudithook",
@@ -74,7 +75,7 @@ class Channel:
     """Line messages to the parent over the status pipe (never stdout: prints go to the log)."""
 
     def __init__(self, fd: int):
-        self.fd, self.sent = fd, 0
+        self.fd = fd
 
     def send(self, kind: str, payload: dict | None = None) -> None:
         line = kind if payload is None else f"{kind} {json.dumps(payload, default=str)}"
@@ -366,7 +367,8 @@ def validate(result, config: dict) -> tuple[dict, list[float]]:
 
 
 def live_threads(before: set[int]) -> list[str]:
-    """Python threads running at `done` that were not there before the solution loaded."""
+    """Python threads still running Python code when train has returned, that were not there
+    before the solution was imported (a thread started at import time counts)."""
     main = CAPTURED["main_thread"]
     frames = sys._current_frames()
     out = []
@@ -504,10 +506,10 @@ def main() -> None:
     sys.meta_path.insert(0, ImportBlocker(config["blocked"], report))
     if config["audit"]:
         sys.addaudithook(policy)
+    threads_before = set(sys._current_frames())  # the libraries' own, if any
     try:
         module = load_solution(config["solution_dir"])
         train = check_train(module) if config["mode"] != "kernels" else None
-        threads_before = set(sys._current_frames())
         channel.send("ready")
         if os.read(control, 3) != b"go\n":
             return

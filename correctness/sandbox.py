@@ -52,7 +52,10 @@ BASELINE_DIR = Path(baseline.__file__).resolve().parent
 PROJECT_DIR = BASELINE_DIR.parent
 CHILD_SCRIPT = Path(__file__).resolve().parent / "_child.py"
 CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "speedup-bench"
-CACHES = {"TRITON_CACHE_DIR": "triton", "TORCHINDUCTOR_CACHE_DIR": "inductor"}
+# Compile caches (env var -> subdirectory): Triton kernels, torch.compile's code, and
+# torch.utils.cpp_extension builds, so a warm-up run saves the timed runs the compiling.
+CACHES = {"TRITON_CACHE_DIR": "triton", "TORCHINDUCTOR_CACHE_DIR": "inductor",
+          "TORCH_EXTENSIONS_DIR": "torch_extensions"}
 
 # Passed through from the judge's environment; nothing else (no keys, no seeds) reaches
 # the child. LD_LIBRARY_PATH and CUDA_HOME: where some CUDA installs keep libcuda/ptxas.
@@ -69,6 +72,7 @@ READ_ROOTS_SYSTEM = ("/usr", "/lib", "/lib64", "/etc", "/opt", "/sys", "/dev",
 DEFAULT_MEMORY_LIMIT = 16 << 30
 FILE_SIZE_LIMIT = 1 << 30  # per file: results, logs, caches; stops a disk-filling loop
 TAIL_BYTES = 4000
+PAYLOAD_LIMIT = 16 << 20  # a profile table or the kernel reports: kilobytes in practice
 
 
 @dataclass
@@ -134,10 +138,14 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
     options = _Options(run_timeout=run_timeout, allow_library=allow_library,
                        static_scan=static_scan)
     result, reports = _session(solution_dir, cfg, "kernels", None, options)
-    if not result.ok:
-        return {"*": {"slot": "*", "passed": False, "cases": [],
-                      "failures": [f"{result.check}: {result.message}"]}}
-    return json.loads(reports)
+    try:
+        parsed = json.loads(reports) if result.ok else None
+    except ValueError as e:
+        result = reject("results", f"unreadable kernel reports: {e}")
+    if not result.ok or not isinstance(parsed, dict):
+        why = f"{result.check}: {result.message}" if not result.ok else "reports are not a dict"
+        return {"*": {"slot": "*", "passed": False, "cases": [], "failures": [why]}}
+    return parsed
 
 
 # ---------------------------------------------------------------------------- one session
@@ -321,7 +329,10 @@ class _Sandbox:
         path = self.work / name
         if not path.is_file():
             return reject("protocol", f"said done, but no {name} was written", output_tail=tail)
-        self.payload = path.read_text()[: 1 << 20]
+        if path.stat().st_size > PAYLOAD_LIMIT:
+            return reject("results", f"{name} is larger than {PAYLOAD_LIMIT} bytes",
+                          output_tail=tail)
+        self.payload = path.read_text(errors="replace")
         return RunResult(ok=True, seconds=seconds, output_tail=tail)
 
     def _tail(self) -> str:
@@ -485,8 +496,12 @@ class _LineReader:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
+    """The child's whole process group at once, and the child itself should it have left
+    the group."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=30)
 

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                   f"(untimed check: candidate {cand.seconds:.2f} s, baseline "
                   f"{verdict.ref.seconds:.2f} s; `speedup bench` times it properly)")
         return 0
-    out.print(f"[red]REJECTED[/] by {verdict.rejected_by}: {_escape(verdict.message)}")
+    out.print(f"[red]REJECTED[/] by {_escape(verdict.message)}")  # "check: why"
     return 1
 
 

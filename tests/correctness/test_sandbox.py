@@ -47,9 +47,8 @@ def test_child_sees_a_scrubbed_env_and_a_fresh_copy(short_cfg, short_inputs, mon
         assert lines["LEFTOVER"] == "False"  # the previous run's write is gone
     names = set(lines["ENV"].split())
     assert "ANTHROPIC_API_KEY" not in names
-    assert names <= {*sandbox.ENV_PASSTHROUGH, "HOME", "TMPDIR", "TRITON_CACHE_DIR",
-                     "TORCHINDUCTOR_CACHE_DIR", "TORCHINDUCTOR_COMPILE_THREADS",
-                     "SPEEDUP_SANDBOX_RUN", "LC_CTYPE"}
+    assert names <= {*sandbox.ENV_PASSTHROUGH, *sandbox.CACHES, "HOME", "TMPDIR",
+                     "TORCHINDUCTOR_COMPILE_THREADS", "SPEEDUP_SANDBOX_RUN", "LC_CTYPE"}
     root = os.path.dirname(lines["HERE"])
     assert os.path.basename(root).startswith("speedup-run-")
     assert lines["HOME"].startswith(root) and lines["TMPDIR"].startswith(root)

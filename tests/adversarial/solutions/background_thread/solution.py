@@ -1,7 +1,8 @@
-"""EXPLOIT: a background thread that outlives `done`: train() returns early while a thread
-keeps working (here it just spins), hoping the harness stops the clock anyway.
-Caught by: the static scan (threading); at run time the harness finds the live thread when
-train returns and rejects the run (threads)."""
+"""EXPLOIT: background threads that outlive `done`: one started at import time (before the
+harness could be watching) and one in train(); train() returns while they keep working
+(here they just spin), hoping the harness stops the clock anyway.
+Caught by: the static scan (threading); at run time the harness finds the live threads
+when train returns and rejects the run (threads)."""
 
 import threading
 import time
@@ -14,6 +15,9 @@ def _keep_working():
         time.sleep(0.01)
 
 
+threading.Thread(target=_keep_working, name="from-import", daemon=True).start()
+
+
 def train(cfg, init, tokens, batches):
-    threading.Thread(target=_keep_working, daemon=True).start()
+    threading.Thread(target=_keep_working, name="from-train", daemon=True).start()
     return reference_train(cfg, init, tokens, batches)
