@@ -3,6 +3,8 @@ the budgets only, never on the model: every model is asked exactly the same thin
 
 from __future__ import annotations
 
+import textwrap
+
 import baseline
 from agent.budget import Budgets
 
@@ -38,14 +40,15 @@ or freezing layers fails. Timing is external: the harness's clock measures your 
 from start to the end of training, in a fresh process, paired with the reference, with
 fresh secret seeds; the speedup is reference time / your time.
 
-Forbidden (a static scan and the sandbox reject it, and the run scores nothing): importing
-anything but torch, triton, numpy, the standard library's math-like modules (math,
-functools, itertools, dataclasses, typing, collections, ...) and this project's `baseline`
-package; importing the project's `kernels`, `correctness`, `bench` or `agent` packages (your
-solution is judged without the kernel library: write your own kernels); starting processes
-or threads; sockets or any network access; reading the environment; reading or writing
-files outside your workspace; patching clocks or timers; caching results between runs;
-doing training work at import time.
+{imports}
+Forbidden (a static scan and the sandbox reject it, and the run scores nothing): any other
+import, including this project's `kernels`, `correctness`, `bench` and
+`agent` packages (your solution is judged without the kernel library: write your own
+kernels); starting processes or threads; sockets or any network access; reading the
+environment; reading or writing files outside your workspace; eval/exec, pickle; patching
+clocks, timers or interpreter modules; caching results between runs; doing training work
+at import time. Optionally, `solution.py` may declare `KERNELS = {{slot: function}}`: the
+judge then checks each against a float64 reference (forward and gradients) too.
 
 ## Tools
 list_files, read_file, write_file, edit_file: your workspace only (paths relative to it).
@@ -66,9 +69,13 @@ reading the workspace; check and time your changes before you submit."""
 
 
 def system_prompt(preset: str, device: str) -> str:
+    from correctness.static_scan import ALLOWED_MODULES  # the judge's own allowlist
+
     cfg = baseline.get_preset(preset).to_cfg(device)
     cfg_text = "\n".join(f"  {k} = {v!r}" for k, v in cfg.items() if k != "device")
-    return _SYSTEM.format(preset=preset, device=device, cfg=cfg_text)
+    allowed = ", ".join(sorted(m for m in ALLOWED_MODULES if m != "__future__"))
+    imports = textwrap.fill(f"Imports allowed: {allowed}, and your own workspace modules.", 90)
+    return _SYSTEM.format(preset=preset, device=device, cfg=cfg_text, imports=imports)
 
 
 def first_message(budgets: Budgets) -> str:

@@ -185,3 +185,18 @@ def test_usage_with_cache_reads_and_writes_is_priced(start_claude):
     assert abs(outcome.spend.dollars - (10 * 1.0 + 20 * 10.0 + 1000 * 1.25 + 5000 * 0.1) / 1e6) \
         < 1e-12
     assert outcome.spend.prompt_tokens == 6010
+
+
+def test_every_model_gets_the_same_task_text(start_claude):
+    texts = []
+    for model in ("claude-sonnet-5-5", "claude-opus-5-5"):
+        session, api = start_claude([message(tool_use("submit", "t1"))], run_id=model)
+        session.policy.model = model
+        session.run()
+        texts.append((api.bodies[0]["system"], api.bodies[0]["messages"], api.bodies[0]["tools"]))
+    assert texts[0] == texts[1]
+    system = texts[0][0][0]["text"]
+    assert "preset `tiny` on device `cpu`" in system and "steps = 150" in system
+    from correctness.static_scan import ALLOWED_MODULES
+
+    assert all(m in system for m in ALLOWED_MODULES - {"__future__"})
