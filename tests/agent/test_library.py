@@ -121,3 +121,9 @@ def test_a_faster_second_implementation_replaces_the_first(tmp_path, clock):
     ops = (session.dir / "snapshots" / outcome.hash[:16] / "ops.py").read_text()
     bindings = [line for line in ops.splitlines() if line.startswith("from .lib_native")]
     assert len(bindings) == 1 and bindings[0].endswith("(zfast)")
+
+
+def test_the_offline_policy_needs_no_sdk(tmp_path, clock, monkeypatch):
+    monkeypatch.setitem(sys.modules, "anthropic", None)  # `import anthropic` now fails
+    session, _ = _start(tmp_path, clock)
+    assert session.run().stop_reason == "submitted"
