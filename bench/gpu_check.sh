@@ -185,13 +185,16 @@ step bench-kernels "$PY" -m bench bench-kernels --device "$DEVICE" "${KERNEL_ARG
   --json "$OUTDIR/kernels.json"
 step ceiling "$PY" -m bench bench --measure-ceiling --device "$DEVICE"
 CAL_BOX=${GPU_CHECK_BOX_CALIBRATE:-${BOX[calibrate]}}
+HALF_LEFT=$(( (TOTAL - ($(date +%s) - START) - RESERVE) / 2 ))  # the bench needs time too
+[ "$CAL_BOX" -gt "$HALF_LEFT" ] && CAL_BOX=$HALF_LEFT
 export -f plan_calibration
 export PRESET DEVICE
 read -r EVAL_PRESET CALIBRATE WHY < <(timeout 120 bash -c 'plan_calibration "$0"' "$CAL_BOX" \
   2> "$OUTDIR/calibration-plan.log")
 echo "== calibration plan: ${WHY:-none, see calibration-plan.log}" | tee -a "$OUTDIR/calibration-plan.log"
 if [ "${CALIBRATE:-}" = yes ]; then
-  step calibrate "$PY" -m bench calibrate --preset "$EVAL_PRESET" --device "$DEVICE" --seeds 1
+  GPU_CHECK_BOX_CALIBRATE=$CAL_BOX step calibrate "$PY" -m bench calibrate \
+    --preset "$EVAL_PRESET" --device "$DEVICE" --seeds 1
   cp correctness/tolerances.json "$OUTDIR/tolerances.json" 2>/dev/null
 else
   printf 'calibrate\tnot needed\t0\t%s\n' "${WHY:-no plan}" >> "$OUTDIR/summary.tsv"
