@@ -79,15 +79,20 @@ class ProjectHarness:
     WITHOUT the kernel library (allow_library=False): that is the benchmark's rule."""
 
     def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome:
-        """The quick check: `tiny` on the track's device when tolerances are calibrated
-        there (a CUDA-only rewrite is judged where it runs), else `tiny` on the CPU."""
+        """The quick check, judged where the solution will run when the judge is calibrated
+        there: `tiny` on the track's device; else, off the CPU, the track's own preset (a
+        CUDA-only rewrite cannot pass on a CPU); else `tiny` on the CPU."""
         from correctness import tolerances
         from correctness.training_check import check_training
 
-        try:
-            tolerances.load("tiny", device)
-            verdict = check_training(str(solution_dir), "tiny", device)
-        except tolerances.ToleranceError:
+        for size in ("tiny", preset) if device != "cpu" else ():
+            try:
+                tolerances.load(size, device)
+            except tolerances.ToleranceError:
+                continue
+            verdict = check_training(str(solution_dir), size, device)
+            break
+        else:
             verdict = check_training(str(solution_dir), "tiny", "cpu", quick=True)
         rows = [CheckRow(c.name, bool(c.passed), c.value, c.threshold, c.detail or "")
                 for c in verdict.checks]

@@ -52,9 +52,9 @@ judge then checks each against a float64 reference (forward and gradients) too.
 
 ## Tools
 list_files, read_file, write_file, edit_file: your workspace only (paths relative to it).
-run_check: the judge, quick: the small `tiny` preset (on the CPU unless the judge is
-  calibrated for tiny on your device), so `train` must work for any preset and device;
-  prints each check with its measured value and threshold.
+run_check: the judge, quick: the small `tiny` preset on the CPU, unless the judge is
+  calibrated on your device (then `tiny`, or your track's preset, there); `train` must work
+  for any preset; prints each check with its measured value and threshold.
 run_bench: the clock with few rounds; the speedup over the reference.
 profile: the top operators of one training run.
 submit: hand in the workspace as it is; the session ends and the official evaluation runs.

@@ -135,6 +135,7 @@ class Session:
         self.submitted: str | None = None
         self.stop_reason: str | None = None
         self.stop_detail = ""
+        self.max_tokens_sent = config.max_tokens
         self.initial_hash = ""
         self._last_tick = clock()
 
@@ -313,7 +314,7 @@ class Session:
             self.stop_reason = self.stop_reason or reason
             if self.stop_reason:
                 break
-            turn = self.spend.turns + 1
+            turn, self.max_tokens_sent = self.spend.turns + 1, max_tokens
             self._log({"event": "request", "turn": turn, "params": self.policy.params(max_tokens),
                        "n_messages": len(self.messages)})
             try:
@@ -379,7 +380,7 @@ class Session:
         if stop == "pause_turn":  # the model continues from its own paused message
             return []
         if stop == "max_tokens":
-            limit = self.config.max_tokens
+            limit = self.max_tokens_sent
             note = (f"not run: your reply hit max_tokens ({limit}) before this call was "
                     f"complete. Make smaller calls (edit_file rather than whole-file writes).")
             if uses:
