@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         out.print(f"smallest cheat detected: {smallest['variant']} (weight distance "
                   f"{smallest['weights']:.3g})", markup=False)
     if entry["undetected"]:
-        out.print(f"[red]NOT detected[/]: {', '.join(entry['undetected'])}")
+        out.print(f"[red]NOT caught[/]: {', '.join(entry['undetected'])}")
     out.print(f"wrote {preset}/{device} to {tolerances.PATH} in {entry['wall_s']:.0f} s",
               markup=False)
     return 0
@@ -83,9 +83,11 @@ def _table(entry: dict):
                       "admitted" if admitted else "not admitted")
     table.add_row("threshold", "", *(f"{entry['thresholds'][m]:.2e}" for m in METRICS), "",
                   style="bold")
+    short = {"heldout_loss": "loss", "weights": "weights", "trajectory": "traj"}
     for name, row in entry["illegal"].items():
         found = entry["detection"][name]
-        verdict = (f"detected by {', '.join(found['by']) or 'some metric per seed'} "
-                   f"(x{found['margin']:.1f})" if found["detected"] else "[red]NOT detected[/]")
+        by = ", ".join(short[m] for m in found["by"]) or "one per seed"
+        verdict = (f"caught x{found['margin']:.1f} ({by})" if found["detected"]
+                   else "[red]NOT caught[/]")
         table.add_row(name, "illegal", *(f"{min(row[m]):.2e}" for m in METRICS), verdict)
     return table
