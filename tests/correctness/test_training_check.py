@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import baseline
-from correctness import training_check
+from correctness import tolerances, training_check
 from correctness.sandbox import BASELINE_DIR, RunResult
 from correctness.training_check import check_training, compare, metrics
 
@@ -129,3 +129,10 @@ def test_torch_native_rewrite_passes_with_the_library_only():
     assert 0 < verdict.checks[-2].value < verdict.checks[-2].threshold  # weights differ a bit
     refused = check_training(SOLUTIONS / "native_ops", "tiny", "cpu", seed=11)
     assert refused.rejected_by == "static_scan" and refused.cand is None
+
+
+def test_bf16_autocast_passes_where_calibration_admitted_it():
+    assert "bf16_autocast" in tolerances.load_entry("tiny", "cpu")["admitted_legal"]
+    verdict = check_training(SOLUTIONS / "bf16_autocast", "tiny", "cpu", seed=12)
+    assert verdict.passed, verdict.message
+    assert verdict.checks[-2].value > 1e-3  # a visibly different, still legal, training
