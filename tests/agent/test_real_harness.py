@@ -1,6 +1,8 @@
 """The loop on the project's real judge, clock and records, on `tiny`: a scripted model
-swaps one kernel for a torch-native one, checks it, tries a forbidden import (rejected by
-the judge, reported to the model), and submits; the official evaluation writes a record."""
+swaps one kernel for a torch-native one, tries a forbidden import (rejected by the judge's
+static scan, reported to the model), and submits; the official evaluation judges and times
+the edit and writes a record. One training pair only (the evaluation's round): a tiny run
+of the naive baseline takes up to a minute on a loaded 2-core machine."""
 
 from __future__ import annotations
 
@@ -42,12 +44,11 @@ FUSED = '''def gelu(x: Tensor) -> Tensor:
 
 def test_scripted_session_on_the_real_judge_and_clock(tmp_path):
     script = [
-        message(tool_use("edit_file", "t1", path="ops.py", old_string=GELU, new_string=FUSED),
-                tool_use("run_check", "t2")),
-        message(tool_use("write_file", "t3", path="sneaky.py", content="import subprocess\n"),
-                tool_use("run_check", "t4"),
-                tool_use("write_file", "t5", path="sneaky.py", content="X = 1\n")),
-        message(tool_use("submit", "t6")),
+        message(tool_use("edit_file", "t1", path="ops.py", old_string=GELU, new_string=FUSED)),
+        message(tool_use("write_file", "t2", path="sneaky.py", content="import subprocess\n"),
+                tool_use("run_check", "t3"),
+                tool_use("write_file", "t4", path="sneaky.py", content="X = 1\n")),
+        message(tool_use("submit", "t5")),
     ]
     api = ScriptedAPI(script)
     config = RunConfig(run_id="real", policy="claude", model="claude-sonnet-5-5",
@@ -58,10 +59,12 @@ def test_scripted_session_on_the_real_judge_and_clock(tmp_path):
 
     results = [e for e in read_events(tmp_path / "runs" / "real" / "transcript.jsonl")
                if e["event"] == "tool_result"]
-    assert results[1]["content"].startswith("PASSED"), results[1]["content"]
-    assert results[3]["content"].startswith("FAILED: rejected by static_scan")
-    assert "subprocess" in results[3]["content"]
+    assert results[2]["content"].startswith("FAILED: rejected by static_scan")
+    assert "subprocess" in results[2]["content"]
     record = json.loads(outcome.record.read_text())
-    assert record["passed"] and record["entrant"]["policy"] == "claude"
+    assert record["passed"], record["rejected_by"]
+    assert record["entrant"]["policy"] == "claude"
+    assert FUSED in (tmp_path / "runs" / "real" / "snapshots" / outcome.hash[:16]
+                     / "ops.py").read_text()
     assert record["agent"]["turns"] == 3 and record["agent"]["scored_state"] == "submitted"
     assert outcome.evaluation["median_ratio"] > 0
