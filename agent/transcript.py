@@ -118,6 +118,8 @@ def render(events: list[dict]) -> Iterator[str]:
                 elif block.get("type") == "thinking":
                     yield "  (thinking) " + _short(block.get("thinking", ""), 200)
             prompt = s["input_tokens"] + s["cache_write_tokens"] + s["cache_read_tokens"]
+            if not prompt and not s["output_tokens"]:  # an offline policy: nothing billed
+                continue
             yield (f"  [{msg.get('stop_reason')}; ${e['cost']:.4f}, total ${s['dollars']:.4f}; "
                    f"tokens in {prompt:,} out {s['output_tokens']:,}]")
         elif kind == "api_error":

@@ -22,9 +22,11 @@ DEFAULT_MODEL = "claude-sonnet-5-5"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", nargs="?", choices=["show"],
-                   help="show RUN: print a run's transcript readably")
-    p.add_argument("run", nargs="?", metavar="RUN", help="with show: a run id or run directory")
+    sub = p.add_subparsers(dest="action", metavar="show", parser_class=type(p))
+    show_parser = sub.add_parser("show", help="print a run's transcript readably")
+    show_parser.add_argument("run", metavar="RUN", help="a run id or a run directory")
+    show_parser.add_argument("--runs-dir", default="runs", metavar="DIR",
+                             help="where runs/<id>/ are (default runs)")
     p.add_argument("--resume", metavar="RUN", default=None,
                    help="continue a stopped or killed run from its last complete turn")
     add_session_arguments(p, default_policy="claude")
@@ -255,10 +257,8 @@ def run_session(session) -> int:
 
 def show(args: argparse.Namespace) -> int:
     from agent.transcript import read_events, render
-    from bench.ui import UsageError, out
+    from bench.ui import out
 
-    if not args.run:
-        raise UsageError("show needs a run: speedup agent show RUN")
     run_dir = resolve_run(args.runs_dir, args.run)
     for line in render(read_events(run_dir / "transcript.jsonl")):
         out.print(line, markup=False)
@@ -272,9 +272,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.action == "show":
         return show(args)
-    if args.run:
-        raise UsageError(f"unexpected argument {args.run!r}; did you mean "
-                         f"`speedup agent show {args.run}`?")
     if args.resume:
         run_dir = resolve_run(args.runs_dir, args.resume)
         try:

@@ -64,12 +64,16 @@ def test_claude_without_a_key_is_one_line_and_exit_2(capsys, monkeypatch, tmp_pa
     (["--max-tokens", "64000"], "does not stream"),
     (["--max-dollars", "0"], "--max-dollars must be positive"),
     (["--policy", "replay"], "needs --replay"),
-    (["show"], "show needs a run"),
+    (["show"], "the following arguments are required: RUN"),
     (["--resume", "no-such-run"], "no run 'no-such-run'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path, args, needle):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
-    assert main(["agent", "--device", "cpu", "--runs-dir", str(tmp_path), *args]) == 2
+    try:
+        code = main(["agent", "--device", "cpu", "--runs-dir", str(tmp_path), *args])
+    except SystemExit as e:  # argparse's own errors exit from inside parse_args
+        code = e.code
+    assert code == 2
     _one_line_error(capsys, needle)
 
 
@@ -77,7 +81,7 @@ def test_show_prints_the_transcript_readably(start_claude, capsys):
     session, _ = start_claude(_session_script())
     session.run()
     capsys.readouterr()
-    assert main(["agent", "show", str(session.dir)]) == 0
+    assert main(["agent", "show", session.dir.name, "--runs-dir", str(session.dir.parent)]) == 0
     text = capsys.readouterr().out
     assert "run r1: policy claude, model claude-sonnet-5-5, preset tiny on cpu" in text
     assert "── turn 3 ──" in text and '→ read_file(path="ops.py")' in text
