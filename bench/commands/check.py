@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bench.ui import UsageError, console, out, preset_and_device
     from correctness import tolerances
-    from correctness.training_check import check_training
+    from correctness.training_check import HarnessError, check_training
 
     preset, device = preset_and_device(args.preset, args.device)
     path = Path(args.dir)
@@ -48,8 +48,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(e)) from None
 
     with console.status(f"judging {path} on {preset}/{device} (scan, kernels, two runs)"):
-        verdict = check_training(path, preset, device, seed=args.seed,
-                                 allow_library=args.allow_library)
+        try:
+            verdict = check_training(path, preset, device, seed=args.seed,
+                                     allow_library=args.allow_library)
+        except HarnessError as e:
+            raise UsageError(f"{e}; rerun the check on a quieter machine") from None
     out.print(_table(verdict, path))
     for slot, report in verdict.kernel_reports.items():
         for failure in report.get("failures", [])[:5]:

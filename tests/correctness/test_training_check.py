@@ -136,3 +136,18 @@ def test_bf16_autocast_passes_where_calibration_admitted_it():
     verdict = check_training(SOLUTIONS / "bf16_autocast", "tiny", "cpu", seed=12)
     assert verdict.passed, verdict.message
     assert verdict.checks[-2].value > 1e-3  # a visibly different, still legal, training
+
+
+def test_a_failing_baseline_is_a_harness_error_not_a_verdict(monkeypatch, write_solution,
+                                                             tiny_cfg):
+    state = baseline.make_init(tiny_cfg, 0)
+
+    def fake_run(solution_dir, cfg, inputs, **kw):
+        if solution_dir == BASELINE_DIR:
+            return RunResult(ok=False, check="run_timeout", message="no done within 300 s")
+        return RunResult(ok=True, seconds=1.0, state_dict=state, losses=[1.0] * cfg["steps"])
+
+    monkeypatch.setattr(training_check, "run_solution", fake_run)
+    candidate = write_solution("def train(cfg, init, tokens, batches):\n    pass\n")
+    with pytest.raises(training_check.HarnessError, match="baseline itself failed"):
+        check_training(candidate, "tiny", "cpu")
