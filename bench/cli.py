@@ -27,12 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
                                 metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"bench.commands.{name.replace('-', '_')}")
-        except ModuleNotFoundError as e:  # TEMPORARY while commands land; removed after
-            if e.name != f"bench.commands.{name.replace('-', '_')}":
-                raise
-            continue
+        module = importlib.import_module(f"bench.commands.{name.replace('-', '_')}")
         p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)
