@@ -91,6 +91,18 @@ def test_gain_within_self_noise_is_inconclusive(dirs):
     assert ev.inconclusive
 
 
+def test_the_larger_spread_is_the_noise(dirs):
+    # self rounds agree to 1%, but the baseline's own times spread 40%: a 1.3x claim is noise
+    runner = ScriptedRunner(dirs, [1.3, 1.82, 1.3], [1.0, 1.4, 1.0, 1.0, 1.01, 1.0, 1.0, 1.0, 1.0])
+    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
+                        repeat_self=True, runner=runner, judge=_pass_judge,
+                        baseline_dir=dirs["baseline"])
+    assert ev.median_ratio == pytest.approx(1.3)
+    assert ev.self_spread == pytest.approx(0.01)
+    assert ev.noise_source == "baseline rounds" and ev.baseline_spread == pytest.approx(0.4)
+    assert ev.inconclusive
+
+
 def test_without_repeat_self_the_baseline_rounds_are_the_noise(dirs):
     runner = ScriptedRunner(dirs, [2.0, 2.2, 2.0], [1.0, 1.0, 1.0])
     ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
