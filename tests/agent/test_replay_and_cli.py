@@ -77,6 +77,17 @@ def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, tmp_path, args, n
     _one_line_error(capsys, needle)
 
 
+def test_an_uncalibrated_track_is_refused_before_any_turn(capsys, monkeypatch, tmp_path):
+    from correctness import tolerances
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+    monkeypatch.setattr(tolerances, "PATH", tmp_path / "no-tolerances.json")
+    code = main(["run", "--device", "cpu", "--runs-dir", str(tmp_path / "runs")])
+    assert code == 2
+    _one_line_error(capsys, "speedup calibrate --preset tiny --device cpu")
+    assert not (tmp_path / "runs").exists()  # no session was started
+
+
 def test_show_prints_the_transcript_readably(start_claude, capsys):
     session, _ = start_claude(_session_script())
     session.run()
