@@ -11,11 +11,9 @@ from agentfakes import FakeClock, FakeHarness
 
 import agent.harness
 from agent.harness import LibraryImpl
+from bench import clock as clock_mod
+from bench import records
 from bench.cli import main
-
-clock_mod = pytest.importorskip("bench.clock")
-records = pytest.importorskip("bench.records")
-pytest.importorskip("bench.leaderboard")
 
 NATIVE = [LibraryImpl(slot, "torch", False, "kernels.native", slot)
           for slot in ("layer_norm", "adamw")]

@@ -18,16 +18,6 @@ def one_thread_per_child(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
 
 
-@pytest.fixture
-def tiny_tolerances():
-    from correctness import tolerances
-
-    try:
-        tolerances.load("tiny", "cpu")
-    except tolerances.ToleranceError as e:
-        pytest.skip(f"the judge has no tiny/cpu calibration yet: {e}")
-
-
 LAZY = '''
 """The exploit: return at once, train on a thread afterwards into the returned tensors,
 so the clock would stop before the work is done."""
@@ -52,7 +42,7 @@ def train(cfg, init, tokens, batches):
 
 
 def test_real_processes_baseline_passes_and_a_thread_cannot_lower_its_time(
-        tmp_path, tiny_tolerances):
+        tmp_path):
     from correctness.sandbox import BASELINE_DIR, run_solution
 
     same = tmp_path / "same"
