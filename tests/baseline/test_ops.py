@@ -21,15 +21,20 @@ def _close(a, b, atol=ATOL):
 
 
 def _layer_norm_atol(x, eps):
-    """Layer norm is ill-conditioned where a row barely varies: x - mean loses about
-    u * |x| to cancellation (u = float64 unit roundoff), and the division by
-    sqrt(var + eps) >= sqrt(eps) magnifies that, so two exact-in-spirit float64
-    implementations may differ in x_hat by u * max|x| / sqrt(eps) per element; the weight
-    gradient sums that error over every row. (Seen: one feature, |x| ~ 35, the two
-    weight gradients differ by 2e-12.)"""
+    """Layer norm is ill-conditioned where a row barely varies: the mean of C values is
+    rounded by about sqrt(C) * u * |x| (u = float64 unit roundoff), x - mean keeps that
+    error whole, and the division by sqrt(var + eps) magnifies it; the weight gradient sums
+    it over every row. So two float64 implementations may differ by
+    rows * sqrt(C) * u * max over rows of |x| / sqrt(var + eps). Measured over 24,000 random
+    draws of this test's ranges and corners (rows 1 and 9, C 1 to 70, offset 5): at most
+    3.8 times that (CI met 2e-12 with one feature, against the old flat 1e-12); 16 times
+    leaves 4x. Where rows vary (var >> eps) this stays at the 1e-12 floor."""
     u = torch.finfo(torch.float64).eps
-    rows = x.numel() // x.shape[-1]
-    return max(ATOL, 4 * rows * u * x.abs().max().item() / math.sqrt(eps))
+    c = x.shape[-1]
+    rows = x.numel() // c
+    x = x.detach()
+    magnified = (x.abs().amax(-1) / torch.sqrt(x.var(-1, unbiased=False) + eps)).max().item()
+    return max(ATOL, 16 * rows * math.sqrt(c) * u * magnified)
 
 
 @settings(max_examples=25, deadline=None)
