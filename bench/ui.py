@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -32,15 +33,34 @@ def preset_and_device(preset: str | None, device: str) -> tuple[str, str]:
     return preset, device
 
 
-def seed_arg(text: str) -> int:
-    """argparse type for --seed: a non-negative integer."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"--seed must be a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise UsageError(f"--seed must be a non-negative integer, got {value}")
-    return value
+def int_arg(flag: str, minimum: int) -> Callable[[str], int]:
+    """argparse type for an integer option of at least `minimum` (0 or 1)."""
+    kind = "non-negative" if minimum == 0 else "positive"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{flag} must be a {kind} integer, got {text!r}") from None
+        if value < minimum:
+            raise UsageError(f"{flag} must be a {kind} integer, got {value}")
+        return value
+
+    return parse
+
+
+seed_arg = int_arg("--seed", 0)
+
+
+def add_track_arguments(p: argparse.ArgumentParser, where: str = "where to train") -> None:
+    """--preset and --device, the track every training command runs on; resolve them with
+    preset_and_device."""
+    from baseline.config import PRESETS
+
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help="run size (default: gpu on CUDA, tiny on CPU)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help=f"{where} (auto: CUDA when present)")
 
 
 def writable_dir(path: str | os.PathLike) -> Path:

@@ -35,16 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> None:
     """The options `speedup agent` and `speedup run` share (defaults live in RunConfig and
     Budgets; None here means 'that default')."""
-    from baseline.config import PRESETS
+    from bench.ui import add_track_arguments
 
     p.add_argument("--policy", choices=["claude", "library", "replay"], default=default_policy,
                    help=f"who acts (default {default_policy})")
     p.add_argument("--model", default=None,
                    help=f"Claude model id for --policy claude (default {DEFAULT_MODEL})")
-    p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help="run size (default: gpu on CUDA, tiny on CPU)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="where solutions run (auto: CUDA when present)")
+    add_track_arguments(p, "where solutions run")
     p.add_argument("--replay", metavar="TRANSCRIPT", default=None,
                    help="for --policy replay: the transcript.jsonl to play")
     g = p.add_argument_group("budgets (a run stops before the turn after a limit is reached)")

@@ -24,29 +24,14 @@ from pathlib import Path
 HELP = "official evaluation of a solution: paired timing against the baseline -> a record"
 
 
-def _positive_int(text: str) -> int:
-    from bench.ui import UsageError
-
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UsageError(f"--rounds must be a positive integer, got {text!r}")
-    return value
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from baseline.config import PRESETS
+    from bench.ui import add_track_arguments, int_arg
 
     p.add_argument("dirs", nargs="*", metavar="DIR",
                    help="solution directories (solution.py with train); none with "
                         "--measure-ceiling alone")
-    p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help="run size (default: gpu on CUDA, tiny on CPU)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="where to train (auto: CUDA when present)")
-    p.add_argument("--rounds", type=_positive_int, default=3,
+    add_track_arguments(p)
+    p.add_argument("--rounds", type=int_arg("--rounds", 1), default=3,
                    help="paired rounds of baseline and candidate (default 3)")
     p.add_argument("--repeat-self", action="store_true",
                    help="also time the candidate against itself: the noise its gain must beat")

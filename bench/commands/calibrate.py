@@ -19,26 +19,11 @@ HELP = "measure legal vs illegal training distances and write the check threshol
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from baseline.config import PRESETS
+    from bench.ui import add_track_arguments, int_arg
 
-    p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help="run size (default: gpu on CUDA, tiny on CPU)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="where to train (auto: CUDA when present)")
-    p.add_argument("--seeds", type=_positive, default=3,
+    add_track_arguments(p)
+    p.add_argument("--seeds", type=int_arg("--seeds", 1), default=3,
                    help="seeds to measure every variant on (default 3)")
-
-
-def _positive(text: str) -> int:
-    from bench.ui import UsageError
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"--seeds must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise UsageError(f"--seeds must be a positive integer, got {value}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

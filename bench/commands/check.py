@@ -16,14 +16,10 @@ HELP = "judge a solution: static scan, kernel checks, training check against the
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from baseline.config import PRESETS
-    from bench.ui import seed_arg
+    from bench.ui import add_track_arguments, seed_arg
 
     p.add_argument("dir", metavar="DIR", help="solution directory (holds solution.py)")
-    p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help="run size (default: gpu on CUDA, tiny on CPU)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="where to train (auto: CUDA when present)")
+    add_track_arguments(p)
     p.add_argument("--allow-library", action="store_true",
                    help="let the solution import our kernel library (reference entries only)")
     p.add_argument("--seed", type=seed_arg, default=None,

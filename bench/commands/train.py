@@ -18,13 +18,9 @@ HELP = "run the baseline training program and report loss, tokens/s and wall tim
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from baseline.config import PRESETS
-    from bench.ui import seed_arg
+    from bench.ui import add_track_arguments, seed_arg
 
-    p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help="run size (default: gpu on CUDA, tiny on CPU)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="where to train (auto: CUDA when present)")
+    add_track_arguments(p)
     p.add_argument("--seed", type=seed_arg, default=0,
                    help="seed of the corpus, initial weights and batch order (default 0)")
     p.add_argument("--out", default=None, metavar="DIR",
