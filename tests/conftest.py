@@ -27,3 +27,19 @@ def tiny_inputs(tiny_cfg) -> dict:
     from baseline import make_inputs
 
     return make_inputs(tiny_cfg, seed=1234)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread_children():
+    """Sandboxed children inherit OMP_NUM_THREADS: on a shared 2-core machine torch's
+    second thread mostly spin-waits (a tiny baseline child: 30 s with 2 threads, 5 s with
+    one), and `tiny` gains nothing from it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OMP_NUM_THREADS", "1")
+        yield
+
+
+@pytest.fixture(scope="session")
+def short_cfg(tiny_cfg) -> dict:
+    """10 steps: every runtime defence fires long before the end of a run."""
+    return {**tiny_cfg, "steps": 10}

@@ -2,28 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-
-@pytest.fixture(scope="session", autouse=True)
-def one_thread_children():
-    """Sandboxed children inherit OMP_NUM_THREADS: on a shared 2-core machine torch's
-    second thread mostly spin-waits, and `tiny` gains nothing from it."""
-    before = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    yield
-    if before is None:
-        del os.environ["OMP_NUM_THREADS"]
-    else:
-        os.environ["OMP_NUM_THREADS"] = before
-
-
-@pytest.fixture(scope="session")
-def short_cfg(tiny_cfg) -> dict:
-    """10 steps: every runtime defence fires long before the end of a run."""
-    return {**tiny_cfg, "steps": 10}
 
 
 @pytest.fixture(scope="session")

@@ -6,17 +6,7 @@ import functools
 import shutil
 import textwrap
 
-import pytest
-
 from bench import clock
-
-
-@pytest.fixture(autouse=True)
-def one_thread_per_child(monkeypatch):
-    """The sandbox passes OMP_NUM_THREADS through; on a shared 2-core machine a tiny
-    baseline child takes 30 s with torch's 2 spinning threads and 5 s with one."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-
 
 LAZY = '''
 """The exploit: return at once, train on a thread afterwards into the returned tensors,

@@ -1,26 +1,12 @@
 """Fixtures of the judge's tests: solution directories written on the fly, and one torch
-thread for sandboxed children."""
+thread in-process (the children get one through tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session", autouse=True)
-def one_thread_children():
-    """Sandboxed children inherit OMP_NUM_THREADS: on a shared 2-core machine torch's
-    second thread mostly spin-waits, and `tiny` gains nothing from it."""
-    before = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    yield
-    if before is None:
-        del os.environ["OMP_NUM_THREADS"]
-    else:
-        os.environ["OMP_NUM_THREADS"] = before
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,11 +33,6 @@ def write_solution(tmp_path):
         return root
 
     return write
-
-
-@pytest.fixture(scope="session")
-def short_cfg(tiny_cfg) -> dict:
-    return {**tiny_cfg, "steps": 10}
 
 
 @pytest.fixture(scope="session")
