@@ -11,7 +11,6 @@ Each JSON object overrides fields of the `gpu` preset; results go to $OUT/probe.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import os
 import sys
@@ -22,22 +21,13 @@ from pathlib import Path
 import torch
 
 import baseline
+from correctness.trusted import import_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load(name: str) -> types.ModuleType:
-    """A solution as the sandbox loads it: a package whose __path__ is its directory."""
-    package = f"probe_{name}"
-    module = types.ModuleType(package)
-    module.__path__ = [str(ROOT / "solutions" / name)]
-    sys.modules[package] = module
-    spec = importlib.util.spec_from_file_location(f"{package}.solution",
-                                                  ROOT / "solutions" / name / "solution.py")
-    solution = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = solution
-    spec.loader.exec_module(solution)
-    return solution
+    return import_solution(ROOT / "solutions" / name, f"probe_{name}")
 
 
 def _seconds(fn, device: str) -> float:

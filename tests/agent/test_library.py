@@ -4,9 +4,7 @@ copies the library's source into the workspace, so the result runs without `kern
 
 from __future__ import annotations
 
-import importlib
 import sys
-import types
 
 import pytest
 import torch
@@ -17,6 +15,7 @@ from agent.harness import LibraryImpl
 from agent.library import LibraryPolicy, library_files
 from agent.session import BASELINE_DIR, RunConfig, Session
 from agent.transcript import read_events
+from correctness.trusted import import_solution
 
 NATIVE = [LibraryImpl(slot, "torch", False, "kernels.native", slot) for slot in
           ("adamw", "gelu", "cross_entropy", "attention", "layer_norm")]  # order is the policy's
@@ -83,14 +82,6 @@ def test_copied_source_drops_the_library_import():
     assert "kernels" not in files["lib_native.py"].split("\n", 1)[1]  # past the header line
 
 
-def _load(solution_dir, name: str) -> types.ModuleType:
-    """Import a solution directory as a package, the way the sandbox does."""
-    package = types.ModuleType(name)
-    package.__path__ = [str(solution_dir)]
-    sys.modules[name] = package
-    return importlib.import_module(f"{name}.solution")
-
-
 def test_the_library_workspace_trains_like_the_baseline(tmp_path, clock, tiny_inputs):
     session, _ = _start(tmp_path, clock)
     outcome = session.run()
@@ -98,7 +89,7 @@ def test_the_library_workspace_trains_like_the_baseline(tmp_path, clock, tiny_in
     inputs = {**tiny_inputs, "batches": tiny_inputs["batches"][:3]}
     name = "agent_test_submission"
     try:
-        solution = _load(session.dir / "snapshots" / outcome.hash[:16], name)
+        solution = import_solution(session.dir / "snapshots" / outcome.hash[:16], name)
         assert "kernels" not in sys.modules.get(f"{name}.lib_native").__dict__
         got = solution.train(cfg, **inputs)
     finally:

@@ -16,12 +16,10 @@ It prints, and writes to OUT_DIR/gpu_measure.json:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import sys
 import time
-import types
 from pathlib import Path
 
 import torch
@@ -30,6 +28,7 @@ import baseline
 from baseline import ops as naive
 from correctness import kernel_tolerances
 from correctness.kernel_check import check_kernel
+from correctness.trusted import import_solution
 from kernels import registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,17 +40,7 @@ def say(*args) -> None:
 
 
 def load_solution(name: str):
-    """As the sandbox does: a package whose __path__ is the solution directory."""
-    package = f"gpu_submission_{name}"
-    module = types.ModuleType(package)
-    module.__path__ = [str(ROOT / "solutions" / name)]
-    sys.modules[package] = module
-    spec = importlib.util.spec_from_file_location(f"{package}.solution",
-                                                  ROOT / "solutions" / name / "solution.py")
-    solution = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = solution
-    spec.loader.exec_module(solution)
-    return solution
+    return import_solution(ROOT / "solutions" / name, f"gpu_submission_{name}")
 
 
 def kernel_checks() -> None:

@@ -3,14 +3,13 @@ directory, so `from .sibling import x` works, with `solution.py` as its submodul
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import types
 from pathlib import Path
 
 import torch
 
 import baseline
+from correctness.trusted import import_solution
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 
@@ -24,16 +23,7 @@ FLOAT32_NOISE = 1e-5
 
 
 def load_solution(name: str) -> types.ModuleType:
-    package = f"test_submission_{name}"
-    module = types.ModuleType(package)
-    module.__path__ = [str(SOLUTIONS / name)]
-    sys.modules[package] = module
-    spec = importlib.util.spec_from_file_location(f"{package}.solution",
-                                                  SOLUTIONS / name / "solution.py")
-    solution = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = solution
-    spec.loader.exec_module(solution)
-    return solution
+    return import_solution(SOLUTIONS / name, f"test_submission_{name}")
 
 
 def max_loss_gap(a: dict, b: dict) -> float:
