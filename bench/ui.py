@@ -33,6 +33,16 @@ def preset_and_device(preset: str | None, device: str) -> tuple[str, str]:
     return preset, device
 
 
+def require_calibration(preset: str, device: str) -> None:
+    """The judge needs the track's calibrated thresholds: say so before any work starts."""
+    from correctness import tolerances
+
+    try:
+        tolerances.load(preset, device)
+    except tolerances.ToleranceError as e:
+        raise UsageError(str(e)) from None
+
+
 def int_arg(flag: str, minimum: int) -> Callable[[str], int]:
     """argparse type for an integer option of at least `minimum` (0 or 1)."""
     kind = "non-negative" if minimum == 0 else "positive"

@@ -93,10 +93,10 @@ def build_config(args: argparse.Namespace):
     from agent.budget import Budgets
     from agent.prices import FREE, price_for
     from agent.session import RunConfig, new_run_id
-    from bench.ui import UsageError, preset_and_device
+    from bench.ui import UsageError, preset_and_device, require_calibration
 
     preset, device = preset_and_device(args.preset, args.device)
-    _require_calibration(preset, device)
+    require_calibration(preset, device)
     budget_args = {k: getattr(args, k) for k in (
         "max_turns", "max_input_tokens", "max_output_tokens", "max_dollars", "max_wall_s",
         "max_device_s")}
@@ -125,18 +125,6 @@ def build_config(args: argparse.Namespace):
         raise UsageError(f"--thinking {thinking} must be below --max-tokens "
                          f"({config.max_tokens})")
     return config
-
-
-def _require_calibration(preset: str, device: str) -> None:
-    """The session ends in an official evaluation, which needs the track's thresholds: say
-    so before any turn is spent (a model's turns cost money), not after."""
-    from bench.ui import UsageError
-    from correctness import tolerances
-
-    try:
-        tolerances.load(preset, device)
-    except tolerances.ToleranceError as e:
-        raise UsageError(f"{e} first") from None
 
 
 def _check_max_tokens(max_tokens: int | None) -> None:

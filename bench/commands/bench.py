@@ -57,7 +57,7 @@ def entrant_for(solution_dir: Path, name: str | None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.ui import UsageError, out, preset_and_device, writable_dir
+    from bench.ui import UsageError, out, preset_and_device, require_calibration, writable_dir
 
     preset, device = preset_and_device(args.preset, args.device)
     if not args.dirs and not args.measure_ceiling:
@@ -71,9 +71,7 @@ def run(args: argparse.Namespace) -> int:
                              "solution.py defines train(cfg, init, tokens, batches)")
     if solution_dirs:
         writable_dir(args.results_dir)
-        missing = _tolerances_missing(preset, device)
-        if missing:
-            raise UsageError(missing)
+        require_calibration(preset, device)
     ceiling = _ceiling(device) if args.measure_ceiling else None
     if not solution_dirs:
         return 0
@@ -113,17 +111,6 @@ def _ceiling(device: str) -> dict:
               f"({ceiling['matmul_dtype']} {ceiling['matmul_n']}^3 matmul), "
               f"{ceiling['bytes_per_s'] / 1e9:.1f} GB/s (copy, read + write)", markup=False)
     return ceiling
-
-
-def _tolerances_missing(preset: str, device: str) -> str | None:
-    """Why the judge cannot run here, or None: tolerances are calibrated per preset/device."""
-    from correctness import tolerances
-
-    try:
-        tolerances.load(preset, device)
-    except tolerances.ToleranceError as e:
-        return str(e)
-    return None
 
 
 def _evaluate(solution_dirs: list[Path], preset: str, device: str, args):

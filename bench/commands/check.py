@@ -27,8 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.ui import UsageError, console, out, preset_and_device
-    from correctness import tolerances
+    from bench.ui import UsageError, console, out, preset_and_device, require_calibration
     from correctness.training_check import HarnessError, check_training
 
     preset, device = preset_and_device(args.preset, args.device)
@@ -38,10 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if not (path / "solution.py").is_file():
         raise UsageError(f"{path} has no solution.py; a solution defines "
                          "train(cfg, init, tokens, batches) in solution.py")
-    try:
-        tolerances.load(preset, device)
-    except tolerances.ToleranceError as e:
-        raise UsageError(str(e)) from None
+    require_calibration(preset, device)
 
     with console.status(f"judging {path} on {preset}/{device} (scan, kernels, two runs)"):
         try:
