@@ -3,7 +3,7 @@ per call whatever the number of tensors, tables built once per set of tensors.""
 
 import pytest
 import torch
-from kernelhelpers import assert_passes_kernel_check
+from kernelhelpers import DEVICE, assert_passes_kernel_check
 
 from baseline import ops
 from kernels import adamw as adamw_module
@@ -27,7 +27,7 @@ class CountingLauncher:
 
 
 def _state(shapes, seed=0):
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator(device=DEVICE).manual_seed(seed)
     return [[torch.randn(s, generator=gen) for s in shapes] for _ in range(2)] + \
         [[torch.rand(s, generator=gen) for s in shapes]]
 

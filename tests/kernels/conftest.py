@@ -1,0 +1,12 @@
+"""The kernel tests build their tensors without naming a device: on a GPU machine they are
+made on CUDA (see kernelhelpers.DEVICE), on a CPU nothing changes."""
+
+import pytest
+import torch
+from kernelhelpers import DEVICE
+
+
+@pytest.fixture(autouse=True)
+def tensors_on_the_kernels_device():
+    with torch.device(DEVICE):
+        yield
