@@ -47,8 +47,17 @@ class Price:
                 + out * rates.output) / 1e6
 
     def to_dict(self) -> dict:
-        return {"input": self.input, "output": self.output, "cache_write": self.cache_write,
-                "cache_read": self.cache_read}
+        d = {"input": self.input, "output": self.output, "cache_write": self.cache_write,
+             "cache_read": self.cache_read}
+        if self.long is not None:
+            d["long_prompt_tokens"] = self.long_prompt_tokens
+            d["long"] = self.long.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Price:
+        long = d.get("long")
+        return cls(**{**d, "long": cls.from_dict(long) if long else None})
 
 
 FREE = Price(0.0, 0.0, 0.0, 0.0)  # offline policies call no API

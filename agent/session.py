@@ -66,7 +66,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict) -> RunConfig:
         return cls(**{**d, "budgets": Budgets.from_dict(d["budgets"]),
-                      "price": Price(**d["price"])})
+                      "price": Price.from_dict(d["price"])})
 
 
 @dataclass

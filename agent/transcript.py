@@ -73,14 +73,15 @@ def complete_prefix(events: list[dict]) -> int:
 
 def messages_from(events: list[dict]) -> list[dict]:
     """The conversation after the last complete turn, rebuilt from the events."""
-    messages = []
+    messages, response = [], None
     for e in events:
         if e["event"] == "start":
             messages = [{"role": "user", "content": e["first_message"]}]
         elif e["event"] == "response":
-            msg = e["message"]
-            messages.append({"role": "assistant", "content": msg["content"]})
+            response = e["message"]
         elif e["event"] == "turn_end":
+            if e["kept_response"]:  # the live loop drops an empty assistant message
+                messages.append({"role": "assistant", "content": response["content"]})
             messages.extend(e["append"])
     return messages
 

@@ -44,3 +44,16 @@ def test_override_and_unknown_models():
     for bad in ("1,2,3", "a,b,c,d", "1,2,3,-4"):
         with pytest.raises(ValueError, match="four non-negative"):
             parse_price(bad)
+
+
+def test_a_saved_run_config_keeps_the_long_prompt_tier():
+    """--resume reads the price back from the transcript's config: a long prompt must
+    still cost the long rate after the round trip."""
+    from agent.session import RunConfig
+
+    config = RunConfig("r1", "claude", "claude-haiku-5-5", "tiny", "cpu",
+                       price=price_for("claude-haiku-5-5", None))
+    back = RunConfig.from_dict(config.to_dict())
+    long_prompt = usage(inp=100_001, out=0, write=0, read=0)
+    assert back.price == config.price
+    assert back.price.cost(long_prompt) == pytest.approx(100_001 * 0.50 / 1e6)

@@ -200,3 +200,12 @@ def test_every_model_gets_the_same_task_text(start_claude):
     from correctness.static_scan import ALLOWED_MODULES
 
     assert all(m in system for m in ALLOWED_MODULES - {"__future__"})
+
+
+def test_an_empty_response_is_left_out_of_the_rebuilt_conversation_too(start_claude):
+    """The live loop drops an empty assistant message (not valid API input); a resume
+    rebuilds the conversation from the transcript and must drop it the same way."""
+    session, api = start_claude([message(stop="end_turn"), *_session_script()])
+    session.run()
+    assert not any(m["role"] == "assistant" and not m["content"] for m in session.messages)
+    assert messages_from(read_events(session.dir / "transcript.jsonl")) == session.messages
