@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> None:
     """The options `speedup agent` and `speedup run` share (defaults live in RunConfig and
     Budgets; None here means 'that default')."""
-    from bench.ui import add_track_arguments
+    from bench.ui import add_track_arguments, int_arg
 
     p.add_argument("--policy", choices=["claude", "library", "replay"], default=default_policy,
                    help=f"who acts (default {default_policy})")
@@ -45,10 +45,11 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
     p.add_argument("--replay", metavar="TRANSCRIPT", default=None,
                    help="for --policy replay: the transcript.jsonl to play")
     g = p.add_argument_group("budgets (a run stops before the turn after a limit is reached)")
-    g.add_argument("--max-turns", type=int, default=None)
-    g.add_argument("--max-input-tokens", type=int, default=None,
+    g.add_argument("--max-turns", type=int_arg("--max-turns", 1), default=None)
+    g.add_argument("--max-input-tokens", type=int_arg("--max-input-tokens", 1), default=None,
                    help="prompt tokens, cache reads and writes included")
-    g.add_argument("--max-output-tokens", type=int, default=None)
+    g.add_argument("--max-output-tokens", type=int_arg("--max-output-tokens", 1),
+                   default=None)
     g.add_argument("--max-dollars", type=float, default=None)
     g.add_argument("--max-wall-s", type=float, default=None)
     g.add_argument("--max-device-s", type=float, default=None,
@@ -59,11 +60,12 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
                    help="extended thinking: a budget_tokens N (>= 1024), or 'adaptive'")
     m.add_argument("--price", default=None, metavar="IN,OUT,CACHE_WRITE,CACHE_READ",
                    help="USD per million tokens, overriding agent/prices.py for this model")
-    m.add_argument("--max-retries", type=int, default=None,
+    m.add_argument("--max-retries", type=int_arg("--max-retries", 0), default=None,
                    help="the SDK's retries of 429/5xx per request")
     s = p.add_argument_group("scoring and files")
-    s.add_argument("--bench-rounds", type=int, default=None, help="rounds per run_bench call")
-    s.add_argument("--eval-rounds", type=int, default=None,
+    s.add_argument("--bench-rounds", type=int_arg("--bench-rounds", 1), default=None,
+                   help="rounds per run_bench call")
+    s.add_argument("--eval-rounds", type=int_arg("--eval-rounds", 1), default=None,
                    help="rounds of the official evaluation")
     s.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="where runs/<id>/ go (default runs)")
@@ -100,7 +102,7 @@ def build_config(args: argparse.Namespace):
     budget_args = {k: getattr(args, k) for k in (
         "max_turns", "max_input_tokens", "max_output_tokens", "max_dollars", "max_wall_s",
         "max_device_s")}
-    for k, v in budget_args.items():
+    for k, v in budget_args.items():  # the float ones; the integers are checked when parsed
         if v is not None and v <= 0:
             raise UsageError(f"--{k.replace('_', '-')} must be positive, got {v}")
     model = None
