@@ -108,16 +108,20 @@ def adamw_update(tables: AdamWTables, hyper: Tensor, *, beta1: float, beta2: flo
 
 
 _cache: dict[tuple, AdamWTables] = {}
+CACHED_SETS = 4  # the naive loop's two weight-decay groups alternate every step
 
 
 def cached_tables(params, grads, exp_avgs, exp_avg_sqs, weight_decays) -> AdamWTables:
     """Tables for these exact tensors: built on first use, reused while the addresses and
-    sizes are the same (only the latest set is kept, so stale addresses are dropped)."""
+    sizes are the same. The last CACHED_SETS sets are kept (the oldest is dropped first, so
+    stale addresses do not pile up): keeping only one rebuilt both of the baseline loop's
+    groups on every call."""
     key = (tuple((p.data_ptr(), g.data_ptr(), m.data_ptr(), v.data_ptr(), p.numel(), str(p.device))
                  for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs)),
            tuple(weight_decays))
     if key not in _cache:
-        _cache.clear()
+        if len(_cache) >= CACHED_SETS:
+            del _cache[next(iter(_cache))]
         _cache[key] = adamw_tables(params, grads, exp_avgs, exp_avg_sqs, weight_decays)
     return _cache[key]
 

@@ -31,7 +31,7 @@ def adamw(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
     """torch.optim.AdamW(fused=True)'s kernel: one multi-tensor launch for all params."""
     if not params:
         return
-    steps = [torch.tensor(float(step), device=params[0].device) for _ in params]
+    steps = [torch.tensor(float(step), device=params[0].device)] * len(params)  # read only
     torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=lr, beta1=beta1,
                         beta2=beta2, weight_decay=weight_decay, eps=eps, amsgrad=False,
                         maximize=False)

@@ -57,6 +57,20 @@ def test_tables_are_built_once_per_set_of_tensors(monkeypatch):
     assert len(built) == 2
 
 
+def test_two_alternating_groups_are_built_once_each(monkeypatch):
+    """The naive loop updates its decay and no-decay groups in turn, every step."""
+    built = []
+    original = adamw_module.adamw_tables
+    monkeypatch.setattr(adamw_module, "adamw_tables", lambda *a: built.append(1) or original(*a))
+    adamw_module._cache.clear()
+    groups = [(_state([(4, 4)]), [torch.randn(4, 4)]), (_state([(9,)], seed=1), [torch.randn(9)])]
+    for step in (1, 2, 3):
+        for (params, exp_avgs, exp_avg_sqs), grads in groups:
+            registry.get("adamw", "triton")(params, grads, exp_avgs, exp_avg_sqs, step=step,
+                                            **HYPER)
+    assert len(built) == 2
+
+
 def test_gradient_scale_folds_clipping_into_the_update():
     shapes = [(33, 5), (17,)]
     params, exp_avgs, exp_avg_sqs = _state(shapes, seed=2)
