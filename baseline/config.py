@@ -64,8 +64,8 @@ PRESETS: dict[str, Preset] = {
     # The GPU track: about a minute of baseline training on one GPU (measured 72 ms/step on
     # an H200, 2026-11-26, so 800 steps ~ 58 s). Small enough per step that launch overhead,
     # host syncs and float32 dominate the naive baseline: at d_model 256 / seq_len 256 the
-    # bf16 Triton solution was compute-bound at 3.9 ms/step (18x); at these dims the baseline
-    # keeps its ~70 ms of overhead while the essential work shrinks 8x (measured 33x).
+    # Triton solution (bf16) took 3.9 ms/step (18x); at these dims the baseline keeps its
+    # ~70 ms of overhead while the FLOPs shrink 8x, and that solution took 2.16 ms (33x).
     # Numbers: bench/measurements/2026-11-26-h200-gpu-preset-probe.json.
     "gpu": Preset(
         name="gpu", vocab_size=2048, d_model=128, n_layer=6, n_head=8, seq_len=128,

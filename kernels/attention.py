@@ -27,7 +27,8 @@ float32 products use input_precision="tf32x3": the default, tf32, rounds inputs 
 mantissa bits (errors 8e-4 to 1.9e-3 measured: the float32 kernel check rejects that);
 "ieee" is exact but runs on the FMA units, and tf32x3 (three tf32 products: big*big +
 big*small + small*big) keeps float32 accuracy on the tensor cores. Measured forward +
-backward at (32, 8, 256, 32) on an H200 (torch 2.11, Triton 3.6): ieee 3.48 ms, largest
+backward at (32, 8, 256, 32) on an H200 (torch 2.11, Triton 3.6; a helper's GPU session on
+2026-11-26, whose output was not kept as a file): ieee 3.48 ms, largest
 error 1.0e-6; tf32x3 0.57 ms, 7.9e-7; tf32 0.57 ms, 1.9e-3; (torch SDPA 0.37 ms). bfloat16
 inputs (under autocast) take the plain tensor-core path; accumulation is float32 always.
 """

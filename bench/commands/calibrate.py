@@ -5,8 +5,8 @@ are admitted and the smallest cheat detected).
 Legal variants: the same code twice, torch-native slots, bf16 autocast (where the device
 runs bf16), Triton slots (on CUDA). Illegal: 1/5/20% of steps skipped, lr +-5%, shuffled
 batch order, a frozen layer, half the steps at double lr, bf16 master weights. Every
-variant trains the whole preset once per seed: `cpu` takes about 15 minutes per seed on a
-2-core machine. Example:
+variant trains the whole preset once per seed: the `cpu` entry in tolerances.json took 74
+minutes for 2 seeds (one thread each, on a shared 2-core machine). Example:
 
     speedup calibrate --preset tiny --device cpu --seeds 3
 """
