@@ -40,9 +40,6 @@ class Transcript:
             f.flush()
             os.fsync(f.fileno())
 
-    def events(self) -> list[dict]:
-        return read_events(self.path)
-
     def sha256(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
 

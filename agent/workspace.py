@@ -127,8 +127,3 @@ class Workspace:
         dest = Path(dest)
         shutil.copytree(self.root, dest, ignore=shutil.ignore_patterns(*_SKIP_DIRS))
         return dest
-
-    def restore_from(self, source: str | Path) -> None:
-        """Replace the workspace's content with a copy of `source`."""
-        shutil.rmtree(self.root)
-        shutil.copytree(source, self.root, ignore=shutil.ignore_patterns(*_SKIP_DIRS))

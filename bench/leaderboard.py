@@ -50,7 +50,6 @@ class Row:
     records: int
     devices: list[str]
     inconclusive: bool  # the best record's gain is within its noise
-    best_path: str
 
 
 @dataclass
@@ -81,7 +80,7 @@ def _row(label: str, records: list[dict]) -> Row:
                average_best=statistics.fmean(best_of_run.values()), runs=len(best_of_run),
                records=len(records),
                devices=sorted({r["environment"]["device_name"] for r in records}),
-               inconclusive=bool(top["inconclusive"]), best_path=top["_path"])
+               inconclusive=bool(top["inconclusive"]))
 
 
 def build(records: list[dict]) -> list[Track]:

@@ -15,7 +15,7 @@ what identical code showed.
 from __future__ import annotations
 
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 STATISTIC = "median of per-round paired ratios (baseline_s / candidate_s)"
 
@@ -26,9 +26,6 @@ class Summary:
     min: float
     max: float
     n: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def paired_ratios(baseline_s: list[float], candidate_s: list[float]) -> list[float]:

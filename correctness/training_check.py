@@ -70,13 +70,6 @@ class TrainingVerdict:
         failed = [c for c in self.checks if not c.passed]
         return f"{failed[0].name}: {failed[0].detail}" if failed else "passed"
 
-    def to_dict(self) -> dict:
-        return {"passed": self.passed, "rejected_by": self.rejected_by, "preset": self.preset,
-                "device": self.device, "seed_hidden": self.seed_hidden,
-                "checks": [c.to_dict() for c in self.checks],
-                "candidate_s": self.cand.seconds if self.cand else None,
-                "baseline_s": self.ref.seconds if self.ref else None}
-
 
 # ---------------------------------------------------------------------------- metrics
 

@@ -12,7 +12,6 @@ when no GPU is present (the variable must be set before the kernel modules are i
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,10 +55,6 @@ def get(slot: str, name: str) -> Callable:
 def _check_slot(slot: str) -> None:
     if slot not in SLOTS:
         raise ValueError(f"unknown slot {slot!r}; choose one of {', '.join(SLOTS)}")
-
-
-def triton_available() -> bool:
-    return importlib.util.find_spec("triton") is not None
 
 
 def interpreting() -> bool:
