@@ -98,9 +98,9 @@ def _default_runner(preset: str) -> Runner:
     import functools
 
     from correctness.sandbox import run_solution
-    from correctness.training_check import RUN_TIMEOUT_S
+    from correctness.training_check import run_timeout
 
-    return functools.partial(run_solution, run_timeout=RUN_TIMEOUT_S.get(preset, 900.0))
+    return functools.partial(run_solution, run_timeout=run_timeout(preset))
 
 
 def _default_kernel_check(solution_dir: Path, device: str, allow_library: bool) -> dict:
@@ -243,15 +243,16 @@ def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
 def _kernel_checks(session: _Session, kernel_check: Callable[..., dict]) -> None:
     """The judge's first level: every slot implementation a solution declares in KERNELS
     must pass the kernel checks, or the solution does not run at all."""
+    from correctness.sandbox import kernel_failures
+
     for i in session.active():
         ev = session.evs[i]
         reports = kernel_check(Path(ev.solution_dir), ev.device, ev.allow_library)
         ev.kernel_reports = {slot: {k: r.get(k) for k in ("passed", "failures")}
                              for slot, r in reports.items()}
-        failed = {slot: r for slot, r in reports.items() if not r.get("passed")}
-        if failed:
-            session.reject(i, "kernels", "; ".join(
-                f"{slot}: {'; '.join(r.get('failures', [])[:3])}" for slot, r in failed.items()))
+        failures = kernel_failures(reports)
+        if failures:
+            session.reject(i, "kernels", failures)
 
 
 def _warm_up(session: _Session, cfg: dict) -> None:

@@ -61,7 +61,7 @@ CACHES = {"TRITON_CACHE_DIR": "triton", "TORCHINDUCTOR_CACHE_DIR": "inductor",
 # the child. LD_LIBRARY_PATH and CUDA_HOME: where some CUDA installs keep libcuda/ptxas.
 ENV_PASSTHROUGH = ("PATH", "LANG", "CUDA_VISIBLE_DEVICES", "TRITON_INTERPRET",
                    "OMP_NUM_THREADS", "LD_LIBRARY_PATH", "CUDA_HOME")
-BLOCKED_PACKAGES = ("correctness", "bench", "agent")
+BLOCKED_PACKAGES = tuple(sorted(scanner.PROJECT_PACKAGES))  # the scan and the import blocker agree
 READ_ROOTS_SYSTEM = ("/usr", "/lib", "/lib64", "/etc", "/opt", "/sys", "/dev",
                      "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/sys",
                      "/proc/driver")
@@ -146,6 +146,16 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
         why = f"{result.check}: {result.message}" if not result.ok else "reports are not a dict"
         return {"*": {"slot": "*", "passed": False, "cases": [], "failures": [why]}}
     return parsed
+
+
+def kernel_failures(reports: dict[str, dict]) -> str | None:
+    """What check_solution_kernels' reports reject, in one line (the first three failures
+    of each failing slot), or None when every declared slot passed."""
+    failed = {slot: r for slot, r in reports.items() if not r.get("passed")}
+    if not failed:
+        return None
+    return "; ".join(f"{slot}: {'; '.join(r.get('failures', [])[:3])}"
+                     for slot, r in failed.items())
 
 
 # ---------------------------------------------------------------------------- one session

@@ -27,7 +27,14 @@ import baseline
 
 from . import static_scan as scanner
 from . import tolerances as tolerance_table
-from .sandbox import BASELINE_DIR, RunResult, check_solution_kernels, run_solution, validate_results
+from .sandbox import (
+    BASELINE_DIR,
+    RunResult,
+    check_solution_kernels,
+    kernel_failures,
+    run_solution,
+    validate_results,
+)
 
 # Wall-clock limit of one training run: only a hang or a pathologically slow rewrite may
 # reach it, on a shared machine too. Alone on 2 cores the baseline takes 2 s (tiny) and
@@ -35,6 +42,10 @@ from .sandbox import BASELINE_DIR, RunResult, check_solution_kernels, run_soluti
 # 30 s and a cpu baseline run passed 900 s. gpu: about a minute on an H100 (the design's
 # target; not measured here).
 RUN_TIMEOUT_S = {"tiny": 300.0, "cpu": 2400.0, "gpu": 900.0}
+
+
+def run_timeout(preset: str) -> float:
+    return RUN_TIMEOUT_S.get(preset, 900.0)
 
 
 class HarnessError(RuntimeError):
@@ -153,16 +164,16 @@ def check_training(solution_dir: str | Path, preset: str, device: str, *,
     if kernel_checks:
         verdict.kernel_reports = check_solution_kernels(
             solution_dir, device, allow_library=allow_library, static_scan=static_scan)
-        failed = {s: r for s, r in verdict.kernel_reports.items() if not r.get("passed")}
-        if failed:
-            return reject(Check("kernels", False, len(failed), 0, "; ".join(
-                f"{s}: {'; '.join(r.get('failures', [])[:3])}" for s, r in failed.items())))
+        failures = kernel_failures(verdict.kernel_reports)
+        if failures:
+            n_failed = sum(not r.get("passed") for r in verdict.kernel_reports.values())
+            return reject(Check("kernels", False, n_failed, 0, failures))
         if verdict.kernel_reports:
             verdict.checks.append(Check("kernels", True, 0, 0, "declared KERNELS pass: "
                                         + ", ".join(verdict.kernel_reports)))
 
     inputs = baseline.make_inputs(cfg, secrets.randbits(63) if seed is None else seed)
-    timeout = RUN_TIMEOUT_S.get(preset, 900.0)
+    timeout = run_timeout(preset)
     verdict.cand = run_solution(solution_dir, cfg, inputs, allow_library=allow_library,
                                 static_scan=static_scan, run_timeout=timeout)
     if not verdict.cand.ok:
