@@ -268,7 +268,7 @@ def show(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from agent.harness import ProjectHarness
     from agent.session import ResumeError, RunConfig, Session, read_start
-    from bench.ui import UsageError, writable_dir
+    from bench.ui import UsageError
 
     if args.action == "show":
         return show(args)
@@ -282,10 +282,21 @@ def run(args: argparse.Namespace) -> int:
         except ResumeError as e:
             raise UsageError(str(e)) from None
         return run_session(session)
+    return run_session(start_session(args))
+
+
+def start_session(args: argparse.Namespace, banner: str | None = None):
+    """A new session from the command line (config, policy, writable folders checked before
+    anything runs); `banner` ('speedup run') announces it first."""
+    from agent.harness import ProjectHarness
+    from agent.session import Session
+    from bench.ui import console, writable_dir
+
     config = build_config(args)
     policy = make_policy(config, args.max_retries)
     writable_dir(args.runs_dir)
     writable_dir(args.results_dir)
-    session = Session.start(args.runs_dir, config, policy, ProjectHarness(),
-                            on_event=print_event)
-    return run_session(session)
+    if banner:
+        console.print(f"{banner}: policy {config.policy} on preset {config.preset}, device "
+                      f"{config.device}; run {config.run_id}", markup=False)
+    return Session.start(args.runs_dir, config, policy, ProjectHarness(), on_event=print_event)

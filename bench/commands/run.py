@@ -26,21 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.harness import ProjectHarness
-    from agent.session import Session
     from bench import cli
-    from bench.commands.agent import build_config, make_policy, print_event, run_session
-    from bench.ui import console, writable_dir
+    from bench.commands.agent import run_session, start_session
 
-    config = build_config(args)
-    policy = make_policy(config, args.max_retries)
-    writable_dir(args.runs_dir)
-    writable_dir(args.results_dir)
-    console.print(f"speedup run: policy {config.policy} on preset {config.preset}, device "
-                  f"{config.device}; run {config.run_id}", markup=False)
-    session = Session.start(args.runs_dir, config, policy, ProjectHarness(),
-                            on_event=print_event)
-    code = run_session(session)
+    code = run_session(start_session(args, banner="speedup run"))
     if code != 0:
         return code
     return cli.main(["leaderboard", "--results-dir", args.results_dir, "--out", args.out])
