@@ -97,9 +97,11 @@ def test_the_library_workspace_trains_like_the_baseline(tmp_path, clock, tiny_in
             del sys.modules[key]
     want = baseline.train(cfg, **inputs)
     # torch-native layer_norm/attention/adamw against the naive ones over 3 steps: measured
-    # max relative loss difference 0.0 here (torch 2.13 CPU); other CPUs and BLAS builds may
-    # round float32 differently, and 1e-5 still rejects any real change of the computation
-    assert torch.allclose(torch.tensor(got["losses"]), torch.tensor(want["losses"]), rtol=1e-5)
+    # loss difference 0.0 here (torch 2.13 CPU); other CPUs and BLAS builds may round float32
+    # differently, so the bound is the suite's float32 noise (tests/baseline/test_train.py:
+    # FLOAT32_NOISE = 1e-5, below an erf-for-tanh GELU's 3.1e-5)
+    torch.testing.assert_close(torch.tensor(got["losses"]), torch.tensor(want["losses"]),
+                               rtol=0, atol=1e-5)
 
 
 def test_a_faster_second_implementation_replaces_the_first(tmp_path, clock):

@@ -48,4 +48,4 @@ def test_scripted_session_on_the_real_judge_and_clock(tmp_path):
     assert FUSED in (tmp_path / "runs" / "real" / "snapshots" / outcome.hash[:16]
                      / "ops.py").read_text()
     assert record["agent"]["turns"] == 3 and record["agent"]["scored_state"] == "submitted"
-    assert outcome.evaluation["median_ratio"] > 0
+    assert outcome.evaluation["median_ratio"] is not None  # the edit was timed

@@ -84,6 +84,8 @@ def test_gradient_scale_folds_clipping_into_the_update():
         ops.adamw([ref[0][i]], [grads[i].double() * 0.25], [ref[1][i]], [ref[2][i]], step=4,
                   lr=1e-2, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=wd)
     for got, want in zip(params + exp_avgs + exp_avg_sqs, ref[0] + ref[1] + ref[2]):
+        # float32 update of O(1) values against float64: measured 1.8e-7 (a few ulps);
+        # a dropped or doubled clipping scale moves them by ~1e-3
         assert (got.double() - want).abs().max() < 1e-6
 
 

@@ -36,4 +36,6 @@ def test_strided_views_from_one_qkv_tensor_like_the_model():
     q, k, v = (t.view(B, T, H, hd).transpose(1, 2) for t in qkv.split(H * hd, dim=2))
     assert not q.is_contiguous()
     got = registry.get("attention", "triton")(q.float(), k.float(), v.float())
+    # float32 kernel against float64, outputs O(1): measured 3.9e-7 (interpreter); 7.9e-7 was
+    # the tf32x3 error on an H200 (kernels/attention.py); a wrong stride gives O(1) errors
     assert (got.double() - ops.attention(q, k, v)).abs().max() < 1e-5

@@ -28,6 +28,7 @@ def test_extreme_logits_and_edge_targets():
     targets = torch.tensor([1, 299, 5, 299, 1, 150])
     got = registry.get("cross_entropy", "triton")(logits.float(), targets)
     want = ops.cross_entropy(logits.float().double(), targets)
+    # the loss is ~9.6, where one float32 ulp is 9.5e-7; measured 1.2e-8
     assert torch.isfinite(got) and abs(got.item() - want.item()) < 1e-5
 
 
