@@ -29,6 +29,14 @@ def tiny_inputs(tiny_cfg) -> dict:
     return make_inputs(tiny_cfg, seed=1234)
 
 
+@pytest.fixture(scope="session")
+def tiny_reference(tiny_cfg, tiny_inputs) -> dict:
+    """The baseline's in-process run on tiny: what every solution must reproduce."""
+    from baseline import train
+
+    return train(tiny_cfg, **tiny_inputs)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def one_thread_children():
     """Sandboxed children inherit OMP_NUM_THREADS: on a shared 2-core machine torch's
