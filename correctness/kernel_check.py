@@ -69,6 +69,13 @@ CONDITIONS: dict[str, list[tuple[float, float]]] = {
     "adamw": [(1.0, 0.0), (1e-4, 0.0), (30.0, 0.0)],  # gradient scale: eps matters at 1e-4
 }
 
+# Attention gradients may be off by this many float32 roundings of the terms that cancel in
+# them (see _floors): 8x the worst measured, 1.9 roundings (the Triton kernel, a query with
+# one key, where the exact gradient is 0; torch's SDPA reached 1.05), over 1,500 random
+# shapes and seeds per implementation drawn like tests/correctness/test_kernel_check.py's.
+FLOAT32_UNIT_ROUNDOFF = 2.0**-24
+ATTENTION_ROUNDINGS = 16
+
 # AdamW cases: 3 steps from the given step number, lr and weight decay per case.
 ADAMW_STEPS = 3
 ADAMW_SETTINGS = [(1, 1e-3, 0.1), (100, 3e-2, 0.0), (7, 1e-2, 0.1)]
@@ -241,7 +248,7 @@ def _check_differentiable(slot, impl, shape, scale, offset, gen, index, device, 
         failures += _unchanged(f"{name} forward", inputs, copies, names)
         if isinstance(out, Tensor) and out.dtype != dtype:
             failures.append(f"{name} output: dtype {out.dtype}, expected {dtype}")
-        floors = _floors(slot, cast, grad_out)
+        floors = _floors(slot, cast, grad_out, tol)
         case["errors"]["output"], msg = _compare(f"{name} output", out, ref_out, tol,
                                                  floors.get("output", 0.0))
         failures += [msg] if msg else []
@@ -264,7 +271,7 @@ def _check_differentiable(slot, impl, shape, scale, offset, gen, index, device, 
     return case, failures
 
 
-def _floors(slot: str, inputs: list[Tensor], grad_out: Tensor) -> dict[str, float]:
+def _floors(slot: str, inputs: list[Tensor], grad_out: Tensor, tol: float) -> dict[str, float]:
     """Scales below which an error is graded as absolute rather than relative, where every
     float32 implementation, the naive one included, rounds an O(1) quantity:
     - a cross entropy whose targets dominate their rows is log(1 + e), e ~ 1e-4, and 1 + e
@@ -277,7 +284,27 @@ def _floors(slot: str, inputs: list[Tensor], grad_out: Tensor) -> dict[str, floa
     - layer norm's dx = rstd (g - mean(g) - x_hat mean(g x_hat)), g = w dy, is a difference
       of terms of size rstd |g| that nearly cancels in short rows with a large offset:
       naive float32 code measured 7.6e-5 relative to max|dx| for rows of 3 with offset / scale
-      = 10. dx is graded against max(|dx|, max over rows of rstd max|g|)."""
+      = 10. dx is graded against max(|dx|, max over rows of rstd max|g|);
+    - attention's dS_ij = P_ij (dP_ij - D_i), dP_ij = dO_i . v_j, D_i = sum_j P_ij dP_ij, is a
+      difference of terms of size A = max_ij sum_d |dO_id| |v_jd| that cancels exactly for a
+      query with one key (P = 1) and nearly when v has an offset (dP is then mostly
+      offset * sum_d dO_id for every j): torch's own float32 SDPA measured 3.8e-5 relative
+      to max|dq| for (1, 1, 2, 7) with v ~ 2 +- 3, the Triton kernel 2.8e-3 for dk at
+      (1, 2, 2, 7); both are errors of about one rounding (u = 2^-24) of the terms, which
+      are s A max|k| for dq and s A max|q| max_j sum_i P_ij for dk, s = 1 / sqrt(hd). The
+      terms are 8x-230x larger than the result even without an offset, so they are not the
+      floor themselves: the floor is what lets an error of ATTENTION_ROUNDINGS roundings of
+      them pass at tolerance `tol`, and it binds only where the result has cancelled."""
+    if slot == "attention":
+        q, k, v = (t.double() for t in inputs)
+        scale = 1.0 / math.sqrt(q.shape[-1])
+        T = q.shape[-2]
+        causal = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
+        probs = (q @ k.transpose(-2, -1) * scale).masked_fill(~causal, -math.inf).softmax(-1)
+        a = (grad_out.double().abs() @ v.abs().transpose(-2, -1)).max().item()
+        per_term = ATTENTION_ROUNDINGS * FLOAT32_UNIT_ROUNDOFF * scale * a / tol
+        return {"grad_q": per_term * k.abs().max().item(),
+                "grad_k": per_term * q.abs().max().item() * probs.sum(-2).max().item()}
     if slot == "layer_norm":
         x, w = inputs[0].double(), inputs[1].double()
         rstd = 1.0 / torch.sqrt(x.var(dim=-1, unbiased=False, keepdim=True) + 1e-5)

@@ -24,7 +24,9 @@ TOLERANCES: dict[torch.dtype, dict[str, float]] = {
         # mean's cancellation); naive 4.3e-6, triton 2.2e-6; H200: torch 8.9e-7, triton 1.0e-6
         "layer_norm": 1e-4,
         # worst 3.7e-6: naive, dq at T = 65, hd = 32; torch 3.6e-6, triton 1.8e-6;
-        # H200: torch 1.7e-6, triton (tf32x3 products) 1.2e-6
+        # H200: torch 1.7e-6, triton (tf32x3 products) 1.2e-6. dq and dk are graded above
+        # a floor where they cancel (kernel_check._floors): without it torch's own SDPA
+        # reached 3.8e-5 and the Triton kernel 2.8e-3 on 2-key shapes with v ~ 2 +- 3.
         "attention": 5e-5,
         # worst 1.5e-6: triton (exp-based sigmoid); torch 9.3e-7, naive 5.1e-7;
         # H200: torch 3.6e-7, triton 1.2e-6

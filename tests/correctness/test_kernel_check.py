@@ -106,6 +106,60 @@ def test_attention_with_the_wrong_scale_fails():
     assert "output: error" in _failures("attention", unscaled, [(1, 2, 20, 8)])
 
 
+# Attention gradients of a query with few keys and v ~ 2 +- 3 cancel to a few float32
+# roundings of their terms (see correctness.kernel_check._floors): CI's seed 7357 and a
+# sweep's seed 1526726026 failed the plain relative error, torch's own SDPA reaching 3.8e-5.
+CANCELLING_ATTENTION = [((1, 1, 3, 4), 7357), ((1, 2, 2, 7), 1526726026), ((1, 1, 2, 7), 42346834)]
+
+
+@pytest.mark.parametrize("impl", [i for i in registry.implementations() if i.slot == "attention"],
+                         ids=lambda impl: impl.name)
+@pytest.mark.parametrize("shape,seed", CANCELLING_ATTENTION)
+def test_attention_gradients_that_cancel_pass_within_float32_rounding(impl, shape, seed):
+    report = check_kernel("attention", impl.fn, DEVICE, shapes=[shape], seed=seed)
+    assert report.cases[0]["offset"] == 3.0  # the cancelling condition
+    assert report.passed, report.failures
+
+
+class FlashBackward(torch.autograd.Function):
+    """Attention with a flash-style backward, D_i = rowsum(dO * O), D rounded to `dtype`."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, dtype):
+        s = q.shape[-1] ** -0.5
+        T = q.shape[-2]
+        mask = torch.ones(T, T, dtype=torch.bool).tril()
+        p = (q @ k.transpose(-2, -1) * s).masked_fill(~mask, float("-inf")).softmax(-1)
+        o = p @ v
+        ctx.save_for_backward(q, k, v, p, o)
+        ctx.dtype = dtype
+        return o
+
+    @staticmethod
+    def backward(ctx, do):
+        q, k, v, p, o = ctx.saved_tensors
+        s = q.shape[-1] ** -0.5
+        delta = (do * o).sum(-1, keepdim=True).to(ctx.dtype).to(do.dtype)
+        ds = p * (do @ v.transpose(-2, -1) - delta)
+        return s * ds @ k, s * ds.transpose(-2, -1) @ q, p.transpose(-2, -1) @ do, None
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3, 4), (2, 3, 17, 16)])
+def test_a_flash_backward_with_a_bfloat16_delta_fails_where_v_has_an_offset(shape):
+    # The cancellation floor must not hide a real cancellation bug: D rounded to 8 bits is
+    # off by ~2^-9 of the terms, 2000x the 16 roundings of 2^-24 that the floor allows.
+    def right(q, k, v):
+        return FlashBackward.apply(q, k, v, torch.float32)
+
+    def wrong(q, k, v):
+        return FlashBackward.apply(q, k, v, torch.bfloat16)
+
+    seed = 4  # condition (4 + 0) mod 3 = 1: q, k ~ 2 N(0, 1), v ~ 2 N(0, 1) + 3
+    assert check_kernel("attention", right, shapes=[shape], seed=seed).passed
+    msg = _failures("attention", wrong, [shape], seed)
+    assert "grad q: error" in msg and "output" not in msg
+
+
 class WrongBackward(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
