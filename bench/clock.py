@@ -44,10 +44,6 @@ Runner = Callable[..., object]  # run_solution(dir, cfg, inputs, *, allow_librar
 Judge = Callable[..., list]  # (ref, cand, cfg, init, heldout) -> [Check], tolerances bound
 
 
-class HarnessError(RuntimeError):
-    """The baseline itself failed: the machine or the harness is broken, not the candidate."""
-
-
 @dataclass
 class Evaluation:
     solution_dir: str
@@ -171,6 +167,8 @@ class _Session:
             self.on_progress(sum(self.done.values()), self.total,
                              f"{label}: {name} {_status(result)}")
         if side == "baseline" and not result.ok:
+            from correctness.training_check import HarnessError
+
             raise HarnessError(f"the baseline failed in {label} ({result.check}): "
                                f"{result.message}")
         return result

@@ -53,7 +53,7 @@ def environment(device: str) -> dict:
     import numpy
     import torch
 
-    from bench.roofline import device_name
+    from correctness.calibrate import device_name
 
     try:
         import triton

@@ -31,11 +31,12 @@ bound; it is a yardstick for arithmetic intensity, not any real kernel's traffic
 from __future__ import annotations
 
 import math
-import platform
 import time
 from dataclasses import asdict, dataclass
 
 import torch
+
+from correctness.calibrate import device_name
 
 
 def flops_per_step(cfg: dict) -> float:
@@ -91,20 +92,6 @@ DATASHEET_PEAKS = {p.name: p for p in (
     Peak("NVIDIA A100-SXM4-80GB", 19.5 * _T, 156 * _T, 312 * _T, 2.039e12,
          "NVIDIA A100 Tensor Core GPU datasheet, A100 80GB SXM column (dense)"),
 )}
-
-
-def device_name(device: str) -> str:
-    """The GPU's name on CUDA, the processor's model on CPU."""
-    if device == "cuda":
-        return torch.cuda.get_device_name()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def datasheet_peak(name: str) -> Peak | None:

@@ -88,13 +88,14 @@ def writable_dir(path: str | os.PathLike) -> Path:
 
 @contextlib.contextmanager
 def progress(description: str, total: int) -> Iterator:
-    """A progress bar on stderr; yields advance(n=1, **fields)."""
+    """A progress bar on stderr; yields advance(n=1, status="", total=None), where a total
+    replaces the planned one (work that turned out shorter, e.g. a rejected candidate)."""
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[status]}")]
     with Progress(*columns, console=console, transient=not sys.stderr.isatty()) as bar:
         task = bar.add_task(description, total=total, status="")
 
-        def advance(n: int = 1, status: str = "") -> None:
-            bar.update(task, advance=n, status=status)
+        def advance(n: int = 1, status: str = "", total: int | None = None) -> None:
+            bar.update(task, advance=n, status=status, total=total)
 
         yield advance

@@ -242,6 +242,8 @@ def decide(measured: dict) -> dict:
 
 
 def device_name(device: str) -> str:
+    """The GPU's name on CUDA, the processor's model on CPU: what calibrations, records and
+    the roofline's datasheet table name a machine by."""
     if device == "cuda":
         return torch.cuda.get_device_name()
     with contextlib.suppress(OSError):

@@ -114,13 +114,14 @@ def _ceiling(device: str) -> dict:
 
 
 def _evaluate(solution_dirs: list[Path], preset: str, device: str, args):
-    from bench.clock import HarnessError, evaluate_many
+    from bench.clock import evaluate_many
     from bench.ui import console, progress
+    from correctness.training_check import HarnessError
 
     logging = not sys.stderr.isatty()  # a log (CI, gpu_check.sh) gets a line per run
 
     def on_progress(done: int, total: int, status: str) -> None:
-        advance(status=status)
+        advance(status=status, total=total)
         if logging:
             console.print(f"[{done}/{total}] {status}", markup=False)
 

@@ -8,6 +8,7 @@ from clockfakes import FakeResult, WorkCountRunner, exact_judge, train_baseline,
 
 from bench import clock
 from bench.stats import STATISTIC
+from correctness.training_check import HarnessError
 
 
 def _evaluate(dirs, runner, candidate="candidate", **kw):
@@ -165,7 +166,7 @@ def test_a_failing_baseline_is_a_harness_error_not_a_verdict(dirs):
     def runner(solution_dir, cfg, inputs, **options):
         return FakeResult(ok=False, check="oom", message="out of memory")
 
-    with pytest.raises(clock.HarnessError, match="baseline failed"):
+    with pytest.raises(HarnessError, match="baseline failed"):
         _evaluate(dirs, runner, rounds=1)
 
 
