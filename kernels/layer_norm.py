@@ -132,8 +132,10 @@ def layer_norm_backward(x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, d
     block_r, block_c = _blocks(n_cols)
     n_programs = max(1, min(MAX_BWD_PROGRAMS, triton.cdiv(n_rows, block_r)))
     dx = torch.empty_like(x2)
-    dw_part = torch.zeros(n_programs, n_cols, device=x.device, dtype=torch.float32)
-    db_part = torch.zeros(n_programs, n_cols, device=x.device, dtype=torch.float32)
+    # every launched program writes its row of partial sums; with no rows none is launched
+    alloc = torch.empty if n_rows else torch.zeros
+    dw_part = alloc(n_programs, n_cols, device=x.device, dtype=torch.float32)
+    db_part = alloc(n_programs, n_cols, device=x.device, dtype=torch.float32)
     if n_rows:
         _layer_norm_bwd_kernel[(n_programs,)](
             x2, weight.contiguous(), dy2, mean, rstd, dx, dw_part, db_part, n_rows, n_cols,
