@@ -1,7 +1,8 @@
 """solutions/torch_native: the solution format, and the baseline's training on tiny."""
 
 import torch
-from solutionloader import FLOAT32_NOISE, assert_solution_format, load_solution, max_loss_gap
+from lossgap import FLOAT32_NOISE, max_loss_gap
+from solutionloader import assert_solution_format, load_solution
 
 
 def test_trains_like_the_baseline(tiny_cfg, tiny_inputs, tiny_reference):

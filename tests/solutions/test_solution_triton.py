@@ -4,7 +4,8 @@ graph does too (skipped without CUDA)."""
 
 import pytest
 import torch
-from solutionloader import FLOAT32_NOISE, assert_solution_format, load_solution, max_loss_gap
+from lossgap import FLOAT32_NOISE, max_loss_gap
+from solutionloader import assert_solution_format, load_solution
 
 import baseline
 from kernels import registry
