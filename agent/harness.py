@@ -53,8 +53,7 @@ class LibraryImpl:
     slot: str
     name: str
     needs_triton: bool
-    module: str  # e.g. "kernels.native"
-    attr: str  # the function's name in that module
+    module: str  # e.g. "kernels.native", which defines a function named after the slot
 
 
 class Harness(Protocol):
@@ -133,25 +132,15 @@ class ProjectHarness:
         return Path(write_record(evaluation, entrant, results_dir=results_dir, extra=extra))
 
     def library(self, device: str) -> list[LibraryImpl]:
-        """The library's implementations usable on `device` whose source is a module-level
-        function of a `kernels` module (so a policy can copy it). Triton ones only on CUDA:
-        on a CPU they run in the interpreter, which is for correctness, never for timing."""
-        import importlib
-
+        """The library's implementations usable on `device` (a module of `kernels`, so a
+        policy can copy it). Triton ones only on CUDA: on a CPU they run in the
+        interpreter, which is for correctness, never for timing."""
         from kernels.registry import implementations
 
-        out = []
-        for impl in implementations():
-            if impl.needs_triton and device != "cuda":
-                continue
-            fn = impl.fn
-            module = importlib.import_module(fn.__module__)
-            attrs = [k for k, v in vars(module).items() if v is fn and not k.startswith("_")]
-            if fn.__module__.startswith("kernels.") and attrs:
-                out.append(LibraryImpl(impl.slot, impl.name, bool(impl.needs_triton),
-                                       fn.__module__, impl.slot if impl.slot in attrs
-                                       else attrs[0]))
-        return out
+        return [LibraryImpl(impl.slot, impl.name, impl.needs_triton, impl.module)
+                for impl in implementations()
+                if impl.module.startswith("kernels.")
+                and (device == "cuda" or not impl.needs_triton)]
 
 
 def evaluation_summary(evaluation: Any) -> dict:

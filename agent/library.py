@@ -91,8 +91,8 @@ def library_files(module: str) -> dict[str, str]:
 
 
 def binding(impl: LibraryImpl) -> str:
-    return (f"from .{_local_name(impl.module)} import {impl.attr} as {impl.slot}  "
-            f"# library: {impl.module}.{impl.attr} ({impl.name})\n")
+    return (f"from .{_local_name(impl.module)} import {impl.slot}  "
+            f"# library: {impl.module}.{impl.slot} ({impl.name})\n")
 
 
 def _with_bindings(ops: str, bindings: dict[str, str]) -> str:

@@ -18,11 +18,11 @@ from agent.session import BASELINE_DIR, RunConfig, Session
 from agent.transcript import read_events
 from correctness.trusted import import_solution
 
-NATIVE = [LibraryImpl(slot, "torch", False, "kernels.native", slot) for slot in
+NATIVE = [LibraryImpl(slot, "torch", False, "kernels.native") for slot in
           ("adamw", "gelu", "cross_entropy", "attention", "layer_norm")]  # order is the policy's
-GAINS = {"import layer_norm as": 0.2, "import attention as": 0.5, "import gelu as": -0.1,
-         "import adamw as": 0.3}
-FAILS = ("import cross_entropy as",)  # the fake judge rejects this one
+GAINS = {"import layer_norm  #": 0.2, "import attention  #": 0.5, "import gelu  #": -0.1,
+         "import adamw  #": 0.3}
+FAILS = ("import cross_entropy  #",)  # the fake judge rejects this one
 
 
 def _config(tmp_path, run_id="lib") -> RunConfig:
@@ -43,7 +43,7 @@ def test_keeps_what_passes_and_is_faster_and_submits(tmp_path, clock):
 
     assert outcome.stop_reason == "submitted"
     ops = (session.dir / "snapshots" / outcome.hash[:16] / "ops.py").read_text()
-    kept = [line.split(" as ")[1].split()[0] for line in ops.splitlines()
+    kept = [line.split(" import ")[1].split()[0] for line in ops.splitlines()
             if line.startswith("from .lib_native import")]
     assert kept == ["layer_norm", "attention", "adamw"]  # gelu slower, cross_entropy rejected
     assert ops.startswith((BASELINE_DIR / "ops.py").read_text().rstrip("\n"))
@@ -106,9 +106,9 @@ def test_the_library_workspace_trains_like_the_baseline(tmp_path, clock, tiny_in
 
 
 def test_a_faster_second_implementation_replaces_the_first(tmp_path, clock):
-    impls = [LibraryImpl("gelu", "torch", False, "kernels.native", "gelu"),
-             LibraryImpl("gelu", "zfast", False, "kernels.native", "gelu")]
-    harness = FakeHarness(clock, gains={"import gelu as": 0.1, "(zfast)": 1.0}, library=impls)
+    impls = [LibraryImpl("gelu", "torch", False, "kernels.native"),
+             LibraryImpl("gelu", "zfast", False, "kernels.native")]
+    harness = FakeHarness(clock, gains={"import gelu  #": 0.1, "(zfast)": 1.0}, library=impls)
     session = Session.start(tmp_path / "runs", _config(tmp_path), LibraryPolicy(impls), harness,
                             clock=clock)
     outcome = session.run()

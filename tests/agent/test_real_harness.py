@@ -12,9 +12,11 @@ from agentfakes import ScriptedAPI, message, tool_use
 
 from agent.claude import ClaudePolicy
 from agent.harness import ProjectHarness
+from agent.library import library_files
 from agent.prompt import system_prompt
 from agent.session import RunConfig, Session
 from agent.transcript import read_events
+from baseline.ops import SLOTS
 
 GELU = '''def gelu(x: Tensor) -> Tensor:
     inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)
@@ -49,3 +51,14 @@ def test_scripted_session_on_the_real_judge_and_clock(tmp_path):
                      / "ops.py").read_text()
     assert record["agent"]["turns"] == 3 and record["agent"]["scored_state"] == "submitted"
     assert outcome.evaluation["median_ratio"] is not None  # the edit was timed
+
+
+def test_the_real_library_offers_every_slot_and_triton_only_on_cuda():
+    cpu, cuda = ProjectHarness().library("cpu"), ProjectHarness().library("cuda")
+    assert {i.slot for i in cpu if i.name == "torch"} == set(SLOTS)
+    assert not any(i.needs_triton for i in cpu)
+    assert {i.slot for i in cuda if i.name == "triton"} == set(SLOTS)
+    for impl in cuda:  # each binding names a function that the copied source defines
+        assert impl.module.startswith("kernels.")
+        files = library_files(impl.module)  # read as source: no Triton import, no GPU
+        assert any(f"\ndef {impl.slot}(" in text for text in files.values()), impl
