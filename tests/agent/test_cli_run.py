@@ -14,6 +14,7 @@ from agent.harness import LibraryImpl
 from bench import clock as clock_mod
 from bench import records
 from bench.cli import main
+from bench.commands.agent import LIBRARY_BENCH_ROUNDS
 
 NATIVE = [LibraryImpl(slot, "torch", False, "kernels.native")
           for slot in ("layer_norm", "adamw")]
@@ -56,3 +57,21 @@ def test_speedup_run_ends_in_a_library_record_and_a_leaderboard(tmp_path, monkey
     assert (tmp_path / "leaderboard.md").is_file() and "library" in (
         tmp_path / "leaderboard.md").read_text()
     assert "scored the submitted state" in out and "tiny on cpu: 1 ranked" in out
+
+
+@pytest.mark.parametrize("extra,rounds", [([], LIBRARY_BENCH_ROUNDS), (["--bench-rounds", "1"], 1)])
+def test_the_library_policy_benches_on_several_rounds_unless_told(tmp_path, monkeypatch, extra,
+                                                                  rounds):
+    harnesses = []
+
+    class Recorded(RecordingHarness):
+        def __init__(self):
+            super().__init__()
+            harnesses.append(self)
+
+    monkeypatch.setattr(agent.harness, "ProjectHarness", Recorded)
+    assert main(["run", "--device", "cpu", "--runs-dir", str(tmp_path / "runs"),
+                 "--results-dir", str(tmp_path / "results"), "--out", str(tmp_path),
+                 *extra]) == 0
+    benches = [call for h in harnesses for call in h.calls if call[0] == "bench"]
+    assert benches and all(call[-1] == rounds for call in benches)
