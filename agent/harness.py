@@ -48,11 +48,12 @@ class BenchOutcome:
 
 @dataclass(frozen=True)
 class LibraryImpl:
-    """One implementation in the kernel library: where its source lives."""
+    """One implementation in the kernel library, as a policy copies it: where its source
+    lives (not kernels.registry.Impl, whose module follows from its name, so that tests can
+    offer a policy entries the registry does not have)."""
 
     slot: str
     name: str
-    needs_triton: bool
     module: str  # e.g. "kernels.native", which defines a function named after the slot
 
 
@@ -137,7 +138,7 @@ class ProjectHarness:
         interpreter, which is for correctness, never for timing."""
         from kernels.registry import implementations
 
-        return [LibraryImpl(impl.slot, impl.name, impl.needs_triton, impl.module)
+        return [LibraryImpl(impl.slot, impl.name, impl.module)
                 for impl in implementations()
                 if impl.module.startswith("kernels.")
                 and (device == "cuda" or not impl.needs_triton)]

@@ -108,8 +108,9 @@ def _flops_per_step(records: list[dict]) -> float:
     track whose candidates never ran). Read from the records, not from baseline.PRESETS,
     so that ranking tracks needs no torch import: `speedup leaderboard` on the committed records
     took 3.2 s with it, 1.1 s without (3 runs each)."""
-    return max((r["roofline"]["baseline"]["flops_per_step"] for r in records
-                if r.get("roofline")), default=0.0)
+    sizes = [((r.get("roofline") or {}).get("baseline") or {}).get("flops_per_step")
+             for r in records]
+    return max((size for size in sizes if size), default=0.0)
 
 
 # ---------------------------------------------------------------------------- plot

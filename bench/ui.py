@@ -87,9 +87,10 @@ def writable_dir(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def progress(description: str, total: int) -> Iterator:
+def progress(description: str, total: int | None) -> Iterator:
     """A progress bar on stderr; yields advance(n=1, status="", total=None), where a total
-    replaces the planned one (work that turned out shorter, e.g. a rejected candidate)."""
+    replaces the planned one (work that turned out shorter, e.g. a rejected candidate). A
+    total of None (not known yet) shows a pulsing bar until one is given."""
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[status]}")]
     with Progress(*columns, console=console, transient=not sys.stderr.isatty()) as bar:

@@ -246,8 +246,8 @@ def device_name(device: str) -> str:
     the roofline's datasheet table name a machine by."""
     if device == "cuda":
         return torch.cuda.get_device_name()
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo"):
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()

@@ -70,9 +70,9 @@ CONDITIONS: dict[str, list[tuple[float, float]]] = {
 }
 
 # Attention gradients may be off by this many float32 roundings of the terms that cancel in
-# them (see _floors): 8x the worst measured, 1.9 roundings (the Triton kernel, a query with
-# one key, where the exact gradient is 0; torch's SDPA reached 1.05), over 1,500 random
-# shapes and seeds per implementation drawn like tests/correctness/test_kernel_check.py's.
+# them (see _floors). Over 1,500 random shapes and seeds per implementation, drawn like
+# tests/correctness/test_kernel_check.py's, the worst graded error was 4.7e-6 (torch's SDPA,
+# dk; the Triton kernel 3.1e-6), about 1.5 roundings where the floor binds: 10x headroom.
 FLOAT32_UNIT_ROUNDOFF = 2.0**-24
 ATTENTION_ROUNDINGS = 16
 
@@ -286,25 +286,27 @@ def _floors(slot: str, inputs: list[Tensor], grad_out: Tensor, tol: float) -> di
       naive float32 code measured 7.6e-5 relative to max|dx| for rows of 3 with offset / scale
       = 10. dx is graded against max(|dx|, max over rows of rstd max|g|);
     - attention's dS_ij = P_ij (dP_ij - D_i), dP_ij = dO_i . v_j, D_i = sum_j P_ij dP_ij, is a
-      difference of terms of size A = max_ij sum_d |dO_id| |v_jd| that cancels exactly for a
-      query with one key (P = 1) and nearly when v has an offset (dP is then mostly
-      offset * sum_d dO_id for every j): torch's own float32 SDPA measured 3.8e-5 relative
-      to max|dq| for (1, 1, 2, 7) with v ~ 2 +- 3, the Triton kernel 2.8e-3 for dk at
-      (1, 2, 2, 7); both are errors of about one rounding (u = 2^-24) of the terms, which
-      are s A max|k| for dq and s A max|q| max_j sum_i P_ij for dk, s = 1 / sqrt(hd). The
-      terms are 8x-230x larger than the result even without an offset, so they are not the
-      floor themselves: the floor is what lets an error of ATTENTION_ROUNDINGS roundings of
-      them pass at tolerance `tol`, and it binds only where the result has cancelled."""
+      difference of terms that cancels exactly for a query with one key (P = 1) and nearly
+      when v has an offset (dP is then mostly offset * sum_d dO_id for every j): torch's
+      own float32 SDPA measured 3.9e-4 relative to max|dk| for (1, 2, 2, 7) with
+      v ~ 2 +- 3, the Triton kernel 2.8e-3. Both are errors of about one float32 rounding
+      of the terms. Each dS_ij is rounded at the scale W_ij = P_ij (A_ij + |D_i|), where
+      A_ij = sum_d |dO_id| |v_jd| bounds what dP_ij's dot product rounds; dq_i = s sum_j
+      dS_ij k_j then rounds at s sum_j W_ij |k_j| and dk_j at s sum_i W_ij |q_i|,
+      s = 1 / sqrt(hd). The floor is what lets ATTENTION_ROUNDINGS roundings of the largest
+      of those pass at tolerance `tol`; it stays below max|dq| and max|dk| where nothing
+      cancels."""
     if slot == "attention":
-        q, k, v = (t.double() for t in inputs)
+        q, k, v, dout = (t.double() for t in (*inputs, grad_out))
         scale = 1.0 / math.sqrt(q.shape[-1])
         T = q.shape[-2]
         causal = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
         probs = (q @ k.transpose(-2, -1) * scale).masked_fill(~causal, -math.inf).softmax(-1)
-        a = (grad_out.double().abs() @ v.abs().transpose(-2, -1)).max().item()
-        per_term = ATTENTION_ROUNDINGS * FLOAT32_UNIT_ROUNDOFF * scale * a / tol
-        return {"grad_q": per_term * k.abs().max().item(),
-                "grad_k": per_term * q.abs().max().item() * probs.sum(-2).max().item()}
+        delta = (probs * (dout @ v.transpose(-2, -1))).sum(-1, keepdim=True)
+        w = probs * (dout.abs() @ v.abs().transpose(-2, -1) + delta.abs())  # (B, H, T, T)
+        per_rounding = ATTENTION_ROUNDINGS * FLOAT32_UNIT_ROUNDOFF * scale / tol
+        return {"grad_q": per_rounding * (w @ k.abs()).max().item(),
+                "grad_k": per_rounding * (w.transpose(-2, -1) @ q.abs()).max().item()}
     if slot == "layer_norm":
         x, w = inputs[0].double(), inputs[1].double()
         rstd = 1.0 / torch.sqrt(x.var(dim=-1, unbiased=False, keepdim=True) + 1e-5)

@@ -19,13 +19,6 @@ from pathlib import Path
 
 HELP = "run one agent session (claude, library or replay), score it and write the record"
 DEFAULT_MODEL = "claude-sonnet-5-5"
-# The library policy keeps a slot's implementation when run_bench says it is faster. On
-# tiny one round is noisier than those gains: three runs with 1 round scored 1.08x, 1.13x
-# and 1.51x officially (the last two kept layer_norm + gelu, and attention + gelu +
-# cross_entropy + adamw); two runs with 3 rounds kept the same four slots (layer_norm,
-# attention, gelu, adamw) and scored 2.09x and 2.07x, for 72-89 s more per run (2:29 ->
-# 3:41 and 3:58 in all). Measured on the 2-core CPU machine, 2026-11-26/27.
-LIBRARY_BENCH_ROUNDS = 3
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,8 +64,8 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
                    help="the SDK's retries of 429/5xx per request")
     s = p.add_argument_group("scoring and files")
     s.add_argument("--bench-rounds", type=int_arg("--bench-rounds", 1), default=None,
-                   help=f"rounds per run_bench call (default 1; {LIBRARY_BENCH_ROUNDS} for the "
-                        "library policy, which decides every slot on them)")
+                   help="rounds per run_bench call (default: the policy's; more for the "
+                        "library policy, which decides every slot on them, than for a model)")
     s.add_argument("--eval-rounds", type=int_arg("--eval-rounds", 1), default=None,
                    help="rounds of the official evaluation")
     s.add_argument("--runs-dir", default="runs", metavar="DIR",
@@ -125,7 +118,9 @@ def build_config(args: argparse.Namespace):
     optional = {k: getattr(args, k) for k in ("max_tokens", "bench_rounds", "eval_rounds")
                 if getattr(args, k) is not None}
     if args.policy == "library":
-        optional.setdefault("bench_rounds", LIBRARY_BENCH_ROUNDS)
+        from agent.library import LibraryPolicy
+
+        optional.setdefault("bench_rounds", LibraryPolicy.BENCH_ROUNDS)
     thinking = _thinking(args.thinking)
     _check_max_tokens(args.max_tokens)
     config = RunConfig(

@@ -125,9 +125,8 @@ def _evaluate(solution_dirs: list[Path], preset: str, device: str, args):
         if logging:
             console.print(f"[{done}/{total}] {status}", markup=False)
 
-    runs = (1 + len(solution_dirs)) * (1 + args.rounds) + (
-        2 * args.rounds * len(solution_dirs) if args.repeat_self else 0)
-    with progress(f"bench on {preset}/{device}", runs) as advance:
+    # the clock states the planned runs with the first one (and after every rejection)
+    with progress(f"bench on {preset}/{device}", None) as advance:
         try:
             return evaluate_many(solution_dirs, preset, device, rounds=args.rounds,
                                  repeat_self=args.repeat_self,

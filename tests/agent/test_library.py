@@ -18,7 +18,7 @@ from agent.session import BASELINE_DIR, RunConfig, Session
 from agent.transcript import read_events
 from correctness.trusted import import_solution
 
-NATIVE = [LibraryImpl(slot, "torch", False, "kernels.native") for slot in
+NATIVE = [LibraryImpl(slot, "torch", "kernels.native") for slot in
           ("adamw", "gelu", "cross_entropy", "attention", "layer_norm")]  # order is the policy's
 GAINS = {"import layer_norm  #": 0.2, "import attention  #": 0.5, "import gelu  #": -0.1,
          "import adamw  #": 0.3}
@@ -106,8 +106,8 @@ def test_the_library_workspace_trains_like_the_baseline(tmp_path, clock, tiny_in
 
 
 def test_a_faster_second_implementation_replaces_the_first(tmp_path, clock):
-    impls = [LibraryImpl("gelu", "torch", False, "kernels.native"),
-             LibraryImpl("gelu", "zfast", False, "kernels.native")]
+    impls = [LibraryImpl("gelu", "torch", "kernels.native"),
+             LibraryImpl("gelu", "zfast", "kernels.native")]
     harness = FakeHarness(clock, gains={"import gelu  #": 0.1, "(zfast)": 1.0}, library=impls)
     session = Session.start(tmp_path / "runs", _config(tmp_path), LibraryPolicy(impls), harness,
                             clock=clock)

@@ -56,7 +56,7 @@ def test_scripted_session_on_the_real_judge_and_clock(tmp_path):
 def test_the_real_library_offers_every_slot_and_triton_only_on_cuda():
     cpu, cuda = ProjectHarness().library("cpu"), ProjectHarness().library("cuda")
     assert {i.slot for i in cpu if i.name == "torch"} == set(SLOTS)
-    assert not any(i.needs_triton for i in cpu)
+    assert all(i.name != "triton" for i in cpu)  # the interpreter is not for timing
     assert {i.slot for i in cuda if i.name == "triton"} == set(SLOTS)
     for impl in cuda:  # each binding names a function that the copied source defines
         assert impl.module.startswith("kernels.")
