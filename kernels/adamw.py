@@ -68,7 +68,7 @@ def _adamw_kernel(
 @dataclass(frozen=True)
 class AdamWTables:
     """Device-side tables for one set of tensors; holds addresses, so the tensors must
-    outlive it (the cache key is those addresses)."""
+    outlive it (cached_tables keys it on the params' and moments' addresses)."""
 
     addrs: Tensor
     numels: Tensor
@@ -76,16 +76,23 @@ class AdamWTables:
     blocks: Tensor
 
 
-def adamw_tables(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
-                 exp_avg_sqs: list[Tensor], weight_decays: list[float]) -> AdamWTables:
+def _check_layout(params: list[Tensor], *groups: list[Tensor]) -> None:
+    """The kernel reads raw addresses: every tensor must be contiguous float32, shaped like
+    its parameter and on the parameters' device."""
     device = params[0].device
-    for group in (params, grads, exp_avgs, exp_avg_sqs):
+    for group in (params, *groups):
         for p, t in zip(params, group):
             if t.dtype != torch.float32 or not t.is_contiguous() or t.shape != p.shape:
                 raise ValueError("adamw needs contiguous float32 params, grads and moments "
                                  f"of matching shapes; got {t.dtype} {tuple(t.shape)}")
             if t.device != device:
                 raise ValueError(f"adamw tensors on {t.device} and {device}")
+
+
+def adamw_tables(params: list[Tensor], grads: list[Tensor], exp_avgs: list[Tensor],
+                 exp_avg_sqs: list[Tensor], weight_decays: list[float]) -> AdamWTables:
+    device = params[0].device
+    _check_layout(params, grads, exp_avgs, exp_avg_sqs)
     addrs = [[t.data_ptr() for t in quad] for quad in zip(params, grads, exp_avgs, exp_avg_sqs)]
     numels = [p.numel() for p in params]
     blocks = [(i, start) for i, n in enumerate(numels) for start in range(0, n, BLOCK)]
@@ -107,23 +114,33 @@ def adamw_update(tables: AdamWTables, hyper: Tensor, *, beta1: float, beta2: flo
                                    hyper, beta1, beta2, eps, BLOCK=BLOCK)
 
 
-_cache: dict[tuple, AdamWTables] = {}
-CACHED_SETS = 4  # the naive loop's two weight-decay groups alternate every step
+_cache: dict[tuple, tuple[AdamWTables, list[int]]] = {}  # key -> (tables, grad addresses)
+CACHED_SETS = 4  # the naive loop's two weight-decay groups alternate; room for two more
 
 
 def cached_tables(params, grads, exp_avgs, exp_avg_sqs, weight_decays) -> AdamWTables:
-    """Tables for these exact tensors: built on first use, reused while the addresses and
-    sizes are the same. The last CACHED_SETS sets are kept (the oldest is dropped first, so
-    stale addresses do not pile up): keeping only one rebuilt both of the baseline loop's
-    groups on every call."""
-    key = (tuple((p.data_ptr(), g.data_ptr(), m.data_ptr(), v.data_ptr(), p.numel(), str(p.device))
-                 for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs)),
+    """Tables for these tensors: built on first use of a set of params and moments (which
+    live as long as the training), reused while their addresses and sizes are the same. The
+    gradients are often new tensors every step (the baseline loop sets p.grad = None), so
+    their addresses are written into the cached table when they change (one small copy)
+    rather than keyed: keyed, every call of the baseline loop rebuilt its tables. The last
+    CACHED_SETS sets are kept (the oldest is dropped first, so stale addresses do not pile
+    up)."""
+    key = (tuple((p.data_ptr(), m.data_ptr(), v.data_ptr(), p.numel(), str(p.device))
+                 for p, m, v in zip(params, exp_avgs, exp_avg_sqs)),
            tuple(weight_decays))
+    grad_addrs = [g.data_ptr() for g in grads]
     if key not in _cache:
         if len(_cache) >= CACHED_SETS:
             del _cache[next(iter(_cache))]
-        _cache[key] = adamw_tables(params, grads, exp_avgs, exp_avg_sqs, weight_decays)
-    return _cache[key]
+        _cache[key] = (adamw_tables(params, grads, exp_avgs, exp_avg_sqs, weight_decays),
+                       grad_addrs)
+    tables, known = _cache[key]
+    if grad_addrs != known:
+        _check_layout(params, grads)
+        tables.addrs[:, 1].copy_(torch.tensor(grad_addrs, dtype=torch.int64))
+        _cache[key] = (tables, grad_addrs)
+    return tables
 
 
 @torch.no_grad()

@@ -1,10 +1,13 @@
 """The one-launch Triton AdamW: in-place, matches the float64 reference, one kernel launch
 per call whatever the number of tensors, tables built once per set of tensors."""
 
+import types
+
 import pytest
 import torch
 from kernelhelpers import DEVICE, assert_passes_kernel_check
 
+import baseline
 from baseline import ops
 from kernels import adamw as adamw_module
 from kernels import registry
@@ -42,27 +45,56 @@ def test_one_launch_for_all_tensors(monkeypatch):
     assert counter.launches == 1
 
 
-def test_tables_are_built_once_per_set_of_tensors(monkeypatch):
+def _count_builds(monkeypatch) -> list:
     built = []
     original = adamw_module.adamw_tables
     monkeypatch.setattr(adamw_module, "adamw_tables", lambda *a: built.append(1) or original(*a))
     adamw_module._cache.clear()
+    return built
+
+
+def test_tables_are_built_once_per_set_of_tensors(monkeypatch):
+    built = _count_builds(monkeypatch)
     params, exp_avgs, exp_avg_sqs = _state([(4, 4), (9,)])
     grads = [torch.randn(4, 4), torch.randn(9)]
     for step in (1, 2, 3):
         registry.get("adamw", "triton")(params, grads, exp_avgs, exp_avg_sqs, step=step, **HYPER)
     assert len(built) == 1
-    other_grads = [g.clone() for g in grads]
-    registry.get("adamw", "triton")(params, other_grads, exp_avgs, exp_avg_sqs, step=4, **HYPER)
+    other_params = [p.clone() for p in params]
+    registry.get("adamw", "triton")(other_params, grads, exp_avgs, exp_avg_sqs, step=4, **HYPER)
+    assert len(built) == 2
+
+
+def test_fresh_gradient_tensors_reuse_the_tables_and_are_the_ones_read(monkeypatch):
+    """The baseline loop makes new gradient tensors every step (p.grad = None)."""
+    built = _count_builds(monkeypatch)
+    params, exp_avgs, exp_avg_sqs = _state([(4, 4), (9,)])
+    ref = [[t.double() for t in group] for group in (params, exp_avgs, exp_avg_sqs)]
+    for step in (1, 2, 3):
+        grads = [torch.randn(4, 4), torch.randn(9)]
+        registry.get("adamw", "triton")(params, grads, exp_avgs, exp_avg_sqs, step=step, **HYPER)
+        ops.adamw(ref[0], [g.double() for g in grads], ref[1], ref[2], step=step, **HYPER)
+    assert len(built) == 1
+    for got, want in zip(params, ref[0]):
+        torch.testing.assert_close(got.double(), want, rtol=0, atol=1e-6)  # float32 rounding
+    with pytest.raises(ValueError, match="matching shapes"):
+        registry.get("adamw", "triton")(params, [torch.randn(4, 4), torch.randn(8)], exp_avgs,
+                                        exp_avg_sqs, step=4, **HYPER)
+
+
+def test_the_baseline_loop_builds_one_table_per_weight_decay_group(monkeypatch, tiny_cfg,
+                                                                  tiny_inputs):
+    built = _count_builds(monkeypatch)
+    slots = types.SimpleNamespace(**{name: getattr(ops, name) for name in ops.SLOTS})
+    slots.adamw = registry.get("adamw", "triton")
+    cfg = {**tiny_cfg, "steps": 4}
+    baseline.train(cfg, **{**tiny_inputs, "batches": tiny_inputs["batches"][:4]}, ops=slots)
     assert len(built) == 2
 
 
 def test_two_alternating_groups_are_built_once_each(monkeypatch):
     """The naive loop updates its decay and no-decay groups in turn, every step."""
-    built = []
-    original = adamw_module.adamw_tables
-    monkeypatch.setattr(adamw_module, "adamw_tables", lambda *a: built.append(1) or original(*a))
-    adamw_module._cache.clear()
+    built = _count_builds(monkeypatch)
     groups = [(_state([(4, 4)]), [torch.randn(4, 4)]), (_state([(9,)], seed=1), [torch.randn(9)])]
     for step in (1, 2, 3):
         for (params, exp_avgs, exp_avg_sqs), grads in groups:
