@@ -110,14 +110,6 @@ def _call(name: str, **args) -> tuple[str, dict]:
 class LibraryPolicy:
     name = "library"
     model = None
-    # run_bench rounds when the command line names none. The policy keeps a slot's
-    # implementation when run_bench says it is faster, and on tiny one round is noisier than
-    # those gains. From fresh clones on the 2-core CPU machine, official scores: three runs
-    # with 1 round scored 1.08x, 1.13x, 1.51x, the last two keeping different slots; three
-    # with 3 rounds scored 2.07x, 2.09x, 2.55x (two kept the same four slots, one all five),
-    # 3 min 27 s to 3 min 58 s a run against 2 min 13 s and 2 min 29 s with 1 round. Records
-    # in results/: the 1.08x and the 2.55x run.
-    BENCH_ROUNDS = 3
 
     def __init__(self, impls: list[LibraryImpl]):
         order = {slot: i for i, slot in enumerate(SLOTS)}

@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> None:
     """The options `speedup agent` and `speedup run` share (defaults live in RunConfig and
     Budgets; None here means 'that default')."""
-    from bench.ui import add_track_arguments, int_arg
+    from bench.ui import add_track_arguments, int_arg, positive_float_arg
 
     p.add_argument("--policy", choices=["claude", "library", "replay"], default=default_policy,
                    help=f"who acts (default {default_policy})")
@@ -50,9 +50,9 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
                    help="prompt tokens, cache reads and writes included")
     g.add_argument("--max-output-tokens", type=int_arg("--max-output-tokens", 1),
                    default=None)
-    g.add_argument("--max-dollars", type=float, default=None)
-    g.add_argument("--max-wall-s", type=float, default=None)
-    g.add_argument("--max-device-s", type=float, default=None,
+    g.add_argument("--max-dollars", type=positive_float_arg("--max-dollars"), default=None)
+    g.add_argument("--max-wall-s", type=positive_float_arg("--max-wall-s"), default=None)
+    g.add_argument("--max-device-s", type=positive_float_arg("--max-device-s"), default=None,
                    help="seconds spent in run_check, run_bench and profile")
     m = p.add_argument_group("model requests")
     m.add_argument("--max-tokens", type=int, default=None, help="per response, thinking included")
@@ -102,10 +102,7 @@ def build_config(args: argparse.Namespace):
     require_calibration(preset, device)
     budget_args = {k: getattr(args, k) for k in (
         "max_turns", "max_input_tokens", "max_output_tokens", "max_dollars", "max_wall_s",
-        "max_device_s")}
-    for k, v in budget_args.items():  # the float ones; the integers are checked when parsed
-        if v is not None and v <= 0:
-            raise UsageError(f"--{k.replace('_', '-')} must be positive, got {v}")
+        "max_device_s")}  # each checked positive when parsed
     model = None
     if args.policy == "claude":
         model = args.model or DEFAULT_MODEL
@@ -117,10 +114,6 @@ def build_config(args: argparse.Namespace):
         raise UsageError(str(e)) from None
     optional = {k: getattr(args, k) for k in ("max_tokens", "bench_rounds", "eval_rounds")
                 if getattr(args, k) is not None}
-    if args.policy == "library":
-        from agent.library import LibraryPolicy
-
-        optional.setdefault("bench_rounds", LibraryPolicy.BENCH_ROUNDS)
     thinking = _thinking(args.thinking)
     _check_max_tokens(args.max_tokens)
     config = RunConfig(

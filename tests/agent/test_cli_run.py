@@ -11,7 +11,7 @@ from agentfakes import FakeClock, FakeHarness
 
 import agent.harness
 from agent.harness import LibraryImpl
-from agent.library import LibraryPolicy
+from agent.session import BENCH_ROUNDS
 from bench import clock as clock_mod
 from bench import records
 from bench.cli import main
@@ -59,7 +59,7 @@ def test_speedup_run_ends_in_a_library_record_and_a_leaderboard(tmp_path, monkey
     assert "scored the submitted state" in out and "tiny on cpu: 1 ranked" in out
 
 
-@pytest.mark.parametrize("extra,rounds", [([], LibraryPolicy.BENCH_ROUNDS),
+@pytest.mark.parametrize("extra,rounds", [([], BENCH_ROUNDS["library"]),
                                           (["--bench-rounds", "1"], 1)])
 def test_the_library_policy_benches_on_several_rounds_unless_told(tmp_path, monkeypatch, extra,
                                                                   rounds):
@@ -76,4 +76,4 @@ def test_the_library_policy_benches_on_several_rounds_unless_told(tmp_path, monk
                  *extra]) == 0
     benches = [call for h in harnesses for call in h.calls if call[0] == "bench"]
     assert benches and all(call[-1] == rounds for call in benches)
-    assert LibraryPolicy.BENCH_ROUNDS > 1  # one round leaves the policy's choices to noise
+    assert BENCH_ROUNDS["library"] > 1  # one round leaves the policy's choices to noise

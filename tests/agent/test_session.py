@@ -8,6 +8,7 @@ import json
 
 from agentfakes import BENCH_S, CHECK_S, error, message, tool_use, usage
 
+from agent.session import BENCH_ROUNDS, RunConfig
 from agent.tools import TOOL_NAMES
 from agent.transcript import messages_from, read_events
 
@@ -209,3 +210,14 @@ def test_an_empty_response_is_left_out_of_the_rebuilt_conversation_too(start_cla
     session.run()
     assert not any(m["role"] == "assistant" and not m["content"] for m in session.messages)
     assert messages_from(read_events(session.dir / "transcript.jsonl")) == session.messages
+
+
+def test_bench_rounds_default_to_the_policys_and_survive_a_round_trip():
+    def config(policy, **kw):
+        return RunConfig(run_id="r", policy=policy, model=None, preset="tiny", device="cpu", **kw)
+
+    assert config("claude").bench_rounds == 1
+    assert config("library").bench_rounds == BENCH_ROUNDS["library"] > 1
+    assert config("library", bench_rounds=2).bench_rounds == 2
+    saved = config("library").to_dict()
+    assert RunConfig.from_dict(saved) == config("library")
