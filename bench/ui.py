@@ -59,6 +59,21 @@ def int_arg(flag: str, minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def positive_float_arg(flag: str) -> Callable[[str], float]:
+    """argparse type for a finite float option above 0 (a budget in dollars or seconds)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{flag} must be a number, got {text!r}") from None
+        if not 0 < value < float("inf"):
+            raise UsageError(f"{flag} must be positive, got {text}")
+        return value
+
+    return parse
+
+
 seed_arg = int_arg("--seed", 0)
 
 

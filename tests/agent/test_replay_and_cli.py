@@ -63,6 +63,8 @@ def test_claude_without_a_key_is_one_line_and_exit_2(capsys, monkeypatch, tmp_pa
     (["--price", "1,2"], "four non-negative"),
     (["--max-tokens", "64000"], "does not stream"),
     (["--max-dollars", "0"], "--max-dollars must be positive"),
+    (["--max-wall-s", "nan"], "--max-wall-s must be positive"),
+    (["--max-device-s", "lots"], "--max-device-s must be a number"),
     (["--eval-rounds", "0"], "--eval-rounds must be a positive integer"),
     (["--max-retries", "-1"], "--max-retries must be a non-negative integer"),
     (["--policy", "replay"], "needs --replay"),
