@@ -50,7 +50,9 @@ def test_scripted_session_on_the_real_judge_and_clock(tmp_path):
     assert FUSED in (tmp_path / "runs" / "real" / "snapshots" / outcome.hash[:16]
                      / "ops.py").read_text()
     assert record["agent"]["turns"] == 3 and record["agent"]["scored_state"] == "submitted"
-    assert outcome.evaluation["median_ratio"] is not None  # the edit was timed
+    (timed,) = outcome.evaluation["rounds"]  # eval_rounds=1: the edit timed once, and judged
+    assert timed["baseline_s"] > 0 and timed["candidate_s"] > 0
+    assert {c["name"] for c in timed["checks"]} >= {"heldout_loss", "weights", "trajectory"}
 
 
 def test_the_real_library_offers_every_slot_and_triton_only_on_cuda():
@@ -59,6 +61,5 @@ def test_the_real_library_offers_every_slot_and_triton_only_on_cuda():
     assert all(i.name != "triton" for i in cpu)  # the interpreter is not for timing
     assert {i.slot for i in cuda if i.name == "triton"} == set(SLOTS)
     for impl in cuda:  # each binding names a function that the copied source defines
-        assert impl.module.startswith("kernels.")
         files = library_files(impl.module)  # read as source: no Triton import, no GPU
         assert any(f"\ndef {impl.slot}(" in text for text in files.values()), impl
