@@ -10,7 +10,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from kernels.registry import Impl
 
 
 @dataclass
@@ -46,17 +49,6 @@ class BenchOutcome:
     message: str = ""
 
 
-@dataclass(frozen=True)
-class LibraryImpl:
-    """One implementation in the kernel library, as a policy copies it: where its source
-    lives (not kernels.registry.Impl, whose module follows from its name, so that tests can
-    offer a policy entries the registry does not have)."""
-
-    slot: str
-    name: str
-    module: str  # e.g. "kernels.native", which defines a function named after the slot
-
-
 class Harness(Protocol):
     def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome: ...
 
@@ -71,7 +63,7 @@ class Harness(Protocol):
     def write_record(self, evaluation: Any, entrant: dict, extra: dict,
                      results_dir: str) -> Path: ...
 
-    def library(self, device: str) -> list[LibraryImpl]: ...
+    def library(self, device: str) -> list[Impl]: ...
 
 
 class ProjectHarness:
@@ -132,14 +124,13 @@ class ProjectHarness:
 
         return Path(write_record(evaluation, entrant, results_dir=results_dir, extra=extra))
 
-    def library(self, device: str) -> list[LibraryImpl]:
-        """The library's implementations usable on `device` (a module of `kernels`, so a
-        policy can copy it). Triton ones only on CUDA: on a CPU they run in the
+    def library(self, device: str) -> list[Impl]:
+        """The library's implementations usable on `device` (those in `kernels`, so a
+        policy can copy their source). Triton ones only on CUDA: on a CPU they run in the
         interpreter, which is for correctness, never for timing."""
         from kernels.registry import implementations
 
-        return [LibraryImpl(impl.slot, impl.name, impl.module)
-                for impl in implementations()
+        return [impl for impl in implementations()
                 if impl.module.startswith("kernels.")
                 and (device == "cuda" or not impl.needs_triton)]
 

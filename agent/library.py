@@ -24,9 +24,9 @@ import re
 from collections.abc import Generator
 from pathlib import Path
 
-from agent.harness import LibraryImpl
 from agent.policy import PolicyFinished
 from baseline.ops import SLOTS
+from kernels.registry import Impl
 
 _SPEEDUP = re.compile(r"^speedup ([0-9.]+)x")
 
@@ -90,7 +90,7 @@ def library_files(module: str) -> dict[str, str]:
     return files
 
 
-def binding(impl: LibraryImpl) -> str:
+def binding(impl: Impl) -> str:
     return (f"from .{_local_name(impl.module)} import {impl.slot}  "
             f"# library: {impl.module}.{impl.slot} ({impl.name})\n")
 
@@ -111,7 +111,7 @@ class LibraryPolicy:
     name = "library"
     model = None
 
-    def __init__(self, impls: list[LibraryImpl]):
+    def __init__(self, impls: list[Impl]):
         order = {slot: i for i, slot in enumerate(SLOTS)}
         self.impls = sorted((i for i in impls if i.slot in order and i.name != "naive"),
                             key=lambda i: (order[i.slot], i.name))

@@ -11,7 +11,8 @@ from pathlib import Path
 import anthropic
 import httpx2
 
-from agent.harness import BenchOutcome, CheckOutcome, CheckRow, LibraryImpl
+from agent.harness import BenchOutcome, CheckOutcome, CheckRow
+from kernels.registry import Impl
 
 CHECK_S, BENCH_S, PROFILE_S = 10.0, 20.0, 5.0  # fake device seconds per harness call
 
@@ -45,7 +46,7 @@ class FakeHarness:
     the markers present. Every call advances the fake clock by a fixed amount."""
 
     def __init__(self, clock: FakeClock, gains: dict[str, float] | None = None,
-                 fails: tuple[str, ...] = ("BROKEN",), library: list[LibraryImpl] = ()):
+                 fails: tuple[str, ...] = ("BROKEN",), library: list[Impl] = ()):
         self.clock, self.gains, self.fails, self.impls = clock, gains or {}, fails, list(library)
         self.calls: list[tuple] = []
         self.records: list[dict] = []
@@ -92,7 +93,7 @@ class FakeHarness:
         path.write_text(json.dumps(record))
         return path
 
-    def library(self, device) -> list[LibraryImpl]:
+    def library(self, device) -> list[Impl]:
         return self.impls
 
 

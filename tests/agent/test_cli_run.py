@@ -10,13 +10,13 @@ import pytest
 from agentfakes import FakeClock, FakeHarness
 
 import agent.harness
-from agent.harness import LibraryImpl
 from agent.session import BENCH_ROUNDS
 from bench import clock as clock_mod
 from bench import records
 from bench.cli import main
+from kernels.registry import Impl
 
-NATIVE = [LibraryImpl(slot, "torch", "kernels.native")
+NATIVE = [Impl(slot, "torch", False)
           for slot in ("layer_norm", "adamw")]
 
 

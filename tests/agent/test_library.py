@@ -12,13 +12,13 @@ from agentfakes import FakeHarness, Kill
 from lossgap import FLOAT32_NOISE
 
 import baseline
-from agent.harness import LibraryImpl
 from agent.library import LibraryPolicy, library_files
 from agent.session import BASELINE_DIR, RunConfig, Session
 from agent.transcript import read_events
 from correctness.trusted import import_solution
+from kernels.registry import Impl
 
-NATIVE = [LibraryImpl(slot, "torch", "kernels.native") for slot in
+NATIVE = [Impl(slot, "torch", False) for slot in
           ("adamw", "gelu", "cross_entropy", "attention", "layer_norm")]  # order is the policy's
 GAINS = {"import layer_norm  #": 0.2, "import attention  #": 0.5, "import gelu  #": -0.1,
          "import adamw  #": 0.3}
@@ -106,15 +106,14 @@ def test_the_library_workspace_trains_like_the_baseline(tmp_path, clock, tiny_in
 
 
 def test_a_faster_second_implementation_replaces_the_first(tmp_path, clock):
-    impls = [LibraryImpl("gelu", "torch", "kernels.native"),
-             LibraryImpl("gelu", "zfast", "kernels.native")]
-    harness = FakeHarness(clock, gains={"import gelu  #": 0.1, "(zfast)": 1.0}, library=impls)
+    impls = [Impl("gelu", "torch", False), Impl("gelu", "triton", True)]
+    harness = FakeHarness(clock, gains={"import gelu  #": 0.1, "(triton)": 1.0}, library=impls)
     session = Session.start(tmp_path / "runs", _config(tmp_path), LibraryPolicy(impls), harness,
                             clock=clock)
     outcome = session.run()
     ops = (session.dir / "snapshots" / outcome.hash[:16] / "ops.py").read_text()
-    bindings = [line for line in ops.splitlines() if line.startswith("from .lib_native")]
-    assert len(bindings) == 1 and bindings[0].endswith("(zfast)")
+    bindings = [line for line in ops.splitlines() if "# library:" in line]
+    assert len(bindings) == 1 and bindings[0].endswith("(triton)")
 
 
 def test_the_offline_policy_needs_no_sdk(tmp_path, clock, monkeypatch):
