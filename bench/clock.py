@@ -332,9 +332,9 @@ def _summarize(ev: Evaluation) -> None:
         ev.baseline_spread = stats.spread([r["baseline_s"] for r in ev.rounds])
     if ev.self_rounds:
         ev.self_spread = stats.spread([r["ratio"] for r in ev.self_rounds])
-    # The larger of the two spreads is the noise: three self rounds can miss what the
-    # baseline's own times show (seen on tiny here: self rounds 0.999x-1.13x while the
-    # baseline's times ranged 1.47-2.30 s and the baseline against itself read 1.32x).
+    # The larger of the two spreads is the noise: self rounds can miss what the baseline's
+    # own times show (results/20261126T220121_tiny_cpu_baseline_a3e045e6.json: self spread
+    # 0.30, baseline spread 0.49, so the baseline rounds set the noise).
     known = {source: value for source, value in (("repeat-self", ev.self_spread),
                                                  ("baseline rounds", ev.baseline_spread))
              if value is not None}
