@@ -38,9 +38,10 @@ def test_cpu_smoke_runs_every_step_and_leaves_its_results(tmp_path):
     summary = _summary(out)
     plan = (out / "calibration-plan.log").read_text()
     assert "gpu/cpu would need about" in plan and "evaluating on tiny/cpu" in plan, plan
-    assert list(summary) == ["env", "kernel-tests", "bench-kernels", "ceiling", "calibrate",
-                             "bench", "leaderboard"], r.stdout
-    for name in ("env", "kernel-tests", "bench-kernels", "ceiling", "leaderboard"):
+    assert list(summary) == ["env", "kernel-tests", "sandbox-tests", "bench-kernels", "ceiling",
+                             "calibrate", "bench", "leaderboard"], r.stdout
+    for name in ("env", "kernel-tests", "sandbox-tests", "bench-kernels", "ceiling",
+                 "leaderboard"):
         assert summary[name][0] == "0", (name, (out / f"{name}.log").read_text()[-2000:])
     # a solution that needs CUDA is rejected on the CPU (exit 1); the others pass
     assert summary["bench"][0] in ("0", "1"), (out / "bench.log").read_text()[-2000:]
