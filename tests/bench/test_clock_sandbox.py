@@ -52,6 +52,7 @@ def test_real_processes_baseline_passes_and_a_thread_cannot_lower_its_time(
 
     assert same_ev.passed, same_ev.message
     assert [r["order"] for r in same_ev.rounds] == ["baseline,candidate", "candidate,baseline"]
+    assert all(r["baseline_s"] > 0 and r["candidate_s"] > 0 for r in same_ev.rounds)
     assert all(r["ratio"] == pytest.approx(r["baseline_s"] / r["candidate_s"])
                for r in same_ev.rounds)
     assert all(c["passed"] for r in same_ev.rounds for c in r["checks"])

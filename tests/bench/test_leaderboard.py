@@ -44,6 +44,13 @@ def results(tmp_path):
     return res
 
 
+def test_tracks_are_ordered_largest_preset_first(results, tmp_path):
+    sol = tmp_path / "sol"
+    _write(results, sol, {"kind": "reference", "name": "torch_native"}, 6.0, preset="gpu")
+    titles = [t.title for t in leaderboard.build(records.load_records(results))]
+    assert titles == ["gpu on cpu", "cpu on cpu", "tiny on cpu"]  # not the alphabet's order
+
+
 def test_rank_correct_records_by_best_and_average_best_over_runs(results):
     cpu, tiny = leaderboard.build(records.load_records(results))
     assert (cpu.title, tiny.title) == ("cpu on cpu", "tiny on cpu")  # headline track first
