@@ -51,3 +51,10 @@ def one_thread_children():
 def short_cfg(tiny_cfg) -> dict:
     """10 steps: every runtime defence fires long before the end of a run."""
     return {**tiny_cfg, "steps": 10}
+
+
+@pytest.fixture(scope="session")
+def short_inputs(short_cfg) -> dict:
+    from baseline import make_inputs
+
+    return make_inputs(short_cfg, seed=77)

@@ -1,15 +1,8 @@
-"""Fixtures of the adversarial tests: short and full `tiny` runs, one shared reference."""
+"""Fixtures of the adversarial tests: one shared reference run of the full `tiny` preset."""
 
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def short_inputs(short_cfg) -> dict:
-    from baseline import make_inputs
-
-    return make_inputs(short_cfg, seed=77)
 
 
 @pytest.fixture(scope="session")

@@ -34,9 +34,3 @@ def write_solution(tmp_path):
 
     return write
 
-
-@pytest.fixture(scope="session")
-def short_inputs(short_cfg) -> dict:
-    from baseline import make_inputs
-
-    return make_inputs(short_cfg, seed=99)
