@@ -132,14 +132,14 @@ def layer_norm_backward(x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor, d
     block_r, block_c = _blocks(n_cols)
     n_programs = max(1, min(MAX_BWD_PROGRAMS, triton.cdiv(n_rows, block_r)))
     dx = torch.empty_like(x2)
-    # every launched program writes its row of partial sums; with no rows none is launched
-    alloc = torch.empty if n_rows else torch.zeros
-    dw_part = alloc(n_programs, n_cols, device=x.device, dtype=torch.float32)
-    db_part = alloc(n_programs, n_cols, device=x.device, dtype=torch.float32)
-    if n_rows:
-        _layer_norm_bwd_kernel[(n_programs,)](
-            x2, weight.contiguous(), dy2, mean, rstd, dx, dw_part, db_part, n_rows, n_cols,
-            BLOCK_R=block_r, BLOCK_C=block_c)
+    if not n_rows:
+        return dx.view(x.shape), torch.zeros_like(weight), torch.zeros_like(weight)
+    # every program writes its row of partial sums, so they need no zero fill
+    dw_part = torch.empty(n_programs, n_cols, device=x.device, dtype=torch.float32)
+    db_part = torch.empty(n_programs, n_cols, device=x.device, dtype=torch.float32)
+    _layer_norm_bwd_kernel[(n_programs,)](
+        x2, weight.contiguous(), dy2, mean, rstd, dx, dw_part, db_part, n_rows, n_cols,
+        BLOCK_R=block_r, BLOCK_C=block_c)
     return (dx.view(x.shape), dw_part.sum(0).to(weight.dtype), db_part.sum(0).to(weight.dtype))
 
 

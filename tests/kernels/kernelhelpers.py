@@ -7,12 +7,11 @@ tensors outside the interpreter, so on a GPU machine every kernel test must use 
 
 from __future__ import annotations
 
-import torch
-
+from baseline.config import resolve_device
 from correctness.kernel_check import SMALL_SHAPES, check_kernel, preset_shape
 from kernels import registry
 
-DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+DEVICE = resolve_device("auto")
 
 
 def assert_passes_kernel_check(slot: str, seed: int, shapes=None) -> None:
