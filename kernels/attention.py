@@ -24,12 +24,11 @@ backward, plus 8 T of row statistics. At T = 256, hd = 16..32 this is latency-bo
 than FLOP- or bandwidth-bound: blocks are 64 x 64 at most.
 
 float32 products use input_precision="tf32x3": the default, tf32, rounds inputs to 10
-mantissa bits (errors 8e-4 to 1.9e-3 measured: the float32 kernel check rejects that);
-"ieee" is exact but runs on the FMA units, and tf32x3 (three tf32 products: big*big +
-big*small + small*big) keeps float32 accuracy on the tensor cores. Measured forward +
-backward at (32, 8, 256, 32) on an H200 (torch 2.11, Triton 3.6; a helper's GPU session on
-2026-11-26, whose output was not kept as a file): ieee 3.48 ms, largest
-error 1.0e-6; tf32x3 0.57 ms, 7.9e-7; tf32 0.57 ms, 1.9e-3; (torch SDPA 0.37 ms). bfloat16
+mantissa bits (a relative error of up to 2^-11 per input, far above the float32 kernel
+check's tolerance); "ieee" is exact but runs on the FMA units, and tf32x3 (three tf32
+products: big*big + big*small + small*big) keeps float32 accuracy on the tensor cores. The
+choice rests on an earlier GPU session that timed the three, whose output was not kept: its
+numbers are not repeated here, and the next GPU session should time them again. bfloat16
 inputs (under autocast) take the plain tensor-core path; accumulation is float32 always.
 """
 
