@@ -117,3 +117,13 @@ def test_declares_kernels_and_preimports(write_solution):
     assert declares_kernels(root) and preimports(root) == ["triton"]
     plain = write_solution("import torch\ndef f():\n    KERNELS = {}\n")
     assert not declares_kernels(plain) and preimports(plain) == []
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\ndef train(p):\n    return torch.optim.AdamW(p)\n",
+    "import torch\nstep = torch.compile(lambda x: x)\n",
+    "from torch import optim\n",
+    "import torch.optim\n",
+])
+def test_torch_optim_and_compile_get_dynamo_loaded_in_the_untimed_setup(write_solution, source):
+    assert preimports(write_solution(source)) == ["torch._dynamo"]
