@@ -15,7 +15,9 @@ Rules:
   forbidden_call  eval/exec/compile/breakpoint/input, pickle (torch.load, np.load with
                   allow_pickle), process/thread/network entry points reached through torch
   attribute       reaching a forbidden module or introspection hook through an attribute
-                  (torch.os.environ, f.f_back, fn.__globals__, sys.modules via torch.sys ...)
+                  (torch.os.environ, f.f_back, fn.__globals__, sys.modules via torch.sys ...),
+                  or an attribute whose name is built at run time (getattr(torch, "o" + "s")
+                  and the like): the only way around the attribute rules
   timer_patch     assigning (or setattr/delattr) an attribute of time, torch.cuda & co.
   monkey_patch    assigning an attribute of builtins or other interpreter modules
   path            open()/Path() of an absolute path or one that climbs out with '..'
@@ -42,6 +44,7 @@ FORBIDDEN_CALLS = {
     "torch.multiprocessing": "processes", "torch.distributed": "sockets and processes",
     "torch.utils.data.DataLoader": "worker processes",
     "numpy.lib.format.read_array": "may unpickle",
+    "torch.from_file": "maps a file with native code (no audit event sees the writes)",
 }
 FORBIDDEN_PREFIXES = ("torch.multiprocessing.", "torch.distributed.", "torch.hub.")
 # Attribute names that reach interpreter internals or forbidden modules from anywhere
@@ -55,7 +58,12 @@ FORBIDDEN_ATTRIBUTES = frozenset({
     "f_back", "f_globals", "f_locals", "f_builtins", "tb_frame", "gi_frame", "cr_frame",
     "__globals__", "__builtins__", "__subclasses__", "__closure__", "__code__",
     "__import__", "__loader__", "__spec__", "addaudithook", "settrace", "setprofile",
+    "__path__", "__dict__", "__getattribute__", "__getattr__",  # an import path widened;
+    # a module's namespace, or its attributes, by a name the scan cannot read
 })
+# Reflection by name: the name must be a literal, so the attribute rules can read it.
+REFLECTION = ("getattr", "setattr", "delattr", "hasattr", "operator.attrgetter",
+              "operator.methodcaller")
 TIMER_MODULES = ("time", "torch.cuda", "torch.mps", "torch.xpu", "torch.utils.benchmark",
                  "torch.profiler", "triton.testing", "datetime")
 PATCH_MODULES = ("builtins", "sys", "os", "gc", "importlib", "threading", "signal")
@@ -261,7 +269,7 @@ class _Visitor(ast.NodeVisitor):
         if dotted in ("__import__", "importlib.import_module") or dotted.endswith(
                 "import_module"):
             self.check_dynamic_import(node)
-        if dotted in ("getattr", "setattr", "delattr", "hasattr") and len(node.args) >= 2:
+        if dotted in REFLECTION:
             self.check_reflection(dotted, node)
         if dotted == "numpy.load" and any(k.arg == "allow_pickle" for k in node.keywords):
             self.add("forbidden_call", node, "numpy.load(allow_pickle=...) may unpickle")
@@ -276,9 +284,15 @@ class _Visitor(ast.NodeVisitor):
             self.add("dynamic_import", node, f"imports {first.value!r}, which is not allowed")
 
     def check_reflection(self, dotted: str, node: ast.Call) -> None:
-        name = node.args[1]
-        if isinstance(name, ast.Constant) and isinstance(name.value, str):
-            self.check_attribute_name(name.value, node)
+        names = node.args if dotted.startswith("operator.") else node.args[1:2]
+        if not names or not all(isinstance(n, ast.Constant) and isinstance(n.value, str)
+                                for n in names):
+            self.add("attribute", node, f"{dotted.rpartition('.')[2]} with an attribute "
+                                        "name built at run time; name the attribute")
+            return
+        for name in names:
+            for part in name.value.split("."):
+                self.check_attribute_name(part, node)
         if dotted in ("setattr", "delattr"):
             target = self.resolve(node.args[0])
             if target is not None:

@@ -81,13 +81,27 @@ def test_secrets_never_reach_the_child(short_cfg, short_inputs, monkeypatch):
 
 def test_parent_environ_is_unreadable_even_without_the_hook(short_cfg, short_inputs,
                                                              monkeypatch):
-    """The structural defence behind the hook: the parent is non-dumpable while a child
-    runs, and a root child has dropped its capabilities, so the kernel says no."""
+    """The structural defence behind the hook in process isolation: the parent is
+    non-dumpable while a child runs, and a root child has dropped its capabilities, so
+    the kernel says no."""
+    monkeypatch.setenv("SPEEDUP_TEST_SECRET", "hunter2")
+    result = run_solution(SOLUTIONS / "read_secrets", short_cfg, short_inputs,
+                          static_scan=False, audit=False, isolation="process")
+    assert result.ok, result.message
+    assert "PARENT-ENVIRON denied (PermissionError)" in result.output_tail
+    assert "hunter2" not in result.output_tail
+
+
+def test_in_namespaces_the_judge_is_not_even_there(namespaces, short_cfg, short_inputs,
+                                                   monkeypatch):
+    """With namespaces the judge's process and files are outside the child's world: its
+    parent is the namespace's init (which holds only the scrubbed environment), and the
+    checkout beyond baseline/ does not exist."""
     monkeypatch.setenv("SPEEDUP_TEST_SECRET", "hunter2")
     result = run_solution(SOLUTIONS / "read_secrets", short_cfg, short_inputs,
                           static_scan=False, audit=False)
-    assert result.ok, result.message
-    assert "PARENT-ENVIRON denied (PermissionError)" in result.output_tail
+    assert result.ok and result.isolation == "namespaces", result.message
+    assert "JUDGE-FILE denied (FileNotFoundError)" in result.output_tail
     assert "hunter2" not in result.output_tail
 
 
@@ -125,16 +139,19 @@ def test_thread_start_is_refused_where_python_audits_it(short_cfg, short_inputs)
     assert any(r["event"].startswith("_thread.") for r in result.refused)
 
 
+# The process table checks below read pids the child printed, which only mean something
+# outside the child's PID namespace in process isolation (namespaces: test_isolation.py).
+
 def test_forked_process_dies_with_the_group(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "background_process", short_cfg, short_inputs,
-                          static_scan=False, audit=False)
+                          static_scan=False, audit=False, isolation="process")
     forked = printed_pids(result.output_tail, "FORKED")
     assert forked and all(gone(pid) for pid in forked)
 
 
 def test_killed_mid_run_leaves_no_process_even_one_that_escaped(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "escaped_process", short_cfg, short_inputs,
-                          static_scan=False, audit=False, run_timeout=5)
+                          static_scan=False, audit=False, run_timeout=5, isolation="process")
     assert result.check == "run_timeout"
     pids = printed_pids(result.output_tail, "MAIN") + printed_pids(result.output_tail,
                                                                    "ESCAPED")
@@ -143,7 +160,7 @@ def test_killed_mid_run_leaves_no_process_even_one_that_escaped(short_cfg, short
 
 def test_done_before_results_is_rejected_and_leaves_no_process(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "done_early", short_cfg, short_inputs,
-                          static_scan=False)
+                          static_scan=False, isolation="process")
     assert result.check == "protocol"
     assert "before its results existed" in result.message
     main = printed_pids(result.output_tail, "MAIN")

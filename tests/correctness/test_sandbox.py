@@ -16,6 +16,7 @@ import torch
 
 import baseline
 from correctness import sandbox
+from correctness.sandbox.processes import LineReader, sweep_strays
 from correctness.sandbox import (
     BASELINE_DIR,
     check_solution_kernels,
@@ -47,8 +48,9 @@ def test_child_sees_a_scrubbed_env_and_a_fresh_copy(short_cfg, short_inputs, mon
         assert lines["LEFTOVER"] == "False"  # the previous run's write is gone
     names = set(lines["ENV"].split())
     assert "ANTHROPIC_API_KEY" not in names
-    assert names <= {*sandbox.ENV_PASSTHROUGH, *sandbox.CACHES, "HOME", "TMPDIR",
-                     "TORCHINDUCTOR_COMPILE_THREADS", "SPEEDUP_SANDBOX_RUN", "LC_CTYPE"}
+    assert names <= {*sandbox.ENV_PASSTHROUGH, *sandbox.CACHES, "HOME", "TMPDIR", "USER",
+                     "LOGNAME", "TORCHINDUCTOR_COMPILE_THREADS", "SPEEDUP_SANDBOX_RUN",
+                     "LC_CTYPE", "PWD"}  # PWD: bwrap's --chdir sets it
     root = os.path.dirname(lines["HERE"])
     assert os.path.basename(root).startswith("speedup-run-")
     assert lines["HOME"].startswith(root) and lines["TMPDIR"].startswith(root)
@@ -129,7 +131,7 @@ def test_results_are_validated_by_the_parent(change, check, words, short_cfg):
 
 def test_line_reader_splits_waits_and_sees_eof():
     r, w = os.pipe()
-    reader = sandbox._LineReader(r)
+    reader = LineReader(r)
     os.write(w, b"ready\nrefused {\"a\"")
     assert reader.next_line(time.monotonic() + 1) == "ready"
     assert reader.next_line(time.monotonic() + 0.05) is None  # half a line: keeps waiting
@@ -146,8 +148,19 @@ def test_sweep_kills_processes_that_left_the_session():
     stray = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env,
                              start_new_session=True)
     try:
-        killed = sandbox._sweep_strays(child_pid=-1, marker="feedface")
+        killed = sweep_strays(child_pid=-1, marker="feedface")
         assert killed == [stray.pid]
         assert not os.path.exists(f"/proc/{stray.pid}")  # killed and reaped
     finally:
         stray.kill()
+
+
+def test_torch_compile_called_by_the_solution_runs_with_nothing_refused(short_cfg,
+                                                                         short_inputs):
+    """Inductor launches the C++ compiler (and `g++ --version` first) on the solution's
+    behalf: torch is the first caller outside the standard library, even in a virtual
+    environment, whose lib/pythonX.Y holds site-packages."""
+    cfg = {**short_cfg, "steps": 2}
+    result = run_solution(SOLUTIONS / "compiled", cfg, short_inputs, setup_timeout=300,
+                          run_timeout=300)
+    assert result.ok and result.refused == [], (result.message, result.output_tail[-2000:])

@@ -19,6 +19,6 @@ def train(cfg, init, tokens, batches):
         keep = [i for i, n in enumerate(names) if not n.startswith("h.0.")]
         ops.adamw(*([t[i] for i in keep] for t in (params, grads, exp_avgs, exp_avg_sqs)), **kw)
 
-    slots = {s: getattr(ops, s) for s in ops.SLOTS}
-    return reference_train(cfg, init, tokens, batches,
-                           ops=types.SimpleNamespace(**{**slots, "adamw": adamw}))
+    slots = types.SimpleNamespace(layer_norm=ops.layer_norm, attention=ops.attention,
+                                  gelu=ops.gelu, cross_entropy=ops.cross_entropy, adamw=adamw)
+    return reference_train(cfg, init, tokens, batches, ops=slots)

@@ -13,6 +13,6 @@ def train(cfg, init, tokens, batches):
         if step % 2 == 1:
             ops.adamw(*args, step=(step + 1) // 2, lr=2 * lr, **kw)
 
-    slots = {s: getattr(ops, s) for s in ops.SLOTS}
-    return reference_train(cfg, init, tokens, batches,
-                           ops=types.SimpleNamespace(**{**slots, "adamw": adamw}))
+    slots = types.SimpleNamespace(layer_norm=ops.layer_norm, attention=ops.attention,
+                                  gelu=ops.gelu, cross_entropy=ops.cross_entropy, adamw=adamw)
+    return reference_train(cfg, init, tokens, batches, ops=slots)

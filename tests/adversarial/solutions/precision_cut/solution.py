@@ -18,6 +18,6 @@ def adamw(params, *args, **kw):
 
 
 def train(cfg, init, tokens, batches):
-    slots = {s: getattr(ops, s) for s in ops.SLOTS}
-    return reference_train(cfg, init, tokens, batches,
-                           ops=types.SimpleNamespace(**{**slots, "adamw": adamw}))
+    slots = types.SimpleNamespace(layer_norm=ops.layer_norm, attention=ops.attention,
+                                  gelu=ops.gelu, cross_entropy=ops.cross_entropy, adamw=adamw)
+    return reference_train(cfg, init, tokens, batches, ops=slots)

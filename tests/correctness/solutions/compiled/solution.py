@@ -12,6 +12,6 @@ gelu = torch.compile(ops.gelu)
 
 
 def train(cfg, init, tokens, batches):
-    slots = {s: getattr(ops, s) for s in ops.SLOTS}
-    return reference_train(cfg, init, tokens, batches,
-                           ops=types.SimpleNamespace(**{**slots, "gelu": gelu}))
+    slots = types.SimpleNamespace(layer_norm=ops.layer_norm, attention=ops.attention,
+                                  gelu=gelu, cross_entropy=ops.cross_entropy, adamw=ops.adamw)
+    return reference_train(cfg, init, tokens, batches, ops=slots)

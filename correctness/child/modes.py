@@ -1,0 +1,139 @@
+"""What a sandboxed child does between `go` and `done`, per mode, and what it writes for the
+parent (safetensors and JSON, never pickle). Results are only serialised here; the parent
+validates them (correctness.sandbox.results), once, in its own process.
+
+    train     train(cfg, init, tokens, batches) -> result.safetensors, losses.json
+    profile   the same run under torch.profiler   -> profile.txt
+    kernels   the declared KERNELS on the judge's inputs (before `ready`: declared.json;
+              after `go`: kernel_cases.* in, kernel_outputs.safetensors + kernel_info.json out)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from . import kernel_calls
+from .loader import Rejected
+
+# References taken in `capture`, before the solution could replace the module attributes.
+CAPTURED: dict = {}
+
+
+def capture(device: str) -> None:
+    import threading
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    CAPTURED.update(main_thread=threading.main_thread().ident, load_file=load_file,
+                    save_file=save_file, current_frames=sys._current_frames)
+    if device == "cuda":
+        CAPTURED["cuda_sync"] = torch.cuda.synchronize
+
+
+def _inputs(work: str) -> tuple[dict, object, object]:
+    flat = CAPTURED["load_file"](os.path.join(work, "inputs.safetensors"))
+    init = {k[len("init."):]: v for k, v in flat.items() if k.startswith("init.")}
+    return init, flat["tokens"], flat["batches"]
+
+
+def _synchronize(config: dict) -> None:
+    if config["cfg"]["device"] == "cuda":
+        CAPTURED["cuda_sync"]()
+
+
+# ---------------------------------------------------------------------------- train
+
+def run_train(train, config: dict, threads_before: set[int]) -> None:
+    import torch
+
+    work = config["work_dir"]
+    result = train(config["cfg"], *_inputs(work))
+    _synchronize(config)
+    if not isinstance(result, dict) or not {"state_dict", "losses"} <= set(result):
+        raise Rejected("results", "train must return {'state_dict': ..., 'losses': [...]}, "
+                                  f"got {type(result).__name__}")
+    state, losses = result["state_dict"], result["losses"]
+    if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise Rejected("results", "state_dict must be a dict of tensors by parameter name")
+    if isinstance(losses, torch.Tensor):
+        losses = losses.detach().cpu().reshape(-1).tolist()
+    if not isinstance(losses, (list, tuple)):
+        raise Rejected("results", f"losses must be a list of numbers, got "
+                                  f"{type(losses).__name__}")
+    stray = live_threads(threads_before)
+    if stray:
+        raise Rejected("threads", "threads still running after train returned: "
+                       + "; ".join(stray[:5]))
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
+    CAPTURED["save_file"](tensors, os.path.join(work, "result.safetensors"))
+    with open(os.path.join(work, "losses.json"), "w") as f:
+        json.dump([x if isinstance(x, (bool, int, float)) else str(x) for x in losses], f)
+
+
+def live_threads(before: set[int]) -> list[str]:
+    """Python threads still running Python code when train has returned, that were not there
+    before the solution was imported (a thread started at import time counts)."""
+    main = CAPTURED["main_thread"]
+    return [f"thread {ident} at {frame.f_code.co_filename}:{frame.f_lineno}"
+            for ident, frame in CAPTURED["current_frames"]().items()
+            if ident != main and ident not in before]
+
+
+# ---------------------------------------------------------------------------- profile
+
+def run_profile(train, config: dict) -> None:
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = config["cfg"]["device"] == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        train(config["cfg"], *_inputs(config["work_dir"]))
+        _synchronize(config)
+    table = None
+    averages = prof.key_averages()
+    for key in (["self_device_time_total", "self_cuda_time_total"] if cuda else []) + [
+            "self_cpu_time_total"]:
+        try:
+            table = averages.table(sort_by=key, row_limit=config["profile_top"])
+            break
+        except (AttributeError, KeyError, ValueError):
+            continue
+    with open(os.path.join(config["work_dir"], "profile.txt"), "w") as f:
+        f.write(table or "")
+
+
+# ---------------------------------------------------------------------------- kernels
+
+def declare_kernels(module, config: dict) -> dict:
+    """Before `ready`: which slots the solution declares, so the judge can draw inputs for
+    them. {name: callable?} in declared.json; the implementations themselves stay here."""
+    kernels = getattr(module, "KERNELS", None)
+    if not isinstance(kernels, dict):
+        raise Rejected("kernels", "KERNELS must be a dict {slot: implementation}")
+    declared = {str(name): callable(impl) for name, impl in kernels.items()}
+    with open(os.path.join(config["work_dir"], "declared.json"), "w") as f:
+        json.dump(declared, f)
+    return {str(name): impl for name, impl in kernels.items()}
+
+
+def run_kernels(kernels: dict, config: dict) -> None:
+    work = config["work_dir"]
+    with open(os.path.join(work, "kernel_cases.json")) as f:
+        cases = json.load(f)
+    tensors = CAPTURED["load_file"](os.path.join(work, "kernel_cases.safetensors"))
+    outputs, infos = {}, []
+    for i, meta in enumerate(cases):
+        prefix = f"case{i}."
+        mine = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        out, info = kernel_calls.call(kernels[meta["slot"]], meta, mine,
+                                      config["cfg"]["device"])
+        outputs.update({prefix + k: v.contiguous() for k, v in out.items()})
+        infos.append(info)
+    _synchronize(config)
+    CAPTURED["save_file"](outputs, os.path.join(work, "kernel_outputs.safetensors"))
+    with open(os.path.join(work, "kernel_info.json"), "w") as f:
+        json.dump(infos, f, default=str)

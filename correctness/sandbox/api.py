@@ -1,0 +1,206 @@
+"""The sandbox's three uses, each one run of `runner.SandboxRun`:
+
+    run_solution(solution_dir, cfg, inputs) -> RunResult         train, timed by the parent
+    profile_solution(solution_dir, cfg, inputs, top=20) -> str   torch.profiler's top ops
+    check_solution_kernels(solution_dir, device) -> {slot: report dict}   its KERNELS
+
+No secret exists in the child: its inputs are data, and the judge draws the held-out seed
+after the child is dead. While a child lives this process is non-dumpable, so the child
+cannot read its memory or environment through /proc (the API key of an agent lives there).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .. import kernel_check
+from .. import static_scan as scanner
+from .processes import parent_guard
+from .results import RunResult, read_json, read_training, reject
+from .runner import DEFAULT_MEMORY_LIMIT, Options, SandboxRun, scan_first
+
+PAYLOAD_LIMIT = 16 << 20  # a profile table or the kernel infos: kilobytes in practice
+MAX_DECLARED = 64  # KERNELS entries; there are five slots
+
+
+def run_solution(solution_dir: str | Path, cfg: dict, inputs: dict, *,
+                 setup_timeout: float = 120.0, run_timeout: float = 600.0,
+                 allow_library: bool = False, static_scan: bool = True, audit: bool = True,
+                 memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+                 compile_cache: str = "snapshot", isolation: str | None = None) -> RunResult:
+    """Train `solution_dir` on `inputs` ({"init", "tokens", "batches"}) in a fresh sandbox.
+
+    `compile_cache`: "snapshot" (default) gives the run a private copy of the persistent
+    Triton/Inductor caches, so nothing it writes reaches a later run; "update" lets it write
+    the persistent caches: only for untimed warm-up runs on inputs of their own seed.
+    `isolation`: None (the machine's best), or "process" / "namespaces" to insist.
+    `static_scan=False` and `audit=False` exist for tests of the defences behind them."""
+    opts = Options(setup_timeout, run_timeout, allow_library, static_scan, audit, memory_limit,
+                   compile_cache, isolation=isolation)
+
+    def write_inputs(work: Path) -> None:
+        _write_inputs(work / "inputs.safetensors", inputs)
+
+    def read_results(work: Path, seconds: float, tail: str) -> RunResult:
+        return read_training(work, cfg, seconds, tail)
+
+    return _run(Path(solution_dir), cfg, "train", opts, write_inputs, read_results)
+
+
+def profile_solution(solution_dir: str | Path, cfg: dict, inputs: dict, top: int = 20, *,
+                     allow_library: bool = False, run_timeout: float = 600.0) -> str:
+    """torch.profiler's table of the top `top` ops of one sandboxed training run; on a
+    rejected run, a line saying which check rejected it and why (and the output tail)."""
+    opts = Options(run_timeout=run_timeout, allow_library=allow_library, profile_top=top)
+    table: list[str] = []
+
+    def read_table(work: Path, seconds: float, tail: str) -> RunResult:
+        path = work / "profile.txt"
+        if not path.is_file() or path.stat().st_size > PAYLOAD_LIMIT:
+            return reject("protocol", "said done, but wrote no profile.txt (or a huge one)",
+                          output_tail=tail)
+        table.append(path.read_text(errors="replace"))
+        return RunResult(ok=True, seconds=seconds, output_tail=tail)
+
+    result = _run(Path(solution_dir), cfg, "profile", opts,
+                  lambda work: _write_inputs(work / "inputs.safetensors", inputs), read_table)
+    if not result.ok:
+        return (f"profile failed ({result.check}): {result.message}\n"
+                f"{result.output_tail}").rstrip()
+    return table[0]
+
+
+def check_solution_kernels(solution_dir: str | Path, device: str, *,
+                           allow_library: bool = False, run_timeout: float = 600.0,
+                           static_scan: bool = True, seed: int | None = None
+                           ) -> dict[str, dict]:
+    """Kernel-check every implementation the solution declares in `KERNELS`: its child
+    says which slots it declares, the judge draws their cases, the child only calls the
+    implementations on them, and the judge grades the returned tensors here.
+    {slot: KernelReport.to_dict()}; {} if it declares none. A run that fails as a whole
+    gives {"*": {"passed": False, "failures": [why]}}."""
+    if not scanner.declares_kernels(solution_dir):
+        return {}
+    seed = kernel_check.new_seed() if seed is None else seed
+    opts = Options(run_timeout=run_timeout, allow_library=allow_library,
+                   static_scan=static_scan)
+    reports: dict[str, kernel_check.KernelReport] = {}
+    cases: list[kernel_check.Case] = []
+
+    def write_cases(work: Path) -> RunResult | None:
+        declared = read_json(work / "declared.json", PAYLOAD_LIMIT)
+        if not isinstance(declared, dict) or len(declared) > MAX_DECLARED:
+            return reject("protocol", "said ready without a readable declared.json")
+        for name, is_callable in declared.items():
+            report = reports[name] = kernel_check.KernelReport(name, device, "float32", seed)
+            if name not in kernel_check.naive.SLOTS or is_callable is not True:
+                report.failures.append(f"{name!r} is not a slot ("
+                                       f"{', '.join(kernel_check.naive.SLOTS)}) with a "
+                                       "callable implementation")
+                continue
+            cases.extend(kernel_check.make_cases(name, device, seed=seed))
+        _write_cases(work, cases)
+        return None
+
+    def grade(work: Path, seconds: float, tail: str) -> RunResult:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        path, infos = work / "kernel_outputs.safetensors", read_json(
+            work / "kernel_info.json", PAYLOAD_LIMIT)
+        if not path.is_file() or path.stat().st_size > _output_budget(cases) \
+                or not isinstance(infos, list) or len(infos) != len(cases):
+            return reject("results", "kernel outputs missing, unreadable or too large",
+                          output_tail=tail)
+        try:
+            outputs = load_file(str(path))
+        except (SafetensorError, OSError) as e:
+            return reject("results", f"unreadable kernel outputs: {e}", output_tail=tail)
+        for i, (case, info) in enumerate(zip(cases, infos)):
+            prefix = f"case{i}."
+            mine = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}
+            report = reports[case.slot]
+            report.failures += kernel_check.grade(case, mine, info if isinstance(
+                info, dict) else {"error": "no info", "stage": "forward"})
+            report.cases.append(case.record)
+        return RunResult(ok=True, seconds=seconds, output_tail=tail)
+
+    result = _run(Path(solution_dir), {"device": device, "steps": 0}, "kernels", opts,
+                  write_cases, grade)
+    if not result.ok:
+        why = f"{result.check}: {result.message}"
+        return {"*": {"slot": "*", "passed": False, "cases": [], "failures": [why],
+                      "isolation": result.isolation}}
+    return {slot: {**r.to_dict(), "isolation": result.isolation} for slot, r in reports.items()}
+
+
+def kernel_failures(reports: dict[str, dict]) -> str | None:
+    """What check_solution_kernels' reports reject, in one line (the first three failures
+    of each failing slot), or None when every declared slot passed."""
+    failed = {slot: r for slot, r in reports.items() if not r.get("passed")}
+    if not failed:
+        return None
+    return "; ".join(f"{slot}: {'; '.join(r.get('failures', [])[:3])}"
+                     for slot, r in failed.items())
+
+
+# ---------------------------------------------------------------------------- one run
+
+def _run(solution_dir: Path, cfg: dict, mode: str, opts: Options, before_go,
+         after_done) -> RunResult:
+    early = scan_first(solution_dir, opts)
+    if early is not None:
+        return early
+    with _temp_root() as root, parent_guard():
+        return SandboxRun(root, solution_dir, cfg, mode, opts).run(before_go, after_done)
+
+
+@contextlib.contextmanager
+def _temp_root() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="speedup-run-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, onerror=_force_remove)
+
+
+def _force_remove(func, path, exc_info) -> None:
+    """rmtree's error handler: a solution may have made files or dirs read-only."""
+    import os
+
+    with contextlib.suppress(OSError):
+        os.chmod(os.path.dirname(path), 0o700)
+        os.chmod(path, 0o700)
+        func(path)
+
+
+def _write_inputs(path: Path, inputs: dict) -> None:
+    from safetensors.torch import save_file
+
+    flat = {f"init.{k}": v.detach().contiguous() for k, v in inputs["init"].items()}
+    flat["tokens"] = inputs["tokens"].contiguous()
+    flat["batches"] = inputs["batches"].contiguous()
+    save_file(flat, str(path))
+
+
+def _write_cases(work: Path, cases: list) -> None:
+    import json
+
+    from safetensors.torch import save_file
+
+    tensors = {f"case{i}.{k}": v.contiguous() for i, case in enumerate(cases)
+               for k, v in case.tensors.items()}
+    save_file(tensors, str(work / "kernel_cases.safetensors"))
+    (work / "kernel_cases.json").write_text(json.dumps([case.meta for case in cases]))
+
+
+def _output_budget(cases: list) -> int:
+    """Outputs are at most three copies of each case's inputs (after the forward, after
+    the backward, the gradients) and its output: four times the inputs and the reference."""
+    sizes = [t.numel() * t.element_size() for case in cases
+             for t in (*case.tensors.values(), *case.reference.values())]
+    return 4 * sum(sizes) + (1 << 20) + 4096 * len(cases)

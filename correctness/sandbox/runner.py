@@ -1,0 +1,361 @@
+"""One sandboxed run: its directories, its child process, the protocol, the verdict.
+
+A run has a fresh temporary directory holding a fresh COPY of the solution (writes to it
+never reach the next run; the reference program is instead the installed baseline package,
+read-only), a work directory, a HOME and TMPDIR, and a private copy of the compile caches.
+The child (`correctness.child.main`) starts in the run's namespaces where the machine
+allows them (isolation.py), with a scrubbed environment, in a new session. Protocol over
+two dedicated pipes (never stdout, which goes to a log):
+
+    child: ready   (imports done; setup is bounded by setup_timeout and untimed)
+    parent:        `before_go(work_dir)` writes the run's inputs, says go, starts its clock
+                   (time.perf_counter, in this process)
+    child: done    (results written)
+    parent:        stops the clock, kills the run at once (with namespaces: its whole PID
+                   namespace; else its process group and the strays it can find), then
+                   `after_done` reads and validates the results
+
+Every rejection names its check and says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import baseline
+
+from .. import static_scan as scanner
+from . import isolation as iso
+from .processes import LineReader, kill_group, pid_namespace, sweep_namespace, sweep_strays
+from .results import RunResult, reject
+
+BASELINE_DIR = Path(baseline.__file__).resolve().parent
+PROJECT_DIR = BASELINE_DIR.parent
+CHILD_DIR = Path(__file__).resolve().parents[1] / "child"
+CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "speedup-bench"
+# Compile caches (env var -> subdirectory): Triton kernels, torch.compile's code, and
+# torch.utils.cpp_extension builds, so a warm-up run saves the timed runs the compiling.
+CACHES = {"TRITON_CACHE_DIR": "triton", "TORCHINDUCTOR_CACHE_DIR": "inductor",
+          "TORCH_EXTENSIONS_DIR": "torch_extensions"}
+# Passed through from the judge's environment; nothing else (no keys, no seeds) reaches
+# the child. LD_LIBRARY_PATH and CUDA_HOME: where some CUDA installs keep libcuda/ptxas.
+ENV_PASSTHROUGH = ("PATH", "LANG", "CUDA_VISIBLE_DEVICES", "TRITON_INTERPRET",
+                   "OMP_NUM_THREADS", "LD_LIBRARY_PATH", "CUDA_HOME")
+BLOCKED_PACKAGES = tuple(sorted(scanner.PROJECT_PACKAGES))  # the scan and the import blocker agree
+READ_ROOTS_SYSTEM = ("/usr", "/lib", "/lib64", "/etc", "/opt", "/sys", "/dev",
+                     "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/sys",
+                     "/proc/driver")
+BOOT = "import sys; sys.path.append({!r}); from correctness.child.main import main; main()"
+
+# CPU runs only (CUDA reserves huge virtual ranges): a cpu-preset baseline child peaked at
+# 1.4 GiB of address space here (VmPeak; tiny: 0.8 GiB), so 16 GiB leaves room for more
+# threads, torch.compile and bigger legal buffers, and still stops a runaway allocation.
+DEFAULT_MEMORY_LIMIT = 16 << 30
+FILE_SIZE_LIMIT = 1 << 30  # per file: results, logs, caches; stops a disk-filling loop
+TAIL_BYTES = 4000
+
+
+@dataclass
+class Options:
+    setup_timeout: float = 120.0
+    run_timeout: float = 600.0
+    allow_library: bool = False
+    static_scan: bool = True
+    audit: bool = True
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT
+    compile_cache: str = "snapshot"  # or "update": only untimed warm-ups write the caches
+    profile_top: int = 20
+    isolation: str | None = None  # None: the machine's best (isolation.detect_isolation)
+
+
+BeforeGo = Callable[[Path], "RunResult | None"]  # writes the inputs; a RunResult rejects
+AfterDone = Callable[[Path, float, str], RunResult]  # (work dir, seconds, output tail)
+
+
+def scan_first(solution_dir: Path, opts: Options) -> RunResult | None:
+    """The input and static-scan rejections that come before any process exists."""
+    if not (solution_dir / "solution.py").is_file():
+        return reject("input", f"{solution_dir} has no solution.py")
+    if opts.compile_cache not in ("snapshot", "update"):
+        raise ValueError(f"compile_cache must be snapshot or update, not {opts.compile_cache!r}")
+    if opts.static_scan:
+        findings = scanner.scan(solution_dir, allow_library=opts.allow_library)
+        if findings:
+            return reject("static_scan", "; ".join(str(f) for f in findings[:10]))
+    return None
+
+
+def choose_isolation(opts: Options) -> iso.Isolation:
+    best = iso.detect_isolation()
+    if opts.isolation in (None, best.kind):
+        return best
+    if opts.isolation == "process":
+        return iso.Isolation("process", "asked for")
+    raise RuntimeError(f"namespaces were asked for, but {best.reason}")
+
+
+class SandboxRun:
+    def __init__(self, root: Path, solution_dir: Path, cfg: dict, mode: str, opts: Options):
+        self.root, self.cfg, self.mode, self.opts = root, cfg, mode, opts
+        self.isolation = choose_isolation(opts)
+        self.work = root / "work"
+        self.log_path = root / "output.log"
+        self.marker = secrets.token_hex(8)
+        if solution_dir.resolve() == BASELINE_DIR:
+            self.solution = BASELINE_DIR  # the reference: the installed program, read-only
+        else:
+            self.solution = root / "solution"
+            shutil.copytree(solution_dir, self.solution, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for sub in ("work", "home", "tmp"):
+            (root / sub).mkdir()
+        self.caches = self._caches()
+        self.refused: list[dict] = []
+        self.error: dict | None = None
+        self.namespace: str | None = None
+        self.init_pid: int | None = None
+
+    def _caches(self) -> dict[str, Path]:
+        if self.opts.compile_cache == "update":
+            caches = {var: CACHE_ROOT / sub for var, sub in CACHES.items()}
+        else:
+            caches = {var: self.root / "cache" / sub for var, sub in CACHES.items()}
+            for var, sub in CACHES.items():
+                if (CACHE_ROOT / sub).is_dir():
+                    shutil.copytree(CACHE_ROOT / sub, caches[var], symlinks=True)
+        for path in caches.values():
+            path.mkdir(parents=True, exist_ok=True)
+        return caches
+
+    # ------------------------------------------------------------------ the protocol
+
+    def run(self, before_go: BeforeGo, after_done: AfterDone) -> RunResult:
+        status_r, status_w = os.pipe()
+        control_r, control_w = os.pipe()
+        info_r, info_w = os.pipe()
+        self._write_config(status_w, control_r)
+        with open(self.log_path, "wb") as log:
+            proc = subprocess.Popen(
+                self._argv(info_w), cwd=self.work, env=self._env(), stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, pass_fds=(status_w, control_r, info_w),
+                start_new_session=True)
+        for fd in (status_w, control_r, info_w):
+            os.close(fd)
+        reader = LineReader(status_r)
+        try:
+            phase, event, seconds, early = self._protocol(proc, reader, control_w, info_r,
+                                                          before_go)
+        finally:
+            self._kill(proc)
+            os.close(control_w)
+            os.close(info_r)
+        self._drain(reader)
+        os.close(status_r)
+        verdict = early or self._verdict(proc, phase, event, seconds, after_done)
+        verdict.isolation = self.isolation.kind
+        return verdict
+
+    def _argv(self, info_fd: int) -> list[str]:
+        argv = [sys.executable, "-I", "-B", "-u", "-c", BOOT.format(str(PROJECT_DIR)),
+                str(self.root / "harness.json")]  # -u: prints reach the log before a kill
+        if self.isolation.kind != "namespaces":
+            return argv
+        read_only = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site_dirs(),
+                     str(BASELINE_DIR), str(CHILD_DIR), str(CHILD_DIR.parent / "__init__.py"),
+                     *_cuda_paths()]
+        if self.opts.allow_library:
+            read_only.append(str(PROJECT_DIR / "kernels"))
+        layout = iso.Layout(read_only=read_only,
+                            writable=[str(self.root), *map(str, self.caches.values())],
+                            work_dir=str(self.work), cuda=self.cfg.get("device") == "cuda")
+        return iso.command(self.isolation, argv, layout, info_fd)
+
+    def _protocol(self, proc, reader, control_w: int, info_r: int, before_go: BeforeGo):
+        """(phase, last event, parent's go->done seconds or None, an early verdict)."""
+        event = self._await(reader, time.monotonic() + self.opts.setup_timeout, "ready")
+        self._find_namespace(info_r)
+        if event != "ready":
+            return "setup", self._settle(proc, event), None, None
+        early = before_go(self.work)
+        if early is not None:
+            return "setup", event, None, early
+        start = time.perf_counter()
+        os.write(control_w, b"go\n")
+        event = self._await(reader, time.monotonic() + self.opts.run_timeout, "done")
+        seconds = time.perf_counter() - start
+        return "run", self._settle(proc, event), seconds, None
+
+    def _find_namespace(self, info_r: int) -> None:
+        """The run's PID namespace, from bwrap's info ({"child-pid": the init's pid})."""
+        if self.isolation.kind != "namespaces":
+            return
+        reader, text = LineReader(info_r), ""
+        while (line := reader.next_line(time.monotonic() + 1.0)) not in (None, ""):
+            text += line
+        try:  # the first object: bwrap's own, written before the child existed
+            self.init_pid = int(json.JSONDecoder().raw_decode(text)[0]["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            return
+        self.namespace = pid_namespace(self.init_pid)
+
+    def _kill(self, proc) -> None:
+        """At once: work not finished at done does not exist."""
+        kill_group(proc)
+        if self.isolation.kind == "namespaces":
+            sweep_namespace(self.namespace, self.init_pid)
+        else:
+            sweep_strays(proc.pid, self.marker)
+
+    @staticmethod
+    def _settle(proc, event: str) -> str:
+        """At EOF the child is normally exiting; if it lives on, it closed the channel."""
+        if event == "eof":
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                return "closed"
+        return event
+
+    def _await(self, reader, deadline: float, expected: str) -> str:
+        """The next protocol event: `expected`, "error", "eof", "timeout" or "garbage"."""
+        while True:
+            line = reader.next_line(deadline)
+            if line is None:
+                return "timeout"
+            if line == "":
+                return "eof"
+            kind, _, payload = line.partition(" ")
+            if kind == "refused":
+                self.refused.append(_parse(payload))
+            elif kind == "error":
+                self.error = _parse(payload)
+                return "error"
+            elif kind == expected and not payload:
+                return expected
+            else:
+                self.error = {"check": "protocol", "message": f"unexpected message {line[:80]!r}"}
+                return "garbage"
+
+    def _drain(self, reader) -> None:
+        """Refusals still in the pipe once the run is dead (EOF comes at once then)."""
+        while (line := reader.next_line(time.monotonic() + 1.0)) not in (None, ""):
+            kind, _, payload = line.partition(" ")
+            if kind == "refused":
+                self.refused.append(_parse(payload))
+
+    def _verdict(self, proc, phase: str, event: str, seconds: float | None,
+                 after_done: AfterDone) -> RunResult:
+        tail = self._tail()
+        if self.refused:
+            return reject("forbidden_call", _refusals(self.refused), output_tail=tail,
+                          refused=self.refused)
+        if event == "done":
+            return after_done(self.work, seconds, tail)
+        if event == "timeout":
+            limit = self.opts.setup_timeout if phase == "setup" else self.opts.run_timeout
+            said = "ready" if phase == "setup" else "done"
+            return reject(f"{phase}_timeout", f"no {said} within {limit:g} s", output_tail=tail)
+        if event in ("error", "garbage"):
+            return reject(str(self.error.get("check", "crash")),
+                          str(self.error.get("message", "")), output_tail=tail)
+        if event == "closed":
+            return reject("protocol", "the child closed its status channel and lived on",
+                          output_tail=tail)
+        code = proc.returncode
+        if self.isolation.kind == "namespaces" and code > 128:
+            code = 128 - code  # bwrap exits with 128 + the signal that killed the child
+        return reject(*_death(code, tail), output_tail=tail)
+
+    def _tail(self) -> str:
+        with open(self.log_path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - TAIL_BYTES))
+            return f.read().decode(errors="replace")
+
+    # ------------------------------------------------------------------ child setup
+
+    def _env(self) -> dict[str, str]:
+        env = {k: os.environ[k] for k in ENV_PASSTHROUGH if k in os.environ}
+        env.setdefault("PATH", "/usr/bin:/bin")
+        env.update({
+            "HOME": str(self.root / "home"), "TMPDIR": str(self.root / "tmp"),
+            "USER": "sandbox", "LOGNAME": "sandbox",  # getpass without a passwd entry
+            "TORCHINDUCTOR_COMPILE_THREADS": "1",  # no compile worker pool outliving done
+        })
+        if self.isolation.kind != "namespaces":
+            env["SPEEDUP_SANDBOX_RUN"] = self.marker  # finds escaped descendants in /proc
+        env.update({var: str(path) for var, path in self.caches.items()})
+        return env
+
+    def _write_config(self, status_w: int, control_r: int) -> None:
+        blocked = list(BLOCKED_PACKAGES) + ([] if self.opts.allow_library else ["kernels"])
+        kernels_dir = str(PROJECT_DIR / "kernels")
+        read_roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, str(BASELINE_DIR),
+                      str(CHILD_DIR), *READ_ROOTS_SYSTEM, *site_dirs()]
+        if self.opts.allow_library:
+            read_roots.append(kernels_dir)
+        cuda = self.cfg.get("device") == "cuda"
+        config = {
+            "mode": self.mode, "cfg": self.cfg, "solution_dir": str(self.solution),
+            "work_dir": str(self.work), "status_fd": status_w, "control_fd": control_r,
+            "blocked": blocked, "audit": self.opts.audit,
+            "preimport": scanner.preimports(self.solution),
+            "read_roots": read_roots,
+            "write_roots": [str(self.root), "/dev/null",
+                            *(str(p) for p in self.caches.values())],
+            "deny_roots": [str(PROJECT_DIR / d) for d in (*BLOCKED_PACKAGES, "results")],
+            "untrusted_roots": [str(self.root), str(self.solution), str(BASELINE_DIR),
+                                kernels_dir],
+            "memory_limit": None if cuda else self.opts.memory_limit,
+            "file_size_limit": FILE_SIZE_LIMIT, "profile_top": self.opts.profile_top,
+        }
+        (self.root / "harness.json").write_text(json.dumps(config))
+
+
+def site_dirs() -> list[str]:
+    import site
+    import sysconfig
+
+    dirs = set(site.getsitepackages()) | {sysconfig.get_path(k) for k in ("purelib", "platlib")}
+    return sorted(d for d in dirs if d)
+
+
+def _cuda_paths() -> list[str]:
+    """Where a CUDA install may keep libcuda and ptxas outside /usr (read-only in the run)."""
+    paths = [os.environ.get("CUDA_HOME", "")]
+    paths += os.environ.get("LD_LIBRARY_PATH", "").split(":")
+    return [p for p in paths if p and os.path.isabs(p)]
+
+
+def _parse(payload: str) -> dict:
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return {"message": payload[:200]}
+    return value if isinstance(value, dict) else {"message": str(value)[:200]}
+
+
+def _refusals(refused: list[dict]) -> str:
+    shown = "; ".join(f"{r.get('event')} {r.get('detail', '')} ({r.get('why', '')})"
+                      for r in refused[:5])
+    more = f" (+{len(refused) - 5} more)" if len(refused) > 5 else ""
+    return f"refused {len(refused)} call(s): {shown}{more}"
+
+
+def _death(code: int, tail: str) -> tuple[str, str]:
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        if -code == signal.SIGKILL and "memory" in tail.lower():
+            return "oom", f"killed by {name} (out of memory)"
+        return "crash", f"the child died of {name} before done"
+    return "crash", f"the child exited with status {code} before done"
