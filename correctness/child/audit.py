@@ -28,11 +28,15 @@ from __future__ import annotations
 import os
 import sys
 
-# Executables that Triton, torch.compile and torch.utils.cpp_extension launch themselves.
+# Executables that Triton, torch.compile and torch.utils.cpp_extension start themselves
+# (read in Triton 3.6 and 3.9, torch 2.11 and 2.13): ptxas (`ptxas-blackwell` too: the
+# prefix counts) and cuobjdump; the C compiler for Triton's launcher and Inductor's C++
+# (gcc/g++/cc/c++/clang, by name or by $CC/$CXX path); ldconfig (Triton finds libcuda);
+# `file` (platform.architecture, called by Triton's build); ninja (cpp_extension); openssl
+# (Inductor hashes its precompiled header); nvcc (Inductor's CUTLASS backend).
 COMPILER_TOOLS = frozenset({
-    "ptxas", "gcc", "g++", "cc", "c++", "clang", "clang++", "ld", "ldconfig", "ninja",
-    "nvcc", "cuobjdump", "nvdisasm", "nvlink", "fatbinary",
-    "openssl",  # Inductor hashes its precompiled C++ header with `openssl sha512`
+    "ptxas", "cuobjdump", "nvcc", "gcc", "g++", "cc", "c++", "clang", "clang++", "ldconfig",
+    "file", "ninja", "openssl",
 })
 # Every path by which CPython starts a program: (event, position of the program, of argv).
 LAUNCH_EVENTS = {"subprocess.Popen": (0, 1), "os.posix_spawn": (0, 1), "os.exec": (0, 1),
