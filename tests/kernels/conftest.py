@@ -1,15 +1,12 @@
-"""The kernel tests build their tensors without naming a device: on a GPU machine they are
-made on CUDA (see kernelhelpers.DEVICE), on a CPU nothing changes."""
+"""Every kernel test runs under ExplicitDevice (tests/devicemode.py), on every device: a
+tensor or generator made without naming its device is refused on a laptop CPU exactly as
+the mistake would have broken the test on CUDA."""
 
 import pytest
-import torch
-from kernelhelpers import DEVICE
+from devicemode import ExplicitDevice
 
 
 @pytest.fixture(autouse=True)
-def tensors_on_the_kernels_device():
-    if DEVICE == "cpu":  # the default already; no device mode on every torch call
-        yield
-        return
-    with torch.device(DEVICE):
+def every_tensor_names_its_device():
+    with ExplicitDevice():
         yield

@@ -31,8 +31,8 @@ class CountingLauncher:
 
 def _state(shapes, seed=0):
     gen = torch.Generator(device=DEVICE).manual_seed(seed)
-    return [[torch.randn(s, generator=gen) for s in shapes] for _ in range(2)] + \
-        [[torch.rand(s, generator=gen) for s in shapes]]
+    return [[torch.randn(s, generator=gen, device=DEVICE) for s in shapes] for _ in range(2)] + \
+        [[torch.rand(s, generator=gen, device=DEVICE) for s in shapes]]
 
 
 def test_one_launch_for_all_tensors(monkeypatch):
@@ -40,7 +40,7 @@ def test_one_launch_for_all_tensors(monkeypatch):
     monkeypatch.setattr(adamw_module, "_adamw_kernel", counter)
     shapes = [(7, 3), (5,), (3000,), (2, 2, 2), (1,)]  # 3000: several blocks in one tensor
     params, exp_avgs, exp_avg_sqs = _state(shapes)
-    grads = [torch.randn(s) for s in shapes]
+    grads = [torch.randn(s, device=DEVICE) for s in shapes]
     registry.get("adamw", "triton")(params, grads, exp_avgs, exp_avg_sqs, step=3, **HYPER)
     assert counter.launches == 1
 
@@ -56,7 +56,7 @@ def _count_builds(monkeypatch) -> list:
 def test_tables_are_built_once_per_set_of_tensors(monkeypatch):
     built = _count_builds(monkeypatch)
     params, exp_avgs, exp_avg_sqs = _state([(4, 4), (9,)])
-    grads = [torch.randn(4, 4), torch.randn(9)]
+    grads = [torch.randn(4, 4, device=DEVICE), torch.randn(9, device=DEVICE)]
     for step in (1, 2, 3):
         registry.get("adamw", "triton")(params, grads, exp_avgs, exp_avg_sqs, step=step, **HYPER)
     assert len(built) == 1
@@ -71,15 +71,16 @@ def test_fresh_gradient_tensors_reuse_the_tables_and_are_the_ones_read(monkeypat
     params, exp_avgs, exp_avg_sqs = _state([(4, 4), (9,)])
     ref = [[t.double() for t in group] for group in (params, exp_avgs, exp_avg_sqs)]
     for step in (1, 2, 3):
-        grads = [torch.randn(4, 4), torch.randn(9)]
+        grads = [torch.randn(4, 4, device=DEVICE), torch.randn(9, device=DEVICE)]
         registry.get("adamw", "triton")(params, grads, exp_avgs, exp_avg_sqs, step=step, **HYPER)
         ops.adamw(ref[0], [g.double() for g in grads], ref[1], ref[2], step=step, **HYPER)
     assert len(built) == 1
     for got, want in zip(params, ref[0]):
         torch.testing.assert_close(got.double(), want, rtol=0, atol=1e-6)  # float32 rounding
     with pytest.raises(ValueError, match="matching shapes"):
-        registry.get("adamw", "triton")(params, [torch.randn(4, 4), torch.randn(8)], exp_avgs,
-                                        exp_avg_sqs, step=4, **HYPER)
+        mismatched = [torch.randn(4, 4, device=DEVICE), torch.randn(8, device=DEVICE)]
+        registry.get("adamw", "triton")(params, mismatched, exp_avgs, exp_avg_sqs, step=4,
+                                        **HYPER)
 
 
 def test_the_baseline_loop_builds_one_table_per_weight_decay_group(monkeypatch, tiny_cfg,
@@ -87,7 +88,7 @@ def test_the_baseline_loop_builds_one_table_per_weight_decay_group(monkeypatch, 
     built = _count_builds(monkeypatch)
     slots = types.SimpleNamespace(**{name: getattr(ops, name) for name in ops.SLOTS})
     slots.adamw = registry.get("adamw", "triton")
-    cfg = {**tiny_cfg, "steps": 4}
+    cfg = {**tiny_cfg, "steps": 4, "device": DEVICE}
     baseline.train(cfg, **{**tiny_inputs, "batches": tiny_inputs["batches"][:4]}, ops=slots)
     assert len(built) == 2
 
@@ -95,7 +96,8 @@ def test_the_baseline_loop_builds_one_table_per_weight_decay_group(monkeypatch, 
 def test_two_alternating_groups_are_built_once_each(monkeypatch):
     """The naive loop updates its decay and no-decay groups in turn, every step."""
     built = _count_builds(monkeypatch)
-    groups = [(_state([(4, 4)]), [torch.randn(4, 4)]), (_state([(9,)], seed=1), [torch.randn(9)])]
+    groups = [(_state([(4, 4)]), [torch.randn(4, 4, device=DEVICE)]),
+              (_state([(9,)], seed=1), [torch.randn(9, device=DEVICE)])]
     for step in (1, 2, 3):
         for (params, exp_avgs, exp_avg_sqs), grads in groups:
             registry.get("adamw", "triton")(params, grads, exp_avgs, exp_avg_sqs, step=step,
@@ -107,10 +109,10 @@ def test_gradient_scale_folds_clipping_into_the_update():
     shapes = [(33, 5), (17,)]
     params, exp_avgs, exp_avg_sqs = _state(shapes, seed=2)
     ref = [[t.double() for t in group] for group in (params, exp_avgs, exp_avg_sqs)]
-    grads = [torch.randn(s) for s in shapes]
+    grads = [torch.randn(s, device=DEVICE) for s in shapes]
     decays = [0.1, 0.0]
     tables = adamw_module.adamw_tables(params, grads, exp_avgs, exp_avg_sqs, decays)
-    hyper = torch.tensor([1e-2, 1 - 0.9**4, 1 - 0.95**4, 0.25])
+    hyper = torch.tensor([1e-2, 1 - 0.9**4, 1 - 0.95**4, 0.25], device=DEVICE)
     adamw_module.adamw_update(tables, hyper, beta1=0.9, beta2=0.95, eps=1e-8)
     for i, wd in enumerate(decays):
         ops.adamw([ref[0][i]], [grads[i].double() * 0.25], [ref[1][i]], [ref[2][i]], step=4,
@@ -122,7 +124,8 @@ def test_gradient_scale_folds_clipping_into_the_update():
 
 
 def test_rejects_tensors_it_cannot_update_in_place():
-    p = torch.randn(4, 6)
+    p = torch.randn(4, 6, device=DEVICE)
     with pytest.raises(ValueError, match="contiguous float32"):
-        adamw_module.adamw_tables([p.t()], [torch.randn(6, 4)], [torch.zeros(6, 4)],
-                                  [torch.zeros(6, 4)], [0.0])
+        adamw_module.adamw_tables([p.t()], [torch.randn(6, 4, device=DEVICE)],
+                                  [torch.zeros(6, 4, device=DEVICE)],
+                                  [torch.zeros(6, 4, device=DEVICE)], [0.0])

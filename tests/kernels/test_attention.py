@@ -3,7 +3,7 @@ size of the presets, and the strided q/k/v views the model hands it."""
 
 import pytest
 import torch
-from kernelhelpers import assert_passes_kernel_check
+from kernelhelpers import DEVICE, assert_passes_kernel_check
 
 from baseline import ops
 from kernels import registry
@@ -21,7 +21,7 @@ def test_presets_head_dims_at_a_longer_sequence():
 
 def test_never_looks_ahead():
     torch.manual_seed(0)
-    q, k, v = (torch.randn(1, 2, 70, 16) for _ in range(3))
+    q, k, v = (torch.randn(1, 2, 70, 16, device=DEVICE) for _ in range(3))
     k2, v2 = k.clone(), v.clone()
     k2[:, :, 40:] += 5.0
     v2[:, :, 40:] -= 7.0
@@ -32,7 +32,7 @@ def test_never_looks_ahead():
 def test_strided_views_from_one_qkv_tensor_like_the_model():
     torch.manual_seed(1)
     B, T, H, hd = 2, 33, 3, 16
-    qkv = torch.randn(B, T, 3 * H * hd, dtype=torch.float64)
+    qkv = torch.randn(B, T, 3 * H * hd, dtype=torch.float64, device=DEVICE)
     q, k, v = (t.view(B, T, H, hd).transpose(1, 2) for t in qkv.split(H * hd, dim=2))
     assert not q.is_contiguous()
     got = registry.get("attention", "triton")(q.float(), k.float(), v.float())

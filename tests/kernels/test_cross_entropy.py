@@ -3,7 +3,7 @@ than one block (the chunked online log-sum-exp) and the float32 loss under bf16.
 
 import pytest
 import torch
-from kernelhelpers import assert_passes_kernel_check
+from kernelhelpers import DEVICE, assert_passes_kernel_check
 
 from baseline import ops
 from kernels import cross_entropy as ce_module
@@ -23,9 +23,10 @@ def test_vocab_is_walked_in_chunks(monkeypatch):
 
 def test_extreme_logits_and_edge_targets():
     torch.manual_seed(0)
-    logits = torch.randn(6, 300, dtype=torch.float64) * 3 + 1e3  # exp(1e3) overflows unshifted
+    # exp(1e3) overflows unshifted
+    logits = torch.randn(6, 300, dtype=torch.float64, device=DEVICE) * 3 + 1e3
     logits[:, 0] = -torch.inf  # a masked class: probability 0, gradient 0
-    targets = torch.tensor([1, 299, 5, 299, 1, 150])
+    targets = torch.tensor([1, 299, 5, 299, 1, 150], device=DEVICE)
     got = registry.get("cross_entropy", "triton")(logits.float(), targets)
     want = ops.cross_entropy(logits.float().double(), targets)
     # the loss is ~9.6, where one float32 ulp is 9.5e-7; measured 1.2e-8
@@ -33,6 +34,7 @@ def test_extreme_logits_and_edge_targets():
 
 
 def test_loss_is_float32_inside_and_the_slot_keeps_the_logits_dtype():
-    logits, targets = torch.randn(4, 10), torch.tensor([0, 1, 2, 9])
+    logits = torch.randn(4, 10, device=DEVICE)
+    targets = torch.tensor([0, 1, 2, 9], device=DEVICE)
     assert ce_module.CrossEntropyFunction.apply(logits, targets).dtype == torch.float32
     assert registry.get("cross_entropy", "triton")(logits, targets).dtype == torch.float32

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from kernelhelpers import assert_passes_kernel_check
+from kernelhelpers import DEVICE, assert_passes_kernel_check
 
 from baseline import ops
 from kernels import registry
@@ -15,15 +15,16 @@ def test_gelu_passes_the_kernel_check(seed):
 
 def test_gelu_saturates_without_nan_at_large_inputs():
     gelu = registry.get("gelu", "triton")
-    x = torch.tensor([-1e4, -100.0, -30.0, 30.0, 100.0, 1e4], requires_grad=True)
+    x = torch.tensor([-1e4, -100.0, -30.0, 30.0, 100.0, 1e4], requires_grad=True, device=DEVICE)
     y = gelu(x)
     (dx,) = torch.autograd.grad(y.sum(), x)
-    assert torch.equal(y.detach(), torch.tensor([-0.0, -0.0, -0.0, 30.0, 100.0, 1e4]))
-    assert torch.equal(dx, torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0, 1.0]))
+    assert torch.equal(y.detach(), torch.tensor([-0.0, -0.0, -0.0, 30.0, 100.0, 1e4],
+                                                    device=DEVICE))
+    assert torch.equal(dx, torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0, 1.0], device=DEVICE))
 
 
 def test_gelu_is_the_tanh_form_not_erf():
-    x = torch.linspace(-4, 4, 101, dtype=torch.float64)
+    x = torch.linspace(-4, 4, 101, dtype=torch.float64, device=DEVICE)
     tanh_form = ops.gelu(x).float()
     erf_form = torch.nn.functional.gelu(x).float()
     got = registry.get("gelu", "triton")(x.float())

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from kernelhelpers import assert_passes_kernel_check
+from kernelhelpers import DEVICE, assert_passes_kernel_check
 
 from kernels import layer_norm as ln_module
 from kernels import registry
@@ -21,10 +21,10 @@ def test_backward_loops_when_rows_outnumber_programs(monkeypatch):
 
 def test_backward_is_deterministic():
     torch.manual_seed(0)
-    x = torch.randn(64, 48, requires_grad=True)
-    w = torch.randn(48, requires_grad=True)
-    b = torch.randn(48, requires_grad=True)
-    dy = torch.randn(64, 48)
+    x = torch.randn(64, 48, requires_grad=True, device=DEVICE)
+    w = torch.randn(48, requires_grad=True, device=DEVICE)
+    b = torch.randn(48, requires_grad=True, device=DEVICE)
+    dy = torch.randn(64, 48, device=DEVICE)
     ln = registry.get("layer_norm", "triton")
     first = torch.autograd.grad(ln(x, w, b, 1e-5), (x, w, b), dy)
     second = torch.autograd.grad(ln(x, w, b, 1e-5), (x, w, b), dy)
@@ -32,8 +32,8 @@ def test_backward_is_deterministic():
 
 
 def test_constant_rows_normalise_to_the_bias():
-    x = torch.full((4, 40), 3.25)
-    w, b = torch.randn(40), torch.randn(40)
+    x = torch.full((4, 40), 3.25, device=DEVICE)
+    w, b = torch.randn(40, device=DEVICE), torch.randn(40, device=DEVICE)
     y = registry.get("layer_norm", "triton")(x, w, b, 1e-5)
     assert torch.equal(y, b.expand(4, 40))
 
@@ -41,10 +41,11 @@ def test_constant_rows_normalise_to_the_bias():
 def test_no_rows_give_zero_weight_gradients():
     # No kernel program runs without rows: the gradients of the gain and bias are zeros.
     ln = registry.get("layer_norm", "triton")
-    x = torch.empty(0, 40, requires_grad=True)
-    w = torch.randn(40, requires_grad=True)
-    b = torch.randn(40, requires_grad=True)
+    x = torch.empty(0, 40, requires_grad=True, device=DEVICE)
+    w = torch.randn(40, requires_grad=True, device=DEVICE)
+    b = torch.randn(40, requires_grad=True, device=DEVICE)
     y = ln(x, w, b, 1e-5)
-    dx, dw, db = torch.autograd.grad(y, (x, w, b), torch.empty(0, 40))
+    dx, dw, db = torch.autograd.grad(y, (x, w, b), torch.empty(0, 40, device=DEVICE))
     assert dx.shape == (0, 40)
-    assert torch.equal(dw, torch.zeros(40)) and torch.equal(db, torch.zeros(40))
+    zeros = torch.zeros(40, device=DEVICE)
+    assert torch.equal(dw, zeros) and torch.equal(db, zeros)
