@@ -138,7 +138,7 @@ def cached_tables(params, grads, exp_avgs, exp_avg_sqs, weight_decays) -> AdamWT
     tables, known = _cache[key]
     if grad_addrs != known:
         _check_layout(params, grads)
-        tables.addrs[:, 1].copy_(torch.tensor(grad_addrs, dtype=torch.int64))
+        tables.addrs[:, 1].copy_(torch.tensor(grad_addrs, dtype=torch.int64, device="cpu"))
         _cache[key] = (tables, grad_addrs)
     return tables
 
