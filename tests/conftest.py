@@ -58,3 +58,10 @@ def short_inputs(short_cfg) -> dict:
     from baseline import make_inputs
 
     return make_inputs(short_cfg, seed=77)
+
+
+@pytest.fixture(autouse=True)
+def user_data_home(tmp_path_factory, monkeypatch):
+    """Thresholds a test calibrates go to a fresh XDG_DATA_HOME (subprocesses inherit it),
+    never into the real ~/.local/share."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
