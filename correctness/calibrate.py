@@ -1,31 +1,39 @@
 """Calibration of the training checks' thresholds: measured, not guessed.
 
-For each seed, the baseline trains once (the reference) and then every variant trains on the
-same inputs; the three distances of `tolerances.METRIC_DOCS` are measured between each
-variant and the reference, evaluated on held-out text of the seed's own.
+For each seed the naive baseline trains once, the reference; every variant trains on the
+same inputs on the fast base (`fast_base`: the same training through torch-native slots,
+no host syncs), so a calibration costs one naive run per seed and many fast ones. The
+distances of `tolerances.METRIC_DOCS` are measured between each variant and the reference
+on held-out text of the seed's own, except `same_code` (the fast base run twice), which is
+measured against the fast base's own run: that is what "the same code twice" means here.
 
 Legal variants (the same training, computed differently): the same code twice; every slot
-torch-native (`kernels.native`); bf16 autocast with fp32 master weights; on CUDA, every slot
-from our Triton kernels. Illegal variants (a different training): 1%, 5%, 20% of the steps
-skipped; the learning rate 5% higher or lower; the batch order shuffled; one transformer
-layer frozen; half the steps at double the learning rate; master weights rounded to bf16
-after every update. All run in this process: they are our own code, not a submission.
+torch-native (the fast base itself); bf16 autocast with fp32 master weights; on CUDA, every
+slot from our Triton kernels. Illegal variants (a different training): 1%, 5%, 20% of the
+steps skipped; the learning rate 5% higher or lower; the batch order shuffled; one
+transformer layer frozen; half the steps at double the learning rate; master weights
+rounded to bf16, or to fp16, after every update. All are our own code, not a submission,
+so they run outside the sandbox. What the measurements decide: `calibration_rule`.
+Calibration refuses (CalibrationError) when the fast base itself is too far from the
+reference for the cheats measured on it to stand for the cheats on the naive code.
 
-Thresholds: see RULE. bf16 autocast (torch-native slots, which upcast softmax, layer norm
-and the loss as a careful bf16 solution would) is admitted as legal only if admitting it
-loses no detection.
+The runs are independent given their seed: on a CPU they run in worker processes, one per
+core with one thread each (the reference first, as it is the longest); on CUDA one at a
+time in this process. Every entry records which implementation ran each variant.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
-import math
+import multiprocessing
+import os
 import platform
 import sys
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import torch
 
@@ -33,33 +41,47 @@ import baseline
 from baseline import ops as naive_ops
 from baseline.model import decays, param_shapes
 
-from . import tolerances
-from .training_check import metrics
+from . import fast_base, tolerances
+from .calibration_rule import (
+    CORE_LEGAL,
+    FAST_BASE,
+    FAST_BASE_LIMIT,
+    ILLEGAL,
+    OPTIONAL_LEGAL,
+    RULE,
+    decide,
+)
+from .training_check import distances
 
-MIN_MARGIN = 2.0
-RULE = ("per metric, with L the largest legal distance (over variants and seeds) and I the "
-        "smallest illegal one (a variant's minimum over seeds) that is at least "
-        "MIN_MARGIN^2 = 4 times L: threshold sqrt(L * I), a margin of at least 2 on both "
-        "sides; a metric with no such I: 2 * L (it still bounds legal drift). A cheat is "
-        "detected when, on every seed, at least one metric exceeds its threshold.")
 SEED_BASE = 7000  # calibration seeds are public: 7000, 7001, ...
-CORE_LEGAL = ("same_code", "torch_native", "triton_kernels")
-OPTIONAL_LEGAL = ("bf16_autocast",)
-ILLEGAL = ("skip_1pct", "skip_5pct", "skip_20pct", "lr_plus_5pct", "lr_minus_5pct",
-           "shuffled_batches", "frozen_layer", "half_steps_double_lr", "bf16_weights")
+DEFAULT_SEEDS = 3
+REFERENCE = "reference"
+IMPLEMENTATIONS = {
+    "naive": "baseline.train with the naive slots of baseline/ops.py (the reference)",
+    "fast": "correctness.fast_base.train with the torch-native slots of kernels/native.py",
+    "fast_triton": "correctness.fast_base.train with the Triton slots of kernels/",
+}
+PROBE_STEPS = 2  # timed steps per loop behind `estimate`
 
 Variant = Callable[[dict, dict, int], dict]  # (cfg, inputs, seed) -> train's result
+Progress = Callable[[int, int, str], None]  # (runs done, runs planned, what finished)
+
+
+class CalibrationError(RuntimeError):
+    """The calibration could not be trusted, so nothing was written; the message says why."""
 
 
 # ---------------------------------------------------------------------------- variants
 
 def ops_with(cfg: dict, *, base: types.ModuleType | types.SimpleNamespace = naive_ops,
              skip: frozenset[int] = frozenset(), lr_scale: float = 1.0,
-             frozen_prefix: str | None = None, round_bf16: bool = False) -> types.SimpleNamespace:
+             frozen_prefix: str | None = None,
+             round_to: torch.dtype | None = None) -> types.SimpleNamespace:
     """`base`'s slots, with an AdamW that cheats: skips the update at the steps in `skip`,
     scales the learning rate, leaves parameters named `frozen_prefix*` alone, or rounds the
-    master weights to bf16. baseline.train calls adamw once per group, decaying parameters
-    first (weight_decay > 0), in `param_shapes` order: that is how names are recovered."""
+    master weights to `round_to` after every update. baseline.train (and fast_base.train)
+    call adamw once per group, decaying parameters first (weight_decay > 0), in
+    `param_shapes` order: that is how names are recovered."""
     shapes = param_shapes(cfg)
     groups = {True: [n for n, s in shapes.items() if decays(n, s)],
               False: [n for n, s in shapes.items() if not decays(n, s)]}
@@ -67,7 +89,7 @@ def ops_with(cfg: dict, *, base: types.ModuleType | types.SimpleNamespace = naiv
     @torch.no_grad()
     def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, weight_decay, **kw):
         names = groups[weight_decay > 0]
-        assert len(names) == len(params), "baseline.train's parameter groups changed"
+        assert len(names) == len(params), "the loop's parameter groups changed"
         if step in skip:
             return
         keep = [i for i, n in enumerate(names)
@@ -75,9 +97,9 @@ def ops_with(cfg: dict, *, base: types.ModuleType | types.SimpleNamespace = naiv
         base.adamw([params[i] for i in keep], [grads[i] for i in keep],
                    [exp_avgs[i] for i in keep], [exp_avg_sqs[i] for i in keep],
                    step=step, lr=lr * lr_scale, weight_decay=weight_decay, **kw)
-        if round_bf16:
+        if round_to is not None:
             for p in params:
-                p.copy_(p.to(torch.bfloat16).to(p.dtype))
+                p.copy_(p.to(round_to).to(p.dtype))
 
     slots = {s: getattr(base, s) for s in naive_ops.SLOTS if s != "adamw"}
     return types.SimpleNamespace(**slots, adamw=adamw)
@@ -95,37 +117,42 @@ def _triton_ops() -> types.SimpleNamespace:
     return types.SimpleNamespace(**{s: registry.get(s, "triton") for s in naive_ops.SLOTS})
 
 
-def variants(cfg: dict) -> dict[str, Variant]:
-    import kernels.native
-
+def variants(cfg: dict) -> dict[str, tuple[str, Variant]]:
+    """name -> (the implementation that runs it, a key of IMPLEMENTATIONS; the variant)."""
     steps = cfg["steps"]
     device_type = "cuda" if cfg["device"] == "cuda" else "cpu"
 
-    def with_ops(**kw) -> Variant:
-        return lambda c, inputs, seed: baseline.train(c, **inputs, ops=ops_with(c, **kw))
+    def cheat(**kw) -> tuple[str, Variant]:
+        return "fast", lambda c, inputs, seed: fast_base.train(
+            c, **inputs, ops=ops_with(c, base=fast_base.OPS, **kw))
+
+    def plain(c, inputs, seed):
+        return fast_base.train(c, **inputs)
 
     def autocast(c, inputs, seed):
         with torch.autocast(device_type, dtype=torch.bfloat16):
-            return baseline.train(c, **inputs, ops=kernels.native)
+            return fast_base.train(c, **inputs)
 
     def shuffled(c, inputs, seed):
         order = torch.randperm(steps, generator=torch.Generator().manual_seed(seed))
-        return baseline.train(c, inputs["init"], inputs["tokens"], inputs["batches"][order])
+        return fast_base.train(c, inputs["init"], inputs["tokens"], inputs["batches"][order])
 
     return {
-        "same_code": lambda c, inputs, seed: baseline.train(c, **inputs),
-        "torch_native": lambda c, inputs, seed: baseline.train(c, **inputs, ops=kernels.native),
-        "triton_kernels": lambda c, inputs, seed: baseline.train(c, **inputs, ops=_triton_ops()),
-        "bf16_autocast": autocast,
-        "skip_1pct": with_ops(skip=evenly_spaced(steps, 0.01)),
-        "skip_5pct": with_ops(skip=evenly_spaced(steps, 0.05)),
-        "skip_20pct": with_ops(skip=evenly_spaced(steps, 0.20)),
-        "lr_plus_5pct": with_ops(lr_scale=1.05),
-        "lr_minus_5pct": with_ops(lr_scale=0.95),
-        "shuffled_batches": shuffled,
-        "frozen_layer": with_ops(frozen_prefix="h.0."),
-        "half_steps_double_lr": with_ops(skip=frozenset(range(2, steps + 1, 2)), lr_scale=2.0),
-        "bf16_weights": with_ops(round_bf16=True),
+        "same_code": ("fast", plain),
+        "torch_native": ("fast", plain),
+        "triton_kernels": ("fast_triton", lambda c, inputs, seed: fast_base.train(
+            c, **inputs, ops=_triton_ops())),
+        "bf16_autocast": ("fast", autocast),
+        "skip_1pct": cheat(skip=evenly_spaced(steps, 0.01)),
+        "skip_5pct": cheat(skip=evenly_spaced(steps, 0.05)),
+        "skip_20pct": cheat(skip=evenly_spaced(steps, 0.20)),
+        "lr_plus_5pct": cheat(lr_scale=1.05),
+        "lr_minus_5pct": cheat(lr_scale=0.95),
+        "shuffled_batches": ("fast", shuffled),
+        "frozen_layer": cheat(frozen_prefix="h.0."),
+        "half_steps_double_lr": cheat(skip=frozenset(range(2, steps + 1, 2)), lr_scale=2.0),
+        "bf16_weights": cheat(round_to=torch.bfloat16),
+        "fp16_weights": cheat(round_to=torch.float16),
     }
 
 
@@ -138,107 +165,209 @@ def skipped_variants(preset: str, device: str) -> dict[str, str]:
         if preset != "tiny":
             skipped["bf16_autocast"] = (
                 "bf16 is emulated on CPUs without AVX-512 BF16/AMX: on the project's 2-core "
-                "AMD EPYC a 1024^3 matmul ran at 0.9 GFLOP/s in bf16 vs 115 in fp32, so whole "
-                "bf16 runs of this preset are impractical there")
+                "AMD EPYC a 1024^3 matmul ran at 0.7-0.9 GFLOP/s in bf16 against 55-134 in "
+                "fp32 (bench/measurements/2026-11-27-cpu-matmul.json), so whole bf16 runs "
+                "of this preset are impractical there")
     return skipped
 
 
-# ---------------------------------------------------------------------------- measuring
-
-def measure(preset: str, device: str, seeds: list[int],
-            on_run: Callable[[str], None] | None = None) -> dict:
-    """{"legal"/"illegal": {variant: {metric: [value per seed]}}, "skipped": {...}}."""
-    cfg = baseline.get_preset(preset).to_cfg(device)
+def variant_names(preset: str, device: str) -> list[str]:
     skipped = skipped_variants(preset, device)
+    return [n for n in (*CORE_LEGAL, *OPTIONAL_LEGAL, *ILLEGAL) if n not in skipped]
+
+
+def runs_per_seed(preset: str, device: str) -> int:
+    """The reference and every variant run here."""
+    return 1 + len(variant_names(preset, device))
+
+
+def default_jobs(device: str) -> int:
+    """Runs at once: one per usable core on a CPU, one on CUDA (one device)."""
+    if device == "cuda":
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+# ---------------------------------------------------------------------------- running
+
+def run(cfg: dict, seed: int, name: str) -> dict:
+    """One run: the reference or variant `name` trained on the seed's inputs, and its
+    held-out loss (the reference model, the seed's held-out text). Weights as numpy arrays,
+    so that a worker process can hand them back."""
+    inputs = baseline.make_inputs(cfg, seed)
+    start = time.perf_counter()
+    if name == REFERENCE:
+        result = baseline.train(cfg, **inputs)
+    else:
+        result = variants(cfg)[name][1](cfg, inputs, seed)
+    seconds = time.perf_counter() - start
+    heldout = baseline.make_heldout(cfg, seed)
+    loss = baseline.evaluate(result["state_dict"], cfg, heldout, device=cfg["device"])
+    return {"state_dict": {k: v.numpy() for k, v in result["state_dict"].items()},
+            "losses": list(result["losses"]), "heldout": loss, "seconds": seconds}
+
+
+def _run_task(task: tuple[dict, int, str]) -> tuple[tuple[dict, int, str], dict]:
+    return task, run(*task)
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _runs(tasks: list[tuple[dict, int, str]], jobs: int) -> Iterator[tuple[tuple, dict]]:
+    """(task, result) as each run finishes."""
+    if jobs <= 1:
+        for task in tasks:
+            yield _run_task(task)
+        return
+    # spawn, not fork: a forked copy of a process whose thread pools already ran can hang.
+    # One thread per worker: the workers already fill the cores. A worker that dies breaks
+    # the pool (an error here), where multiprocessing.Pool would start another and wait.
+    pool = ProcessPoolExecutor(min(jobs, len(tasks)), initializer=_one_thread,
+                               mp_context=multiprocessing.get_context("spawn"))
+    try:
+        for future in as_completed([pool.submit(_run_task, task) for task in tasks]):
+            yield future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def measure(preset: str, device: str, seeds: list[int], on_run: Progress | None = None, *,
+            jobs: int | None = None, steps: int | None = None) -> dict:
+    """{"legal"/"illegal": {variant: {metric: [value per seed]}}, "skipped": {...},
+    "runs": {variant or "reference": implementation, what it is measured against, seconds
+    per seed}}. `steps` shortens every run (tests only: thresholds need whole runs)."""
+    cfg = baseline.get_preset(preset).to_cfg(device)
+    if steps is not None:
+        cfg = {**cfg, "steps": steps}
     table = variants(cfg)
-    names = [n for n in (*CORE_LEGAL, *OPTIONAL_LEGAL, *ILLEGAL) if n not in skipped]
-    out = {"legal": {}, "illegal": {}, "skipped": skipped}
+    names = variant_names(preset, device)
+    tasks = [(cfg, seed, REFERENCE) for seed in seeds]
+    tasks += [(cfg, seed, name) for seed in seeds for name in names]
+    results = {}
+    for done, ((_, seed, name), result) in enumerate(_runs(tasks, jobs or default_jobs(device)),
+                                                     1):
+        results[seed, name] = result
+        if on_run is not None:
+            on_run(done, len(tasks), f"seed {seed}: {name} {result['seconds']:.1f} s")
+    against = {name: FAST_BASE if name == "same_code" else REFERENCE for name in names}
+    out = {"legal": {}, "illegal": {}, "skipped": skipped_variants(preset, device),
+           "runs": {REFERENCE: {"implementation": "naive"},
+                    **{n: {"implementation": table[n][0], "against": against[n]}
+                       for n in names}}}
+    for name, row in out["runs"].items():
+        row["seconds"] = [round(results[seed, name]["seconds"], 2) for seed in seeds]
     for seed in seeds:
-        inputs = baseline.make_inputs(cfg, seed)
-        heldout = baseline.make_heldout(cfg, seed)
-        ref = baseline.train(cfg, **inputs)
-        _note(on_run, f"seed {seed}: reference")
+        init = baseline.make_init(cfg, seed)
         for name in names:
-            result = table[name](cfg, inputs, seed)
-            m = metrics(ref["state_dict"], ref["losses"], result["state_dict"],
-                        result["losses"], inputs["init"], cfg, heldout)
+            ref, cand = results[seed, against[name]], results[seed, name]
+            m = distances(_tensors(ref), ref["losses"], _tensors(cand), cand["losses"], init,
+                          ref["heldout"], cand["heldout"])
             side = "illegal" if name in ILLEGAL else "legal"
             row = out[side].setdefault(name, {k: [] for k in tolerances.METRICS})
             for k in tolerances.METRICS:
                 row[k].append(m[k])
-            _note(on_run, f"seed {seed}: {name}")
     return out
 
 
-def _note(on_run, text: str) -> None:
-    if on_run is not None:
-        on_run(text)
+def _tensors(result: dict) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(v) for k, v in result["state_dict"].items()}
 
 
-# ---------------------------------------------------------------------------- thresholds
+# ---------------------------------------------------------------------------- estimate
 
-def choose_thresholds(legal: dict, illegal: dict) -> tuple[dict, dict]:
-    """(threshold per metric, margins per metric): module docstring's rule."""
-    thresholds, margins = {}, {}
-    for m in tolerances.METRICS:
-        worst_legal = max(max(v[m]) for v in legal.values())
-        floor = max(worst_legal, 1e-12)  # the same code twice can be exactly 0
-        mins = sorted(min(v[m]) for v in illegal.values())
-        separable = [x for x in mins if x >= MIN_MARGIN**2 * floor]
-        if separable:
-            thresholds[m] = math.sqrt(floor * separable[0])
-            margins[m] = {"legal": thresholds[m] / floor, "illegal": separable[0] / thresholds[m]}
-        else:
-            thresholds[m] = MIN_MARGIN * floor
-            margins[m] = {"legal": MIN_MARGIN, "illegal": None}
-        margins[m]["largest_legal"] = worst_legal
-    return thresholds, margins
+def estimate(preset: str, device: str, n_seeds: int, jobs: int | None = None) -> dict:
+    """Seconds a calibration should take here: PROBE_STEPS timed steps of the naive loop and
+    of the fast base, and the held-out evaluation of a few windows, under the thread setting
+    the runs will have, scaled to whole runs. {"reference_s", "variant_s" (one run each,
+    evaluation included), "wall_s"}."""
+    cfg = baseline.get_preset(preset).to_cfg(device)
+    jobs = jobs or default_jobs(device)
+    threads = torch.get_num_threads()
+    if jobs > 1:
+        torch.set_num_threads(1)
+    try:
+        short = {**cfg, "steps": 1 + PROBE_STEPS}
+        inputs = baseline.make_inputs(short, 0)
+        naive = _per_step(lambda c, i: baseline.train(c, **i), short, inputs)
+        fast = _per_step(lambda c, i: fast_base.train(c, **i), short, inputs)
+        heldout = baseline.make_heldout(cfg, 0)
+        windows = (heldout.numel() - 1) // cfg["seq_len"]
+        few = min(8, windows)
+        start = time.perf_counter()
+        baseline.evaluate(inputs["init"], cfg, heldout[: few * cfg["seq_len"] + 1],
+                          device=device)
+        evaluation = (time.perf_counter() - start) * windows / few
+    finally:
+        torch.set_num_threads(threads)
+    reference_s = naive * cfg["steps"] + evaluation
+    variant_s = fast * cfg["steps"] + evaluation
+    n_variants = runs_per_seed(preset, device) - 1
+    work = n_seeds * (reference_s + n_variants * variant_s)
+    return {"reference_s": reference_s, "variant_s": variant_s,
+            "wall_s": max(reference_s, work / min(jobs, n_seeds * (1 + n_variants)))}
 
 
-def detection(illegal: dict, thresholds: dict) -> dict:
-    """Per illegal variant: detected on every seed? by which metrics (on every seed)? and
-    the margin (smallest over seeds of the largest value/threshold ratio)."""
-    out = {}
-    for name, row in illegal.items():
-        n = len(next(iter(row.values())))
-        ratios = [{m: row[m][i] / thresholds[m] for m in tolerances.METRICS} for i in range(n)]
-        out[name] = {
-            "detected": all(max(r.values()) > 1.0 for r in ratios),
-            "by": [m for m in tolerances.METRICS if all(r[m] > 1.0 for r in ratios)],
-            "margin": min(max(r.values()) for r in ratios),
-        }
-    return out
+def _per_step(train: Callable[[dict, dict], dict], cfg: dict, inputs: dict) -> float:
+    """Seconds per step, set-up excluded: a 1-step run subtracted from a longer one, after a
+    1-step warm-up (allocator, kernel caches, a GPU's libraries)."""
+    one = {**cfg, "steps": 1}
+    first = {**inputs, "batches": inputs["batches"][:1]}
+    train(one, first)
+    start = time.perf_counter()
+    train(one, first)
+    setup = time.perf_counter() - start
+    start = time.perf_counter()
+    train(cfg, inputs)
+    return max(time.perf_counter() - start - setup, 0.0) / (cfg["steps"] - 1)
 
 
-def decide(measured: dict) -> dict:
-    """Thresholds, admitted legal variants, detection and the smallest cheat detected."""
-    legal, illegal = measured["legal"], measured["illegal"]
-    core = {k: v for k, v in legal.items() if k in CORE_LEGAL}
-    thresholds, margins = choose_thresholds(core, illegal)
-    found = detection(illegal, thresholds)
-    admitted, not_admitted = sorted(core), {}
-    for name in OPTIONAL_LEGAL:
-        if name not in legal:
-            continue
-        trial, trial_margins = choose_thresholds({**core, name: legal[name]}, illegal)
-        trial_found = detection(illegal, trial)
-        lost = [v for v in found if found[v]["detected"] and not trial_found[v]["detected"]]
-        if lost:
-            not_admitted[name] = f"admitting it would hide: {', '.join(lost)}"
-            continue
-        core[name] = legal[name]
-        admitted.append(name)
-        thresholds, margins, found = trial, trial_margins, trial_found
-    detected = [v for v in found if found[v]["detected"]]
-    smallest = min(detected, key=lambda v: min(illegal[v]["weights"]), default=None)
-    return {
-        "thresholds": thresholds, "margins": margins, "admitted_legal": admitted,
-        "not_admitted": not_admitted, "detection": found,
-        "undetected": [v for v in found if not found[v]["detected"]],
-        "smallest_cheat_detected": None if smallest is None else {
-            "variant": smallest, "weights": min(illegal[smallest]["weights"]),
-            "note": "the detected cheat that moves the weights least"},
+# ---------------------------------------------------------------------------- the entry
+
+def calibrate(preset: str, device: str, n_seeds: int = DEFAULT_SEEDS,
+              on_run: Progress | None = None, *, source: tolerances.Source | None = None,
+              jobs: int | None = None) -> dict:
+    """Measure, decide, and write the preset/device entry into `source`'s target (default:
+    the current source's: the user's file unless --tolerances names one). Raises
+    CalibrationError, writing nothing, when the fast base is too far from the reference."""
+    source = source or tolerances.current()
+    source.check_writable()
+    start = time.perf_counter()
+    seeds = [SEED_BASE + i for i in range(n_seeds)]
+    jobs = jobs or default_jobs(device)
+    measured = measure(preset, device, seeds, on_run, jobs=jobs)
+    decided = decide(measured)
+    used = {row["implementation"] for row in measured["runs"].values()}
+    entry = {
+        "preset": preset, "device": device, "device_name": device_name(device),
+        "date": datetime.date.today().isoformat(), "torch": torch.__version__,
+        "python": platform.python_version(), "seeds": seeds,
+        "rule": RULE,
+        **decided,
+        "legal": measured["legal"], "illegal": measured["illegal"],
+        "skipped": measured["skipped"], "runs": measured["runs"],
+        "implementations": {k: v for k, v in IMPLEMENTATIONS.items() if k in used},
+        "workers": min(jobs, len(seeds) * runs_per_seed(preset, device)),
+        "threads_per_run": 1 if jobs > 1 else torch.get_num_threads(),
+        "wall_s": round(time.perf_counter() - start, 1), "command": " ".join(sys.argv),
     }
+    if decided["fast_base"] is not None and not decided["fast_base"]["ok"]:
+        raise CalibrationError(fast_base_refusal(decided["fast_base"]))
+    source.save(preset, device, entry)
+    return entry
+
+
+def fast_base_refusal(check: dict) -> str:
+    worst = max(check["metrics"].items(),
+                key=lambda kv: float("inf") if kv[1]["ratio"] is None else kv[1]["ratio"])
+    m, row = worst
+    share = "not small beside" if row["ratio"] is None else f"{row['ratio']:.1%} of"
+    return (f"the fast base ({check['variant']}) is too far from the naive reference to "
+            f"measure cheats on: its {m} distance {row['distance']:.3g} is {share} the "
+            f"smallest illegal one ({row['smallest_illegal_variant']}, "
+            f"{row['smallest_illegal']:.3g}); the limit is {FAST_BASE_LIMIT:.0%}. Nothing "
+            "was written")
 
 
 def device_name(device: str) -> str:
@@ -251,28 +380,3 @@ def device_name(device: str) -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
-
-
-def calibrate(preset: str, device: str, n_seeds: int = 3,
-              on_run: Callable[[str], None] | None = None, path=None) -> dict:
-    """Measure, decide, and write the preset/device entry of tolerances.json."""
-    start = time.perf_counter()
-    seeds = [SEED_BASE + i for i in range(n_seeds)]
-    measured = measure(preset, device, seeds, on_run)
-    entry = {
-        "preset": preset, "device": device, "device_name": device_name(device),
-        "date": datetime.date.today().isoformat(), "torch": torch.__version__,
-        "python": platform.python_version(), "seeds": seeds,
-        "rule": RULE,
-        **decide(measured),
-        "legal": measured["legal"], "illegal": measured["illegal"],
-        "skipped": measured["skipped"],
-        "wall_s": round(time.perf_counter() - start, 1), "command": " ".join(sys.argv),
-    }
-    tolerances.save_entry(preset, device, entry, path or tolerances.PATH)
-    return entry
-
-
-def runs_per_seed(preset: str, device: str) -> int:
-    skipped = skipped_variants(preset, device)
-    return 1 + sum(n not in skipped for n in (*CORE_LEGAL, *OPTIONAL_LEGAL, *ILLEGAL))

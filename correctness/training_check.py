@@ -88,10 +88,18 @@ def metrics(ref_state: dict, ref_losses: list[float], cand_state: dict,
             cand_losses: list[float], init: dict, cfg: dict,
             heldout: torch.Tensor) -> dict[str, float]:
     """The three distances of tolerances.METRIC_DOCS between a candidate and the reference
-    (calibration measures legal and illegal variants with this same function)."""
+    (calibration measures legal and illegal variants with the same `distances`)."""
     device = cfg["device"]
     loss_ref = baseline.evaluate(ref_state, cfg, heldout, device=device)
     loss_cand = baseline.evaluate(cand_state, cfg, heldout, device=device)
+    return distances(ref_state, ref_losses, cand_state, cand_losses, init, loss_ref, loss_cand)
+
+
+def distances(ref_state: dict, ref_losses: list[float], cand_state: dict,
+              cand_losses: list[float], init: dict, loss_ref: float,
+              loss_cand: float) -> dict[str, float]:
+    """`metrics`, given the two runs' held-out losses (calibration evaluates each run once,
+    where it trained, instead of the reference once per variant)."""
     names = sorted(ref_state)
     flat = {k: torch.cat([d[n].detach().double().reshape(-1).cpu() for n in names])
             for k, d in (("ref", ref_state), ("cand", cand_state), ("init", init))}
@@ -140,13 +148,15 @@ def compare(ref: RunResult, cand: RunResult, cfg: dict, init: dict, heldout: tor
 
 def check_training(solution_dir: str | Path, preset: str, device: str, *,
                    seed: int | None = None, allow_library: bool = False, quick: bool = False,
-                   static_scan: bool = True, kernel_checks: bool = True) -> TrainingVerdict:
+                   static_scan: bool = True, kernel_checks: bool = True,
+                   tolerances: tolerance_table.Source | None = None) -> TrainingVerdict:
     """Judge `solution_dir` on `preset`/`device` (quick: `tiny` on the CPU, seconds).
     `seed` makes a check reproducible (tests); by default it is secret and discarded.
-    `static_scan=False` exists only for tests of the runtime defences."""
+    `static_scan=False` exists only for tests of the runtime defences. `tolerances`: where
+    the thresholds are looked up (default: the source the command selected)."""
     if quick:
         preset, device = "tiny", "cpu"
-    table = tolerance_table.load(preset, device)
+    table = (tolerances or tolerance_table.current()).thresholds(preset, device)
     cfg = baseline.get_preset(preset).to_cfg(device)
     verdict = TrainingVerdict(False, [], None, preset, device, seed_hidden=seed is None)
 

@@ -1,5 +1,8 @@
-"""Calibration: the cheating AdamW does exactly the cheat it names, thresholds follow the
-documented rule, and bf16 autocast is admitted only when it hides no cheat."""
+"""Calibration: the cheating AdamW does exactly the cheat it names, the fast base trains
+what the baseline trains, thresholds follow the documented rule, bf16 autocast is admitted
+only when it hides no cheat, a fast base too far from the reference is refused, the
+precision cuts are reported plainly, and a real (shortened) calibration runs its variants
+in worker processes on the implementations it records."""
 
 from __future__ import annotations
 
@@ -9,8 +12,15 @@ import pytest
 import torch
 
 import baseline
-from correctness import calibrate, tolerances
-from correctness.calibrate import choose_thresholds, decide, detection, evenly_spaced, ops_with
+from correctness import calibrate, fast_base, tolerances
+from correctness.calibrate import evenly_spaced, ops_with
+from correctness.calibration_rule import (
+    FAST_BASE_LIMIT,
+    ILLEGAL,
+    choose_thresholds,
+    decide,
+    detection,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +53,34 @@ def test_unchanged_ops_reproduce_the_baseline_and_lr_scale_does_not(run5):
     assert faster["losses"][0] == ref["losses"][0] and faster["losses"][-1] != ref["losses"][-1]
 
 
-def test_bf16_rounding_leaves_bf16_representable_weights(run5):
-    cfg, inputs, _ = run5
-    out = baseline.train(cfg, **inputs, ops=ops_with(cfg, round_bf16=True))
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_rounding_leaves_weights_representable_in_that_dtype(run5, dtype):
+    cfg, inputs, ref = run5
+    out = baseline.train(cfg, **inputs, ops=ops_with(cfg, round_to=dtype))
     w = out["state_dict"]["h.0.mlp.c_fc.weight"]
-    assert torch.equal(w, w.to(torch.bfloat16).float())
+    assert torch.equal(w, w.to(dtype).float())
+    assert not torch.equal(w, ref["state_dict"]["h.0.mlp.c_fc.weight"])
+
+
+def test_the_fast_base_trains_what_the_baseline_trains(run5):
+    cfg, inputs, ref = run5
+    out = fast_base.train(cfg, **inputs)
+    assert max(abs(a - b) for a, b in zip(out["losses"], ref["losses"])) < 1e-5
+    for name, w in ref["state_dict"].items():
+        moved = (w - inputs["init"][name]).norm()
+        assert (out["state_dict"][name] - w).norm() <= 1e-3 * moved + 1e-7, name
+
+
+def test_the_cheats_act_on_the_fast_base(run5):
+    cfg, inputs, ref = run5
+    skipped = fast_base.train(cfg, **inputs, ops=ops_with(cfg, base=fast_base.OPS,
+                                                          skip=frozenset(range(1, 6))))
+    assert all(torch.equal(skipped["state_dict"][k], inputs["init"][k]) for k in inputs["init"])
+    frozen = fast_base.train(cfg, **inputs, ops=ops_with(cfg, base=fast_base.OPS,
+                                                         frozen_prefix="h.0."))
+    assert torch.equal(frozen["state_dict"]["h.0.ln_1.weight"], inputs["init"]["h.0.ln_1.weight"])
+    assert not torch.equal(frozen["state_dict"]["h.1.ln_1.weight"],
+                           inputs["init"]["h.1.ln_1.weight"])
 
 
 @pytest.mark.parametrize("steps,fraction,count", [(150, 0.01, 2), (150, 0.05, 8),
@@ -95,3 +128,70 @@ def test_skipped_variants_say_why():
     assert set(calibrate.skipped_variants("tiny", "cpu")) == {"triton_kernels"}
     assert calibrate.skipped_variants("gpu", "cuda") == {}
     assert calibrate.runs_per_seed("cpu", "cpu") == 1 + 2 + len(calibrate.ILLEGAL)
+
+
+def _measured(**legal_and_illegal):
+    """Synthetic measurements: names in ILLEGAL go to the illegal side."""
+    rows = _rows(**legal_and_illegal)
+    return {"legal": {k: v for k, v in rows.items() if k not in ILLEGAL},
+            "illegal": {k: v for k, v in rows.items() if k in ILLEGAL}}
+
+
+def test_the_fast_base_is_measured_against_the_smallest_cheat():
+    near = decide(_measured(same_code=[0.0], torch_native=[FAST_BASE_LIMIT * 1e-2],
+                            skip_1pct=[1e-2], skip_20pct=[1.0]))["fast_base"]
+    assert near["ok"] and near["metrics"]["weights"]["ratio"] == pytest.approx(FAST_BASE_LIMIT)
+    assert near["metrics"]["weights"]["smallest_illegal_variant"] == "skip_1pct"
+    far = decide(_measured(same_code=[0.0], torch_native=[1e-3], skip_1pct=[1e-2],
+                           skip_20pct=[1.0]))["fast_base"]
+    assert not far["ok"] and far["metrics"]["trajectory"]["ratio"] == pytest.approx(0.1)
+
+
+def test_a_fast_base_too_far_from_the_reference_writes_nothing(monkeypatch, tmp_path):
+    far = {**_measured(same_code=[0.0], torch_native=[1e-3], skip_1pct=[1e-2],
+                       half_steps_double_lr=[1.0]), "skipped": {}, "runs": {}}
+    monkeypatch.setattr(calibrate, "measure", lambda *args, **kw: far)
+    target = tmp_path / "t.json"
+    with pytest.raises(calibrate.CalibrationError, match=r"10\.0% of the smallest illegal"):
+        calibrate.calibrate("tiny", "cpu", 1, source=tolerances.Source(target), jobs=1)
+    assert not target.exists()
+
+
+def test_a_precision_cut_inside_the_legal_band_is_reported_plainly():
+    # fp16 master weights as close to the reference as bf16 autocast: nothing separates them
+    out = decide(_measured(same_code=[0.0], torch_native=[1e-5], bf16_autocast=[1e-3],
+                           fp16_weights=[2e-5], skip_5pct=[1e-1]))
+    assert out["undetected"] == ["fp16_weights"]
+    fp16 = out["precision"]["fp16_weights"]
+    assert fp16["kind"] == "illegal" and fp16["verdict"].startswith("NOT separable")
+    assert fp16["metrics"]["weights"]["x_legal_band"] == pytest.approx(0.02)  # bf16 autocast
+    assert "bf16_autocast" in out["admitted_legal"]  # it hid nothing that was caught before
+    # a cut between the bands: caught only because bf16 autocast is then not admitted
+    out = decide(_measured(same_code=[0.0], torch_native=[1e-5], bf16_autocast=[1e-3],
+                           fp16_weights=[2e-4], skip_5pct=[1e-1]))
+    assert out["undetected"] == [] and "bf16_autocast" not in out["admitted_legal"]
+    assert out["precision"]["bf16_autocast"]["verdict"] == (
+        "not admitted as legal: admitting it would hide: fp16_weights")
+    assert out["precision"]["fp16_weights"]["verdict"].startswith("caught on every seed")
+
+
+def test_a_short_real_calibration_runs_on_the_recorded_implementations():
+    """tiny cut to 12 steps, one seed, two worker processes: thresholds need whole runs, so
+    nothing here is a threshold; the plumbing and the fast base's closeness are."""
+    measured = calibrate.measure("tiny", "cpu", [7000], jobs=2, steps=12)
+    names = calibrate.variant_names("tiny", "cpu")
+    assert set(measured["legal"]) | set(measured["illegal"]) == set(names)
+    runs = measured["runs"]
+    assert runs["reference"]["implementation"] == "naive"
+    assert {runs[n]["implementation"] for n in names} == {"fast"}
+    assert runs["same_code"]["against"] == "torch_native"
+    assert {runs[n]["against"] for n in names if n != "same_code"} == {"reference"}
+    assert measured["legal"]["same_code"] == {m: [0.0] for m in tolerances.METRICS}
+    base = decide(measured)["fast_base"]
+    assert base["ok"], base
+    assert all(min(row["weights"]) > 0 for row in measured["illegal"].values())
+
+
+def test_the_estimate_covers_the_longest_run():
+    guess = calibrate.estimate("tiny", "cpu", 1, jobs=1)
+    assert 0 < guess["variant_s"] and 0 < guess["reference_s"] <= guess["wall_s"]
