@@ -66,6 +66,7 @@ class Evaluation:
     noise_source: str | None = None  # which spread decided `inconclusive`
     inconclusive: bool = False
     statistic: str = stats.STATISTIC
+    calibration: dict | None = None  # the identity of the thresholds that judged it
 
     @property
     def candidate_ran(self) -> bool:
@@ -105,15 +106,20 @@ def _default_kernel_check(solution_dir: Path, device: str, allow_library: bool) 
     return check_solution_kernels(solution_dir, device, allow_library=allow_library)
 
 
-def _default_judge(preset: str, device: str) -> Judge:
-    from correctness import tolerances, training_check
+def _default_judge(preset: str, device: str, tolerances=None) -> tuple[Judge, dict]:
+    """The training check with the track's calibrated thresholds from `tolerances` (a
+    correctness.tolerances.Source; default: the one the command selected), and the identity
+    of that calibration."""
+    from correctness import tolerances as table_source
+    from correctness import training_check
 
-    table = tolerances.load(preset, device)
+    source = tolerances or table_source.current()
+    table = source.thresholds(preset, device)
 
     def judge(ref, cand, cfg, init, heldout):
         return training_check.compare(ref, cand, cfg, init, heldout, table)
 
-    return judge
+    return judge, source.identity(preset, device)
 
 
 def _baseline_dir() -> Path:
@@ -191,15 +197,17 @@ def evaluate(solution_dir: str | Path, preset: str, device: str, *, rounds: int 
              on_progress: Callable[[int, int, str], None] | None = None,
              runner: Runner | None = None, judge: Judge | None = None,
              baseline_dir: str | Path | None = None,
-             kernel_check: Callable[..., dict] | None = None) -> Evaluation:
+             kernel_check: Callable[..., dict] | None = None, tolerances=None) -> Evaluation:
     """The official evaluation of `solution_dir` against the baseline (module docstring).
     `runner`/`judge`/`baseline_dir`/`kernel_check` default to the sandbox, the training
-    check with the preset's calibrated tolerances, the reference baseline and the sandboxed
-    kernel checks; tests inject their own."""
+    check with the preset's calibrated tolerances (from `tolerances`, a
+    correctness.tolerances.Source, default the selected one), the reference baseline and the
+    sandboxed kernel checks; tests inject their own."""
     return evaluate_many([solution_dir], preset, device, rounds=rounds, warmup=warmup,
                          repeat_self=repeat_self, allow_library=[allow_library],
                          on_progress=on_progress, runner=runner, judge=judge,
-                         baseline_dir=baseline_dir, kernel_check=kernel_check)[0]
+                         baseline_dir=baseline_dir, kernel_check=kernel_check,
+                         tolerances=tolerances)[0]
 
 
 def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
@@ -208,7 +216,8 @@ def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
                   on_progress: Callable[[int, int, str], None] | None = None,
                   runner: Runner | None = None, judge: Judge | None = None,
                   baseline_dir: str | Path | None = None,
-                  kernel_check: Callable[..., dict] | None = None) -> list[Evaluation]:
+                  kernel_check: Callable[..., dict] | None = None,
+                  tolerances=None) -> list[Evaluation]:
     """Several candidates against ONE set of baseline runs: each round runs the baseline
     and every candidate still in the field on the round's seed, in an order that reverses
     every round (B c1 c2, c2 c1 B, ...), and pairs each candidate with that round's
@@ -220,10 +229,10 @@ def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     cfg = baseline.get_preset(preset).to_cfg(device)
     runner = runner or _default_runner(preset)
-    judge = judge or _default_judge(preset, device)
+    judge, calibration = (judge, None) if judge else _default_judge(preset, device, tolerances)
     kernel_check = kernel_check or _default_kernel_check
     allow_library = allow_library or [False] * len(solution_dirs)
-    evs = [Evaluation(str(d), preset, device, rounds, bool(lib))
+    evs = [Evaluation(str(d), preset, device, rounds, bool(lib), calibration=calibration)
            for d, lib in zip(solution_dirs, allow_library)]
     plan = (warmup + rounds, warmup + rounds + repeat_self * 2 * rounds)
     session = _Session(evs, runner, Path(baseline_dir or _baseline_dir()), plan, on_progress)

@@ -20,7 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.records import entrant_label
+from bench.records import calibration, entrant_label, isolation
 from bench.stats import STATISTIC
 
 ANCHOR_TASK = ("Anthropic, Claude system cards, AI R&D evaluations: the internal \"LLM "
@@ -50,6 +50,8 @@ class Row:
     records: int
     devices: list[str]
     inconclusive: bool  # the best record's gain is within its noise
+    isolation: list[str] = field(default_factory=list)  # of its records' runs
+    calibrations: list[str] = field(default_factory=list)  # short hashes; "not recorded"
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Track:
     device: str
     rows: list[Row] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
+    calibrations: list[str] = field(default_factory=list)  # what judged its records
 
     @property
     def title(self) -> str:
@@ -80,7 +83,25 @@ def _row(label: str, records: list[dict]) -> Row:
                average_best=statistics.fmean(best_of_run.values()), runs=len(best_of_run),
                records=len(records),
                devices=sorted({r["environment"]["device_name"] for r in records}),
-               inconclusive=bool(top["inconclusive"]))
+               inconclusive=bool(top["inconclusive"]),
+               isolation=sorted({isolation(r) for r in records}),
+               calibrations=sorted({_short(calibration(r)) for r in records}))
+
+
+def _short(identity: dict | None) -> str:
+    return identity["hash"][7:15] if identity else "not recorded"
+
+
+def _calibration_lines(records: list[dict]) -> list[str]:
+    """One line per calibration that judged one of the records: short hash, identity."""
+    from correctness.tolerances import label
+
+    found = {}
+    for r in records:
+        identity = calibration(r)
+        found[_short(identity)] = (f"{_short(identity)}: {label(identity)}" if identity
+                                   else "not recorded: records without the field")
+    return [found[short] for short in sorted(found)]
 
 
 def build(records: list[dict]) -> list[Track]:
@@ -100,6 +121,7 @@ def build(records: list[dict]) -> list[Track]:
     for key, track in tracks.items():
         track.rows = sorted((_row(label, rs) for label, rs in correct[key].items()),
                             key=lambda row: -row.best)
+        track.calibrations = _calibration_lines(by_track[key])
     return [tracks[k] for k in sorted(tracks, key=lambda k: (-_flops_per_step(by_track[k]), k))]
 
 
@@ -162,9 +184,10 @@ def _speedup(row: Row) -> str:
 
 def _ranking_table(track: Track) -> tuple[list[str], list[list[str]]]:
     header = ["rank", "entrant", "kind", "best: median speedup (min-max rounds)",
-              "average best", "runs", "device"]
+              "average best", "runs", "device", "isolation", "calibration"]
     body = [[str(i), r.label, r.kind, _speedup(r), f"{r.average_best:.2f}x", str(r.runs),
-             ", ".join(r.devices)] for i, r in enumerate(track.rows, 1)]
+             ", ".join(r.devices), ", ".join(r.isolation), ", ".join(r.calibrations)]
+            for i, r in enumerate(track.rows, 1)]
     return header, body
 
 
@@ -209,6 +232,8 @@ def render_markdown(tracks: list[Track], png_name: str | None) -> str:
         lines.append("")
         if track.rejected:
             lines += ["Rejected (not ranked):", "", *_md_table(*_rejected_table(track)), ""]
+        lines += ["Judged by the calibrations:", "",
+                  *(f"- `{line}`" for line in track.calibrations), ""]
     lines += ["## Published anchors (not measured here)", "", _ANCHOR_NOTE, "",
               *_md_table(*_anchor_table()), ""]
     return "\n".join(lines)
@@ -245,6 +270,9 @@ def render_html(tracks: list[Track], png: bytes | None) -> str:
         if track.rejected:
             parts += ["<p>Rejected (not ranked):</p>",
                       _html_table(*_rejected_table(track), "rejected")]
+        items = "".join(f"<li><code>{html.escape(line)}</code></li>"
+                        for line in track.calibrations)
+        parts.append(f"<p>Judged by the calibrations:</p><ul class=\"calibrations\">{items}</ul>")
     parts += ['<section class="anchors"><h2>Published anchors (not measured here)</h2>',
               f"<p>{html.escape(_ANCHOR_NOTE)}</p>", _html_table(*_anchor_table(), "anchors"),
               "</section></body></html>"]

@@ -3,7 +3,9 @@
 The schema and the rules are documented for readers in results/README.md; `REQUIRED`
 below is what `load_records` enforces. A record is written once (mode "x": an existing
 file is never overwritten) and carries its own provenance: the solution's content hash,
-the device, the software versions, the command line and the date.
+the device, the software versions, the command line, the date, the calibration that
+judged it and the isolation its runs had. Records written before those two fields existed
+read as `isolation()` and `calibration()` say.
 """
 
 from __future__ import annotations
@@ -127,9 +129,22 @@ def build_record(evaluation, entrant: dict, *, extra: dict | None = None,
         "preset": ev.pop("preset"), "device": ev.pop("device"),
         "environment": environment(evaluation.device),
         **ev,
+        "calibration": getattr(evaluation, "calibration", None),
+        "isolation": getattr(evaluation, "isolation", "process"),
         "roofline": roofline,
         "agent": extra,
     }
+
+
+def isolation(record: dict) -> str:
+    """How the record's runs were isolated: "namespaces" or "process" (a record without the
+    field predates namespaces, so its runs had process isolation only)."""
+    return record.get("isolation") or "process"
+
+
+def calibration(record: dict) -> dict | None:
+    """The identity of the calibration that judged the record (None: not recorded)."""
+    return record.get("calibration")
 
 
 def write_record(evaluation, entrant: dict, *, results_dir: str | os.PathLike = "results",

@@ -127,3 +127,26 @@ def test_html_loads_in_chromium_with_table_plot_and_no_console_errors(results, t
     pixels = (matplotlib.image.imread(shot)[..., :3] * 255).round()
     bar_blue = ((abs(pixels - [0x48, 0x78, 0xA8]) <= 2).all(axis=-1)).sum()
     assert bar_blue > 500  # the plot's bars were decoded and drawn, not a broken image
+
+
+def test_rows_show_the_isolation_and_the_calibration_that_judged_them(results, tmp_path):
+    sol = tmp_path / "sol"
+    identity = {"key": "gpu/cpu", "hash": "sha256:" + "cd" * 32, "device_name": "AMD EPYC",
+                "date": "2026-01-02", "seeds": [7000], "source": "user"}
+    ev = Evaluation(str(sol), "gpu", "cpu", rounds_requested=1, allow_library=False,
+                    calibration=identity)
+    ev.isolation = "namespaces"
+    ev.rounds = [{"round": 1, "order": "baseline,candidate", "baseline_s": 1.0,
+                  "candidate_s": 0.5, "ratio": 2.0, "checks": []}]
+    ev.passed, ev.median_ratio, ev.min_ratio, ev.max_ratio = True, 2.0, 2.0, 2.0
+    records.write_record(ev, {"kind": "reference", "name": "torch_native"}, results_dir=results)
+    gpu, cpu, _ = leaderboard.build(records.load_records(results))
+    assert (gpu.rows[0].isolation, gpu.rows[0].calibrations) == (["namespaces"], ["cdcdcdcd"])
+    assert gpu.calibrations == ["cdcdcdcd: gpu/cpu cdcdcdcd (AMD EPYC, 2026-01-02, seed 7000; "
+                                "user)"]
+    # the fixture's evaluations named no calibration (an injected judge) nor an isolation
+    assert (cpu.rows[0].isolation, cpu.rows[0].calibrations) == (["process"], ["not recorded"])
+    md = leaderboard.render_markdown([gpu, cpu], None)
+    assert "| AMD EPYC | namespaces | cdcdcdcd |" in md
+    assert "- `cdcdcdcd: gpu/cpu cdcdcdcd (AMD EPYC" in md
+    assert "cdcdcdcd: gpu/cpu" in leaderboard.render_html([gpu, cpu], None)

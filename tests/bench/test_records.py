@@ -1,6 +1,7 @@
 """bench.records: content hashes, immutable files, provenance, and refusing bad records."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,41 @@ def test_load_names_the_bad_file(solution, tmp_path):
     (tmp_path / "zz-broken.json").write_text(json.dumps({"schema_version": 99}))
     with pytest.raises(records.RecordError, match="schema_version 99"):
         records.load_records(tmp_path)
+
+
+def test_a_record_names_its_calibration_and_isolation(solution, tmp_path):
+    ev = _evaluation(solution)
+    ev.calibration = {"key": "tiny/cpu", "hash": "sha256:" + "ab" * 32, "device_name": "AMD EPYC",
+                      "date": "2026-01-02", "seeds": [7000], "source": "user"}
+    ev.isolation = "namespaces"
+    rec = json.loads(records.write_record(ev, {"kind": "reference", "name": "a"},
+                                          results_dir=tmp_path).read_text())
+    assert records.calibration(rec) == ev.calibration
+    assert records.isolation(rec) == "namespaces" and records.validate(rec) == []
+
+
+def test_records_without_those_fields_still_load():
+    committed = records.load_records(Path(__file__).parents[2] / "results")
+    old = [r for r in committed if "isolation" not in r]
+    assert old, "the committed records predate the fields"
+    assert {records.isolation(r) for r in old} == {"process"}
+    assert all(records.calibration(r) is None for r in old)
+
+
+def test_the_evaluation_carries_the_calibration_that_judged_it(dirs, tmp_path):
+    from clockfakes import WorkCountRunner, exact_judge, train_baseline
+
+    from bench import clock
+    from correctness import tolerances
+
+    source = tolerances.Source(tmp_path / "cal.json")
+    source.save("tiny", "cpu", {"thresholds": {m: 1.0 for m in tolerances.METRICS},
+                                "device_name": "AMD EPYC", "date": "2026-01-02", "seeds": [1]})
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline})
+    common = dict(rounds=1, warmup=False, runner=runner, baseline_dir=dirs["baseline"],
+                  kernel_check=lambda *a: {})
+    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", tolerances=source, **common)
+    assert ev.calibration == source.identity("tiny", "cpu")
+    assert clock.evaluate(dirs["candidate"], "tiny", "cpu", judge=exact_judge,
+                          **common).calibration is None  # an injected judge names none
