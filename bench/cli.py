@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-from bench.ui import UsageError, console
+from bench.ui import UsageError, add_calibration_arguments, console, tolerance_source
 
 COMMANDS = ["train", "check", "calibrate", "bench", "bench-kernels", "leaderboard", "agent", "run"]
 
@@ -26,6 +26,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="speedup", description=(
         "Speedup Bench: how much faster can an agent make the code that trains a small "
         "language model, while it still computes the same training?"))
+    add_calibration_arguments(parser, top_level=True)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
                                 metavar="COMMAND")
     for name in COMMANDS:
@@ -34,21 +35,37 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == command:
             module.add_arguments(p)
+            add_calibration_arguments(p, top_level=False)
         p.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from correctness import tolerances
+
     try:
         argv = sys.argv[1:] if argv is None else argv
-        args = build_parser(argv[0] if argv else None).parse_args(argv)
-        return int(args._run(args) or 0)
-    except UsageError as e:
+        args = build_parser(_command(argv)).parse_args(argv)
+        # every lookup of thresholds in this command (the agent's harness too) uses it
+        with tolerances.selected(tolerance_source(args.tolerances)):
+            return int(args._run(args) or 0)
+    except (UsageError, tolerances.ToleranceError) as e:
         console.print(f"speedup: error: {e}", markup=False)
         return 2
     except KeyboardInterrupt:
         console.print("speedup: interrupted", markup=False)
         return 130
+
+
+def _command(argv: list[str]) -> str | None:
+    """The subcommand's name: the first word that is not a global option or its value."""
+    words = iter(argv)
+    for word in words:
+        if word == "--tolerances":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 if __name__ == "__main__":

@@ -10,7 +10,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -33,14 +40,66 @@ def preset_and_device(preset: str | None, device: str) -> tuple[str, str]:
     return preset, device
 
 
-def require_calibration(preset: str, device: str) -> None:
-    """The judge needs the track's calibrated thresholds: say so before any work starts."""
+def add_calibration_arguments(p: argparse.ArgumentParser, *, top_level: bool) -> None:
+    """The global options on where thresholds live; after a subcommand they override the
+    ones before it (SUPPRESS: an option not given there leaves the top level's value)."""
+    unset, off = (None, False) if top_level else (argparse.SUPPRESS, argparse.SUPPRESS)
+    g = p.add_argument_group("calibration (global options)")
+    g.add_argument("--tolerances", metavar="FILE", default=unset,
+                   help="read and write calibrated thresholds in FILE alone (empty or missing: "
+                        "nothing calibrated yet) instead of the shipped ones plus "
+                        "$XDG_DATA_HOME/speedup-bench/tolerances.json")
+    g.add_argument("--no-auto-calibrate", action="store_true", default=off,
+                   help="refuse a track that has no calibration instead of calibrating it "
+                        "first")
+
+
+def tolerance_source(path: str | None):
+    """The correctness.tolerances.Source that --tolerances selects (unset: shipped + the
+    user's file)."""
     from correctness import tolerances
 
+    if path is None:
+        return tolerances.Source()
+    file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"--tolerances {path} is a directory; give a file (it may be missing "
+                         "or empty)")
+    if not file.parent.is_dir():
+        raise UsageError(f"--tolerances {path}: no directory {file.parent}")
+    return tolerances.Source(file)
+
+
+def ensure_calibrated(preset: str, device: str, *, auto: bool = True) -> dict:
+    """The judge needs the track's calibrated thresholds, from the selected source: found,
+    or calibrated now (`auto`), before any other work starts. Returns the calibration's
+    identity (correctness.tolerances.Source.identity)."""
+    from correctness import tolerances
+
+    source = tolerances.current()
     try:
-        tolerances.load(preset, device)
+        return source.identity(preset, device)
+    except tolerances.NotCalibrated as e:
+        if not auto:
+            raise UsageError(f"{e}; or let the command calibrate it (drop "
+                             "--no-auto-calibrate)") from None
     except tolerances.ToleranceError as e:
         raise UsageError(str(e)) from None
+    from bench.commands.calibrate import calibrate_track
+
+    try:
+        source.check_writable()
+    except tolerances.ToleranceError as e:
+        raise UsageError(f"{preset}/{device} needs calibrating, but {e}") from None
+    console.print(f"{preset}/{device} has no calibrated thresholds in {source.describe()}: "
+                  "calibrating it first", markup=False)
+    from correctness.calibrate import CalibrationError
+
+    try:
+        calibrate_track(preset, device, source=source, summary_only=True)
+    except CalibrationError as e:
+        raise UsageError(f"cannot calibrate {preset}/{device}: {e}") from None
+    return source.identity(preset, device)
 
 
 def int_arg(flag: str, minimum: int) -> Callable[[str], int]:
@@ -102,12 +161,15 @@ def writable_dir(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def progress(description: str, total: int | None) -> Iterator:
+def progress(description: str, total: int | None, *, remaining: bool = False) -> Iterator:
     """A progress bar on stderr; yields advance(n=1, status="", total=None), where a total
     replaces the planned one (work that turned out shorter, e.g. a rejected candidate). A
-    total of None (not known yet) shows a pulsing bar until one is given."""
+    total of None (not known yet) shows a pulsing bar until one is given. `remaining` adds
+    the time left, extrapolated from the steps done so far."""
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("{task.fields[status]}")]
+    if remaining:
+        columns[4:4] = [TextColumn("left"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=not sys.stderr.isatty()) as bar:
         task = bar.add_task(description, total=total, status="")
 

@@ -96,10 +96,13 @@ def build_config(args: argparse.Namespace):
     from agent.budget import Budgets
     from agent.prices import FREE, price_for
     from agent.session import RunConfig, new_run_id
-    from bench.ui import UsageError, preset_and_device, require_calibration
+    from bench.ui import UsageError, ensure_calibrated, preset_and_device
 
     preset, device = preset_and_device(args.preset, args.device)
-    require_calibration(preset, device)
+    auto = not getattr(args, "no_auto_calibrate", False)
+    ensure_calibrated(preset, device, auto=auto)
+    if device == "cpu":  # run_check, the agent's quick check, judges on tiny/cpu there
+        ensure_calibrated("tiny", "cpu", auto=auto)
     budget_args = {k: getattr(args, k) for k in (
         "max_turns", "max_input_tokens", "max_output_tokens", "max_dollars", "max_wall_s",
         "max_device_s")}  # each checked positive when parsed

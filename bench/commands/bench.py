@@ -57,7 +57,7 @@ def entrant_for(solution_dir: Path, name: str | None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.ui import UsageError, out, preset_and_device, require_calibration, writable_dir
+    from bench.ui import UsageError, ensure_calibrated, out, preset_and_device, writable_dir
 
     preset, device = preset_and_device(args.preset, args.device)
     if not args.dirs and not args.measure_ceiling:
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                              "solution.py defines train(cfg, init, tokens, batches)")
     if solution_dirs:
         writable_dir(args.results_dir)
-        require_calibration(preset, device)
+        ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
     ceiling = _ceiling(device) if args.measure_ceiling else None
     if not solution_dirs:
         return 0

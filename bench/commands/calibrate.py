@@ -1,14 +1,20 @@
 """Measure the thresholds of the training checks for a preset and device, and write them
-into correctness/tolerances.json (with every measurement, the margins, which legal variants
-are admitted and the smallest cheat detected).
+(with every measurement, the margins, which legal variants are admitted, the smallest cheat
+detected and which implementation ran each variant) into the user's tolerances file,
+$XDG_DATA_HOME/speedup-bench/tolerances.json, or into --tolerances FILE. The shipped
+thresholds change only when FILE names them: --tolerances correctness/tolerances.json.
 
-Legal variants: the same code twice, torch-native slots, bf16 autocast (where the device
-runs bf16), Triton slots (on CUDA). Illegal: 1/5/20% of steps skipped, lr +-5%, shuffled
-batch order, a frozen layer, half the steps at double lr, bf16 master weights. Every
-variant trains the whole preset once per seed: the `cpu` entry in tolerances.json took 74
-minutes for 2 seeds (one thread each, on a shared 2-core machine). Example:
+The naive baseline trains once per seed, the reference; every variant trains on the fast
+base (the same training through torch-native slots), whose own distance from the
+reference must stay within 5% of the smallest cheat's, or nothing is written. Legal
+variants: the same code twice, torch-native slots, bf16 autocast (where the device runs
+bf16), Triton slots (on CUDA). Illegal: 1/5/20% of steps skipped, lr +-5%, shuffled batch
+order, a frozen layer, half the steps at double lr, bf16 and fp16 master weights. On a CPU
+the runs go in parallel, one per core. `check`, `bench`, `agent` and `run` calibrate a
+track that has no thresholds themselves (unless --no-auto-calibrate). Examples:
 
-    speedup calibrate --preset tiny --device cpu --seeds 3
+    speedup calibrate --preset tiny --device cpu
+    speedup calibrate --preset cpu --device cpu --seeds 1 --tolerances /tmp/cal-cpu.json
 """
 
 from __future__ import annotations
@@ -20,33 +26,119 @@ HELP = "measure legal vs illegal training distances and write the check threshol
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from bench.ui import add_track_arguments, int_arg
+    from correctness.calibrate import DEFAULT_SEEDS
 
     add_track_arguments(p)
-    p.add_argument("--seeds", type=int_arg("--seeds", 1), default=3,
-                   help="seeds to measure every variant on (default 3)")
+    p.add_argument("--seeds", type=int_arg("--seeds", 1), default=DEFAULT_SEEDS,
+                   help=f"seeds to measure every variant on (default {DEFAULT_SEEDS})")
+    p.add_argument("--jobs", type=int_arg("--jobs", 1), default=None,
+                   help="runs at once (default: one per core on a CPU, one on CUDA)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.ui import out, preset_and_device, progress
-    from correctness import calibrate, tolerances
+    from bench.ui import console, preset_and_device
+    from correctness import tolerances
+    from correctness.calibrate import CalibrationError
 
     preset, device = preset_and_device(args.preset, args.device)
-    total = args.seeds * calibrate.runs_per_seed(preset, device)
-    with progress(f"calibrate {preset} on {device}", total) as advance:
-        entry = calibrate.calibrate(preset, device, args.seeds,
-                                    on_run=lambda text: advance(status=text))
+    try:
+        calibrate_track(preset, device, args.seeds, source=tolerances.current(),
+                        jobs=args.jobs)
+    except CalibrationError as e:
+        console.print(f"speedup: error: cannot calibrate {preset}/{device}: {e}", markup=False)
+        return 1
+    return 0
+
+
+def calibrate_track(preset: str, device: str, seeds: int | None = None, *, source,
+                    jobs: int | None = None, summary_only: bool = False) -> dict:
+    """Calibrate one track into `source` (a correctness.tolerances.Source) with an estimate,
+    a progress bar and the report (`summary_only`: a few lines, for a command that
+    calibrates on first use and then goes on). Raises CalibrationError."""
+    from bench.ui import UsageError, console, progress
+    from correctness import calibrate, tolerances
+
+    seeds = seeds or calibrate.DEFAULT_SEEDS
+    try:
+        target = source.check_writable()
+    except tolerances.ToleranceError as e:
+        raise UsageError(str(e)) from None
+    jobs = jobs or calibrate.default_jobs(device)
+    with console.status(f"timing a few steps of {preset}/{device} for the estimate"):
+        guess = calibrate.estimate(preset, device, seeds, jobs)
+    per_seed = calibrate.runs_per_seed(preset, device)
+    console.print(f"calibrating {preset}/{device}: {seeds} seed(s) x {per_seed} runs (one naive "
+                  f"reference, {per_seed - 1} variants on the fast base), {jobs} at a time; "
+                  f"about {_duration(guess['wall_s'])} (a naive run about "
+                  f"{_duration(guess['reference_s'])}, a variant about "
+                  f"{_duration(guess['variant_s'])})", markup=False)
+    with progress(f"calibrate {preset} on {device}", seeds * per_seed,
+                  remaining=True) as advance:
+        entry = calibrate.calibrate(preset, device, seeds, source=source, jobs=jobs,
+                                    on_run=lambda done, total, text: advance(status=text))
+    if summary_only:
+        _summary(entry, console)
+    else:
+        _report(entry)
+    console.print(f"wrote {preset}/{device} to {target} in {_duration(entry['wall_s'])}",
+                  markup=False)
+    return entry
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _summary(entry: dict, console) -> None:
+    smallest = entry["smallest_cheat_detected"]
+    caught = ("every cheat caught" if not entry["undetected"] else
+              f"NOT caught: {', '.join(entry['undetected'])}")
+    smallest_text = (f"; smallest detected: {smallest['variant']} (weight distance "
+                     f"{smallest['weights']:.3g})" if smallest else "")
+    console.print(f"calibrated {entry['preset']}/{entry['device']}: {caught}{smallest_text}",
+                  markup=False)
+    for line in _plain_lines(entry):
+        console.print(line, markup=False)
+
+
+def _plain_lines(entry: dict) -> list[str]:
+    """What a reader must not miss: precision cuts that pass, variants not used."""
+    lines = [f"{name}: {row['verdict']}" for name, row in entry["precision"].items()
+             if row["kind"] == "illegal" and not entry["detection"][name]["detected"]]
+    lines += [f"not used: {name}: {why}"
+              for name, why in {**entry["skipped"], **entry["not_admitted"]}.items()]
+    return lines
+
+
+def _report(entry: dict) -> None:
+    from bench.ui import out
+    from correctness.tolerances import METRICS
+
     out.print(_table(entry))
-    for name, why in {**entry["skipped"], **entry["not_admitted"]}.items():
-        out.print(f"not used: {name}: {why}", markup=False)
+    base = entry["fast_base"]
+    if base is not None:
+        ratios = ", ".join(f"{m} {base['metrics'][m]['ratio']:.2%}" for m in METRICS)
+        out.print(f"fast base ({base['variant']}): its distance from the naive reference is "
+                  f"this share of the smallest illegal one: {ratios} (limit "
+                  f"{base['limit']:.0%})", markup=False)
+    for name, row in entry["precision"].items():
+        lands = ", ".join(f"{m} {_lands(row['metrics'][m])}" for m in METRICS)
+        out.print(f"precision cut {name} ({row['kind']}): {lands}; {row['verdict']}",
+                  markup=False)
+    for line in _plain_lines(entry):
+        out.print(line, markup=False)
     smallest = entry["smallest_cheat_detected"]
     if smallest:
         out.print(f"smallest cheat detected: {smallest['variant']} (weight distance "
                   f"{smallest['weights']:.3g})", markup=False)
     if entry["undetected"]:
         out.print(f"[red]NOT caught[/]: {', '.join(entry['undetected'])}")
-    out.print(f"wrote {preset}/{device} to {tolerances.PATH} in {entry['wall_s']:.0f} s",
-              markup=False)
-    return 0
+
+
+def _lands(row: dict) -> str:
+    band = ("legal band 0" if row["x_legal_band"] is None
+            else f"{row['x_legal_band']:.3g}x the legal band")
+    return f"{row['value']:.2e} ({band}, {row['x_threshold']:.3g}x the threshold)"
 
 
 def _table(entry: dict):
@@ -54,19 +146,22 @@ def _table(entry: dict):
 
     from correctness.tolerances import METRICS
 
+    runs = entry.get("runs", {})
     table = Table(title=f"calibration {entry['preset']}/{entry['device']} "
                         f"({len(entry['seeds'])} seeds; legal: max over seeds, "
                         "illegal: min over seeds)")
     table.add_column("variant")
     table.add_column("kind")
+    table.add_column("ran on")
     for m in METRICS:
         table.add_column(m, justify="right")
     table.add_column("verdict")
     for name, row in entry["legal"].items():
         admitted = name in entry["admitted_legal"]
-        table.add_row(name, "legal", *(f"{max(row[m]):.2e}" for m in METRICS),
+        table.add_row(name, "legal", runs.get(name, {}).get("implementation", ""),
+                      *(f"{max(row[m]):.2e}" for m in METRICS),
                       "admitted" if admitted else "not admitted")
-    table.add_row("threshold", "", *(f"{entry['thresholds'][m]:.2e}" for m in METRICS), "",
+    table.add_row("threshold", "", "", *(f"{entry['thresholds'][m]:.2e}" for m in METRICS), "",
                   style="bold")
     short = {"heldout_loss": "loss", "weights": "weights", "trajectory": "traj"}
     for name, row in entry["illegal"].items():
@@ -74,5 +169,6 @@ def _table(entry: dict):
         by = ", ".join(short[m] for m in found["by"]) or "one per seed"
         verdict = (f"caught x{found['margin']:.1f} ({by})" if found["detected"]
                    else "[red]NOT caught[/]")
-        table.add_row(name, "illegal", *(f"{min(row[m]):.2e}" for m in METRICS), verdict)
+        table.add_row(name, "illegal", runs.get(name, {}).get("implementation", ""),
+                      *(f"{min(row[m]):.2e}" for m in METRICS), verdict)
     return table

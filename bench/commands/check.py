@@ -27,7 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.ui import UsageError, console, out, preset_and_device, require_calibration
+    from bench.ui import UsageError, console, ensure_calibrated, out, preset_and_device
+    from correctness import tolerances
     from correctness.training_check import HarnessError, check_training
 
     preset, device = preset_and_device(args.preset, args.device)
@@ -37,15 +38,20 @@ def run(args: argparse.Namespace) -> int:
     if not (path / "solution.py").is_file():
         raise UsageError(f"{path} has no solution.py; a solution defines "
                          "train(cfg, init, tokens, batches) in solution.py")
-    require_calibration(preset, device)
+    calibration = ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
 
     with console.status(f"judging {path} on {preset}/{device} (scan, kernels, two runs)"):
         try:
             verdict = check_training(path, preset, device, seed=args.seed,
-                                     allow_library=args.allow_library)
+                                     allow_library=args.allow_library,
+                                     tolerances=tolerances.current())
         except HarnessError as e:
             raise UsageError(f"{e}; rerun the check on a quieter machine") from None
     out.print(_table(verdict, path))
+    out.print(f"calibration: {tolerances.label(calibration)}", markup=False)
+    if verdict.cand is not None:
+        out.print(f"isolation of the candidate's run: "
+                  f"{getattr(verdict.cand, 'isolation', 'process')}", markup=False)
     for slot, report in verdict.kernel_reports.items():
         for failure in report.get("failures", [])[:5]:
             out.print(f"  kernel {slot}: {failure}", markup=False)

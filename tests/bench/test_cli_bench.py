@@ -42,6 +42,31 @@ def test_an_uncalibrated_track_is_refused_before_anything_runs(capsys, tmp_path,
 
     monkeypatch.setattr(tolerances, "PATH", tmp_path / "no-tolerances.json")
     code, err = _speedup(capsys, "bench", "baseline", "--preset", "gpu", "--device", "cpu",
-                         "--results-dir", str(tmp_path))
+                         "--results-dir", str(tmp_path), "--no-auto-calibrate")
     assert code == 2 and "speedup calibrate --preset gpu --device cpu" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_calibrates_a_new_track_and_its_record_names_that_calibration(
+        capsys, tmp_path, monkeypatch):
+    """Calibration faked (its variants are tested in tests/correctness), the bench real: one
+    round on tiny, whose record must carry the identity of the thresholds that judged it."""
+    import json
+
+    from correctness import calibrate, tolerances
+
+    def measure(preset, device, seeds, on_run=None, **kw):
+        rows = lambda v: {m: [v] * len(seeds) for m in tolerances.METRICS}  # noqa: E731
+        return {"legal": {"same_code": rows(0.0), "torch_native": rows(1e-4)},
+                "illegal": {"skip_5pct": rows(1e-2)}, "skipped": {}, "runs": {}}
+
+    monkeypatch.setattr(calibrate, "measure", measure)
+    file = tmp_path / "cal.json"
+    code = main(["--tolerances", str(file), "bench", "baseline", "--preset", "tiny",
+                 "--device", "cpu", "--rounds", "1", "--results-dir", str(tmp_path / "r")])
+    assert code == 0, capsys.readouterr().err
+    assert "calibrating it first" in capsys.readouterr().err
+    (path,) = (tmp_path / "r").glob("*.json")
+    record = json.loads(path.read_text())
+    assert record["calibration"] == tolerances.Source(file).identity("tiny", "cpu")
+    assert record["isolation"] in ("namespaces", "process")

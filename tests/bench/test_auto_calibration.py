@@ -1,0 +1,34 @@
+"""Auto-calibration on first use, for the agent's commands: `speedup agent` and `speedup run`
+calibrate the session's track and, on a CPU, tiny/cpu (where run_check, the agent's quick
+check, judges) before the session starts, into the selected tolerances source."""
+
+from __future__ import annotations
+
+from bench.cli import build_parser
+from bench.commands.agent import build_config
+from bench.ui import tolerance_source
+from correctness import calibrate, tolerances
+
+
+def test_an_agent_session_calibrates_its_track_and_the_quick_check_track(monkeypatch, tmp_path):
+    calls = []
+
+    def measure(preset, device, seeds, on_run=None, **kw):
+        calls.append(f"{preset}/{device}")
+        rows = lambda v: {m: [v] * len(seeds) for m in tolerances.METRICS}  # noqa: E731
+        return {"legal": {"same_code": rows(0.0), "torch_native": rows(1e-4)},
+                "illegal": {"skip_5pct": rows(1e-2)}, "skipped": {}, "runs": {}}
+
+    monkeypatch.setattr(calibrate, "measure", measure)
+    monkeypatch.setattr(calibrate, "estimate", lambda *a, **kw: {
+        "reference_s": 1.0, "variant_s": 0.5, "wall_s": 4.0})
+    file = tmp_path / "cal.json"
+    args = build_parser("agent").parse_args(
+        ["agent", "--policy", "library", "--preset", "cpu", "--device", "cpu",
+         "--tolerances", str(file)])
+    with tolerances.selected(tolerance_source(args.tolerances)):
+        config = build_config(args)
+        assert (config.preset, config.device) == ("cpu", "cpu")
+        build_config(args)  # both found now: nothing calibrated twice
+    assert calls == ["cpu/cpu", "tiny/cpu"]
+    assert sorted(tolerances.read(file)["entries"]) == ["cpu/cpu", "tiny/cpu"]
