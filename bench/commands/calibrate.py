@@ -67,8 +67,9 @@ def calibrate_track(preset: str, device: str, seeds: int | None = None, *, sourc
     with console.status(f"timing a few steps of {preset}/{device} for the estimate"):
         guess = calibrate.estimate(preset, device, seeds, jobs)
     per_seed = calibrate.runs_per_seed(preset, device)
-    console.print(f"calibrating {preset}/{device}: {seeds} seed(s) x {per_seed} runs (one naive "
-                  f"reference, {per_seed - 1} variants on the fast base), {jobs} at a time; "
+    console.print(f"calibrating {preset}/{device}: {seeds * per_seed} runs ({seeds} "
+                  f"seed{'s' if seeds > 1 else ''}, each a naive reference and "
+                  f"{per_seed - 1} variants on the fast base), {jobs} at a time; "
                   f"about {_duration(guess['wall_s'])} (a naive run about "
                   f"{_duration(guess['reference_s'])}, a variant about "
                   f"{_duration(guess['variant_s'])})", markup=False)
@@ -147,8 +148,9 @@ def _table(entry: dict):
     from correctness.tolerances import METRICS
 
     runs = entry.get("runs", {})
+    n = len(entry["seeds"])
     table = Table(title=f"calibration {entry['preset']}/{entry['device']} "
-                        f"({len(entry['seeds'])} seeds; legal: max over seeds, "
+                        f"({n} seed{'s' if n > 1 else ''}; legal: max over seeds, "
                         "illegal: min over seeds)")
     table.add_column("variant")
     table.add_column("kind")
