@@ -12,7 +12,7 @@ gathered on the device, no host sync per step (losses stay on the device, clippi
 the norm and its coefficient there), one fused AdamW launch per parameter group.
 
 The training is the baseline's: the same parameter groups in the same order (decaying
-first, `baseline.train` calls AdamW in that order and `calibrate.ops_with` relies on it),
+first, `baseline.train` calls AdamW in that order and `calibration_variants.ops_with` relies on it),
 the same schedule (`baseline.lr_at`), the same clipping rule (scale by max_norm / (norm +
 1e-6) when that is below 1). What differs is rounding: fused operators, a float32 norm.
 Calibration measures how far that moves the result (the `torch_native` variant) and refuses

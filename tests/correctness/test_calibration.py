@@ -13,7 +13,6 @@ import torch
 
 import baseline
 from correctness import calibrate, fast_base, tolerances
-from correctness.calibrate import evenly_spaced, ops_with
 from correctness.calibration_rule import (
     FAST_BASE_LIMIT,
     ILLEGAL,
@@ -21,6 +20,7 @@ from correctness.calibration_rule import (
     decide,
     detection,
 )
+from correctness.calibration_variants import evenly_spaced, ops_with, skipped_variants
 
 
 @pytest.fixture(scope="module")
@@ -124,9 +124,9 @@ def test_bf16_is_admitted_only_if_it_hides_nothing():
 
 
 def test_skipped_variants_say_why():
-    assert set(calibrate.skipped_variants("cpu", "cpu")) == {"triton_kernels", "bf16_autocast"}
-    assert set(calibrate.skipped_variants("tiny", "cpu")) == {"triton_kernels"}
-    assert calibrate.skipped_variants("gpu", "cuda") == {}
+    assert set(skipped_variants("cpu", "cpu")) == {"triton_kernels", "bf16_autocast"}
+    assert set(skipped_variants("tiny", "cpu")) == {"triton_kernels"}
+    assert skipped_variants("gpu", "cuda") == {}
     assert calibrate.runs_per_seed("cpu", "cpu") == 1 + 2 + len(calibrate.ILLEGAL)
 
 

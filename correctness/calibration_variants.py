@@ -1,0 +1,132 @@
+"""Calibration's variants: the legal rewrites and the cheats, each on the implementation
+that runs it (`IMPLEMENTATIONS`), and which of them a preset and device skip, with why.
+
+    variants(cfg) -> {name: (implementation, train(cfg, inputs, seed) -> result)}
+
+Every variant trains on the fast base (`fast_base`); a cheat is the fast base's slots with
+an AdamW that cheats (`ops_with`).
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+
+import torch
+
+from baseline import ops as naive_ops
+from baseline.model import decays, param_shapes
+
+from . import fast_base
+from .calibration_rule import CORE_LEGAL, ILLEGAL, OPTIONAL_LEGAL
+
+IMPLEMENTATIONS = {
+    "naive": "baseline.train with the naive slots of baseline/ops.py (the reference)",
+    "fast": "correctness.fast_base.train with the torch-native slots of kernels/native.py",
+    "fast_triton": "correctness.fast_base.train with the Triton slots of kernels/",
+}
+
+Variant = Callable[[dict, dict, int], dict]  # (cfg, inputs, seed) -> train's result
+
+
+def ops_with(cfg: dict, *, base: types.ModuleType | types.SimpleNamespace = naive_ops,
+             skip: frozenset[int] = frozenset(), lr_scale: float = 1.0,
+             frozen_prefix: str | None = None,
+             round_to: torch.dtype | None = None) -> types.SimpleNamespace:
+    """`base`'s slots, with an AdamW that cheats: skips the update at the steps in `skip`,
+    scales the learning rate, leaves parameters named `frozen_prefix*` alone, or rounds the
+    master weights to `round_to` after every update. baseline.train (and fast_base.train)
+    call adamw once per group, decaying parameters first (weight_decay > 0), in
+    `param_shapes` order: that is how names are recovered."""
+    shapes = param_shapes(cfg)
+    groups = {True: [n for n, s in shapes.items() if decays(n, s)],
+              False: [n for n, s in shapes.items() if not decays(n, s)]}
+
+    @torch.no_grad()
+    def adamw(params, grads, exp_avgs, exp_avg_sqs, *, step, lr, weight_decay, **kw):
+        names = groups[weight_decay > 0]
+        assert len(names) == len(params), "the loop's parameter groups changed"
+        if step in skip:
+            return
+        keep = [i for i, n in enumerate(names)
+                if frozen_prefix is None or not n.startswith(frozen_prefix)]
+        base.adamw([params[i] for i in keep], [grads[i] for i in keep],
+                   [exp_avgs[i] for i in keep], [exp_avg_sqs[i] for i in keep],
+                   step=step, lr=lr * lr_scale, weight_decay=weight_decay, **kw)
+        if round_to is not None:
+            for p in params:
+                p.copy_(p.to(round_to).to(p.dtype))
+
+    slots = {s: getattr(base, s) for s in naive_ops.SLOTS if s != "adamw"}
+    return types.SimpleNamespace(**slots, adamw=adamw)
+
+
+def evenly_spaced(steps: int, fraction: float) -> frozenset[int]:
+    """max(1, round(fraction * steps)) step numbers (1-based) spread over the whole run."""
+    n = max(1, round(fraction * steps))
+    return frozenset(min(steps, max(1, round((i + 0.5) * steps / n))) for i in range(n))
+
+
+def _triton_ops() -> types.SimpleNamespace:
+    from kernels import registry
+
+    return types.SimpleNamespace(**{s: registry.get(s, "triton") for s in naive_ops.SLOTS})
+
+
+def variants(cfg: dict) -> dict[str, tuple[str, Variant]]:
+    """name -> (the implementation that runs it, a key of IMPLEMENTATIONS; the variant)."""
+    steps = cfg["steps"]
+    device_type = "cuda" if cfg["device"] == "cuda" else "cpu"
+
+    def cheat(**kw) -> tuple[str, Variant]:
+        return "fast", lambda c, inputs, seed: fast_base.train(
+            c, **inputs, ops=ops_with(c, base=fast_base.OPS, **kw))
+
+    def plain(c, inputs, seed):
+        return fast_base.train(c, **inputs)
+
+    def autocast(c, inputs, seed):
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            return fast_base.train(c, **inputs)
+
+    def shuffled(c, inputs, seed):
+        order = torch.randperm(steps, generator=torch.Generator().manual_seed(seed))
+        return fast_base.train(c, inputs["init"], inputs["tokens"], inputs["batches"][order])
+
+    return {
+        "same_code": ("fast", plain),
+        "torch_native": ("fast", plain),
+        "triton_kernels": ("fast_triton", lambda c, inputs, seed: fast_base.train(
+            c, **inputs, ops=_triton_ops())),
+        "bf16_autocast": ("fast", autocast),
+        "skip_1pct": cheat(skip=evenly_spaced(steps, 0.01)),
+        "skip_5pct": cheat(skip=evenly_spaced(steps, 0.05)),
+        "skip_20pct": cheat(skip=evenly_spaced(steps, 0.20)),
+        "lr_plus_5pct": cheat(lr_scale=1.05),
+        "lr_minus_5pct": cheat(lr_scale=0.95),
+        "shuffled_batches": ("fast", shuffled),
+        "frozen_layer": cheat(frozen_prefix="h.0."),
+        "half_steps_double_lr": cheat(skip=frozenset(range(2, steps + 1, 2)), lr_scale=2.0),
+        "bf16_weights": cheat(round_to=torch.bfloat16),
+        "fp16_weights": cheat(round_to=torch.float16),
+    }
+
+
+def skipped_variants(preset: str, device: str) -> dict[str, str]:
+    """Variants not run here, with the reason (recorded in the file)."""
+    skipped = {}
+    if device != "cuda":
+        skipped["triton_kernels"] = ("Triton runs only through its interpreter without a GPU: "
+                                     "correctness-only and far too slow for whole runs")
+        if preset != "tiny":
+            skipped["bf16_autocast"] = (
+                "bf16 is emulated on CPUs without AVX-512 BF16/AMX: on the project's 2-core "
+                "AMD EPYC a 1024^3 matmul ran at 0.7-0.9 GFLOP/s in bf16 against 55-134 in "
+                "fp32 (bench/measurements/2026-11-27-cpu-matmul.json), so whole bf16 runs "
+                "of this preset are impractical there")
+    return skipped
+
+
+def variant_names(preset: str, device: str) -> list[str]:
+    skipped = skipped_variants(preset, device)
+    return [n for n in (*CORE_LEGAL, *OPTIONAL_LEGAL, *ILLEGAL) if n not in skipped]
