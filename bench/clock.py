@@ -67,6 +67,8 @@ class Evaluation:
     inconclusive: bool = False
     statistic: str = stats.STATISTIC
     calibration: dict | None = None  # the identity of the thresholds that judged it
+    # what confined its runs and its baselines': "namespaces" only if every one had them
+    isolation: str | None = None
 
     @property
     def candidate_ran(self) -> bool:
@@ -167,6 +169,7 @@ class _Session:
             path, allow_library, name = Path(ev.solution_dir), ev.allow_library, _name(ev)
         result = self.runner(path, cfg, inputs, allow_library=allow_library, **options)
         self.done[side] += 1
+        self._note_isolation(side, getattr(result, "isolation", "process"))
         if side != "baseline" and not result.ok:
             ev.rejected_by = result.check  # provisional, so the total below is right
         if self.on_progress is not None:
@@ -178,6 +181,12 @@ class _Session:
             raise HarnessError(f"the baseline failed in {label} ({result.check}): "
                                f"{result.message}")
         return result
+
+    def _note_isolation(self, side: int | str, kind: str) -> None:
+        """A baseline run confines every candidate it is paired with: all hear of it."""
+        for i in (range(len(self.evs)) if side == "baseline" else [side]):
+            ev = self.evs[i]
+            ev.isolation = kind if ev.isolation in (None, kind) else "process"
 
     def reject(self, i: int, check: str, message: str) -> None:
         ev = self.evs[i]

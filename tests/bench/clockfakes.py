@@ -29,6 +29,7 @@ class FakeResult:
     state_dict: dict = field(default_factory=dict)
     losses: list = field(default_factory=list)
     output_tail: str = ""
+    isolation: str = "namespaces"
 
 
 @dataclass
@@ -70,9 +71,11 @@ class WorkCountRunner:
     Logs every call as (dir name, id of the round's inputs, cfg steps, allow_library,
     compile cache mode)."""
 
-    def __init__(self, solutions: dict[Path, callable], steps: int = FAKE_STEPS):
+    def __init__(self, solutions: dict[Path, callable], steps: int = FAKE_STEPS,
+                 isolation: dict[str, str] | None = None):
         self.solutions = {Path(k): v for k, v in solutions.items()}
         self.steps, self.log = steps, []
+        self.isolation = isolation or {}  # dir name -> what its runs report
 
     def __call__(self, solution_dir, cfg, inputs, *, allow_library=False, **options):
         self.log.append((Path(solution_dir).name, id(inputs), cfg["steps"], allow_library,
@@ -84,7 +87,8 @@ class WorkCountRunner:
             ops)
         seconds = ops.calls * TICK  # the clock stops here, as at `done`
         state = {k: v.detach().clone() for k, v in out["state_dict"].items()}
-        return FakeResult(ok=True, seconds=seconds, state_dict=state, losses=list(out["losses"]))
+        return FakeResult(ok=True, seconds=seconds, state_dict=state, losses=list(out["losses"]),
+                          isolation=self.isolation.get(Path(solution_dir).name, "namespaces"))
 
 
 def exact_judge(ref, cand, cfg, init, heldout):

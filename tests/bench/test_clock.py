@@ -250,3 +250,13 @@ def test_one_round_without_repeat_self_has_unknown_noise_and_claims_nothing(dirs
                         runner=runner, judge=_pass_judge, baseline_dir=dirs["baseline"])
     assert ev.median_ratio == 2.0
     assert ev.baseline_spread is None and ev.noise_source is None and ev.inconclusive
+
+
+def test_an_evaluation_names_namespaces_only_if_every_run_had_them(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline})
+    assert _evaluate(dirs, runner, rounds=2).isolation == "namespaces"
+    weak_baseline = WorkCountRunner({dirs["baseline"]: train_baseline,
+                                     dirs["candidate"]: train_baseline},
+                                    isolation={dirs["baseline"].name: "process"})
+    assert _evaluate(dirs, weak_baseline, rounds=2).isolation == "process"
