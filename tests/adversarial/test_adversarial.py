@@ -215,6 +215,7 @@ TRAINING = [
     ("changed_lr", {"trajectory", "heldout_loss"}),
     ("shuffled_batches", {"weights", "trajectory"}),
     ("precision_cut", {"trajectory", "heldout_loss"}),
+    ("fp16_master_weights", {"trajectory", "heldout_loss", "weights"}),
     ("faked_losses", {"trajectory"}),
 ]
 

@@ -86,7 +86,8 @@ def test_an_uncalibrated_track_is_refused_before_any_turn(capsys, monkeypatch, t
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
     monkeypatch.setattr(tolerances, "PATH", tmp_path / "no-tolerances.json")
-    code = main(["run", "--device", "cpu", "--runs-dir", str(tmp_path / "runs")])
+    code = main(["run", "--no-auto-calibrate", "--device", "cpu", "--runs-dir",
+                 str(tmp_path / "runs")])
     assert code == 2
     _one_line_error(capsys, "speedup calibrate --preset tiny --device cpu")
     assert not (tmp_path / "runs").exists()  # no session was started

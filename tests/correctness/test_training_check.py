@@ -131,11 +131,15 @@ def test_torch_native_rewrite_passes_with_the_library_only():
     assert refused.rejected_by == "static_scan" and refused.cand is None
 
 
-def test_bf16_autocast_passes_where_calibration_admitted_it():
-    assert "bf16_autocast" in tolerances.load_entry("tiny", "cpu")["admitted_legal"]
+def test_bf16_autocast_is_refused_where_admitting_it_would_hide_a_cheat():
+    """On tiny, bf16 autocast moves the weights further (6.5e-2) than fp16 master weights
+    do (5.3e-3), so calibration did not admit it: the judge follows the calibration."""
+    entry = tolerances.load_entry("tiny", "cpu")
+    assert "bf16_autocast" not in entry["admitted_legal"]
+    assert "fp16_weights" in entry["not_admitted"]["bf16_autocast"]
     verdict = check_training(SOLUTIONS / "bf16_autocast", "tiny", "cpu", seed=12)
-    assert verdict.passed, verdict.message
-    assert verdict.checks[-2].value > 1e-3  # a visibly different, still legal, training
+    assert not verdict.passed and verdict.rejected_by in {"heldout_loss", "weights",
+                                                          "trajectory"}
 
 
 def test_a_failing_baseline_is_a_harness_error_not_a_verdict(monkeypatch, write_solution,
