@@ -17,6 +17,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from baseline.ops import SLOTS
+
 from .. import kernel_check
 from .. import static_scan as scanner
 from .processes import parent_guard
@@ -97,9 +99,9 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
             return reject("protocol", "said ready without a readable declared.json")
         for name, is_callable in declared.items():
             report = reports[name] = kernel_check.KernelReport(name, device, "float32", seed)
-            if name not in kernel_check.naive.SLOTS or is_callable is not True:
+            if name not in SLOTS or is_callable is not True:
                 report.failures.append(f"{name!r} is not a slot ("
-                                       f"{', '.join(kernel_check.naive.SLOTS)}) with a "
+                                       f"{', '.join(SLOTS)}) with a "
                                        "callable implementation")
                 continue
             cases.extend(kernel_check.make_cases(name, device, seed=seed))
