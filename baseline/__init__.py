@@ -4,13 +4,13 @@ Read in this order: `config.py` (presets), `data.py` (the synthetic language), `
 (the kernel slots and their naive references), `model.py` (the GPT), `train.py` (the loop).
 """
 
-from .config import PRESETS, Preset, default_preset, get_preset, resolve_device
+from .config import PRESETS, Preset, get_preset
 from .data import entropy_floor, generate, make_heldout, unigram_entropy
 from .model import GPT, evaluate, make_init, param_shapes
 from .train import lr_at, make_batches, make_inputs, train
 
 __all__ = [
-    "GPT", "PRESETS", "Preset", "default_preset", "entropy_floor", "evaluate", "generate",
-    "get_preset", "lr_at", "make_batches", "make_heldout", "make_init", "make_inputs",
-    "param_shapes", "resolve_device", "train", "unigram_entropy",
+    "GPT", "PRESETS", "Preset", "entropy_floor", "evaluate", "generate", "get_preset",
+    "lr_at", "make_batches", "make_heldout", "make_init", "make_inputs", "param_shapes",
+    "train", "unigram_entropy",
 ]

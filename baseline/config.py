@@ -10,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import torch
-
 
 @dataclass(frozen=True)
 class Preset:
@@ -55,18 +53,19 @@ PRESETS: dict[str, Preset] = {
         corpus_tokens=1 << 16, heldout_tokens=1 << 13, batch_size=8, steps=150,
         lr=1e-2, min_lr=1e-3, warmup_steps=10,
     ),
-    # The CPU track: about a minute of baseline training on 2 cores.
+    # The CPU track: about a minute of baseline training on 2 cores (65-70 s a run in
+    # results/20261126T224213_cpu_cpu_baseline_a3e045e6.json).
     "cpu": Preset(
         name="cpu", vocab_size=512, d_model=128, n_layer=4, n_head=8, seq_len=256,
         corpus_tokens=1 << 20, heldout_tokens=1 << 15, batch_size=8, steps=150,
         lr=3e-3, min_lr=3e-4, warmup_steps=15,
     ),
-    # The GPU track: about a minute of baseline training on one GPU (measured 72 ms/step on
-    # an H200, 2026-11-26, so 800 steps ~ 58 s). Small enough per step that launch overhead,
-    # host syncs and float32 dominate the naive baseline: at d_model 256 / seq_len 256 the
-    # Triton solution (bf16) took 3.9 ms/step (18x); at these dims the baseline keeps its
-    # ~70 ms of overhead while the FLOPs shrink 8x, and that solution took 2.16 ms (33x).
-    # Numbers: bench/measurements/2026-11-26-h200-gpu-preset-probe.json.
+    # The GPU track: about a minute of baseline training on one GPU (72 ms/step on an H200,
+    # so 800 steps take 58 s). Small enough per step that launch overhead, host syncs and
+    # float32 dominate the naive baseline, which is what a rewrite should find: at d_model
+    # 256 / seq_len 256 the Triton solution (bf16) is 18x faster; at these dims the
+    # baseline keeps its ~70 ms of overhead while the FLOPs shrink 8x, and it is 33x.
+    # Per-step times: bench/measurements/2026-11-26-h200-gpu-preset-probe.json.
     "gpu": Preset(
         name="gpu", vocab_size=2048, d_model=128, n_layer=6, n_head=8, seq_len=128,
         corpus_tokens=1 << 22, heldout_tokens=1 << 16, batch_size=32, steps=800,
@@ -79,20 +78,3 @@ def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
-
-
-def default_preset(device: str) -> str:
-    """The preset that fits a device: the GPU track on CUDA, seconds-long `tiny` on CPU."""
-    return "gpu" if device == "cuda" else "tiny"
-
-
-def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when a GPU is present, else 'cpu'; refuses 'cuda' without one."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but torch sees no CUDA GPU "
-                         "(a CPU build of torch, or no driver); use --device cpu")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device {device!r}; choose auto, cpu or cuda")
-    return device

@@ -27,14 +27,33 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit code 2, no traceback."""
 
 
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when a GPU is present, else 'cpu'; refuses 'cuda' without one."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda was asked for, but torch sees no CUDA GPU "
+                         "(a CPU build of torch, or no driver); use --device cpu")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {device!r}; choose auto, cpu or cuda")
+    return device
+
+
+def default_preset(device: str) -> str:
+    """The preset that fits a device: the GPU track on CUDA, seconds-long `tiny` on CPU."""
+    return "gpu" if device == "cuda" else "tiny"
+
+
 def preset_and_device(preset: str | None, device: str) -> tuple[str, str]:
     """Resolve --device (auto -> cuda if present) and --preset (default: fits the device)."""
-    from baseline import config
+    from baseline import get_preset
 
     try:
-        device = config.resolve_device(device)
-        preset = preset or config.default_preset(device)
-        config.get_preset(preset)
+        device = resolve_device(device)
+        preset = preset or default_preset(device)
+        get_preset(preset)
     except ValueError as e:
         raise UsageError(str(e)) from None
     return preset, device
