@@ -15,7 +15,11 @@ entropy H_K, and the entropy rate is known without simulating anything:
     floor = ((DOC_LEN - 2) * H_K + 2 * ln V) / DOC_LEN        nats per token
 
 The rules (base, rot) come from LANGUAGE_SEED and are the same for every corpus; the corpus
-and held-out text differ only in the seed of the sampling stream.
+and held-out text (heldout.py) differ only in the seed of the sampling stream.
+
+A run's inputs are a pure function of one seed: the corpus, the initial weights and the
+batch order (`make_inputs`), which is what lets the harness draw a secret seed per
+evaluation and hand the baseline and a candidate the same run.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 import torch
 
 from . import rng
+from .model import make_init
 
 LANGUAGE_SEED = 0x5EED_1A46
 DOC_LEN = 1024
@@ -84,11 +89,6 @@ def generate(n_tokens: int, seed: int, vocab: int) -> torch.Tensor:
     return torch.from_numpy(out.reshape(-1)[:n_tokens].copy())
 
 
-def make_heldout(cfg: dict, seed: int) -> torch.Tensor:
-    """Held-out text for judging: same language, a sampling seed of its own."""
-    return generate(cfg["heldout_tokens"], rng.derive(seed, "heldout"), cfg["vocab_size"])
-
-
 def entropy_floor(vocab: int) -> float:
     """The exact entropy rate of the text, in nats per token (no model can go below it)."""
     p = zipf_probs()
@@ -101,3 +101,24 @@ def unigram_entropy(tokens: torch.Tensor, vocab: int) -> float:
     counts = torch.bincount(tokens, minlength=vocab).double()
     p = counts[counts > 0] / counts.sum()
     return float(-(p * p.log()).sum())
+
+
+# ---------------------------------------------------------------------------- a run's inputs
+
+def make_batches(cfg: dict, n_tokens: int, seed: int) -> torch.Tensor:
+    """Start offsets (int64, [steps, batch_size]) of every training sequence; sequence b of
+    step s is tokens[start : start + seq_len + 1] (inputs and shifted targets)."""
+    shape = (cfg["steps"], cfg["batch_size"])
+    n_starts = n_tokens - cfg["seq_len"] - 1
+    if n_starts <= 0:
+        raise ValueError(f"corpus of {n_tokens} tokens is shorter than one sequence")
+    draws = rng.uint64(rng.derive(seed, "batches"), 0, torch.arange(shape[0] * shape[1]).numpy())
+    return torch.from_numpy((draws % n_starts).astype("int64").reshape(shape))
+
+
+def make_inputs(cfg: dict, seed: int) -> dict:
+    """Everything a run's `train` receives besides cfg, as a pure function of one seed:
+    {"init" (model.make_init), "tokens" (the corpus), "batches"}."""
+    tokens = generate(cfg["corpus_tokens"], rng.derive(seed, "corpus"), cfg["vocab_size"])
+    return {"init": make_init(cfg, seed), "tokens": tokens,
+            "batches": make_batches(cfg, tokens.numel(), seed)}

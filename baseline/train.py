@@ -6,6 +6,9 @@ This is THE TASK: a correct, readable, slow first draft. Each step gathers its b
 host, runs the model in float32 through the naive slots, reads the loss back, clips the
 gradients by reading every norm back to the host, and updates each parameter with a Python
 loop of separate elementwise ops.
+
+Its inputs come from `data.make_inputs` (one seed: the initial weights, the corpus, the
+batch order); the harness scores the weights it returns with `heldout.heldout_loss`.
 """
 
 from __future__ import annotations
@@ -17,9 +20,7 @@ import torch
 from torch import Tensor
 
 from . import ops as naive_ops
-from . import rng
-from .data import generate
-from .model import GPT, decays, make_init
+from .model import GPT, decays
 
 
 def lr_at(step: int, cfg: dict) -> float:
@@ -29,25 +30,6 @@ def lr_at(step: int, cfg: dict) -> float:
         return cfg["lr"] * step / cfg["warmup_steps"]
     progress = (step - cfg["warmup_steps"]) / max(1, cfg["steps"] - cfg["warmup_steps"])
     return cfg["min_lr"] + 0.5 * (cfg["lr"] - cfg["min_lr"]) * (1.0 + math.cos(math.pi * progress))
-
-
-def make_batches(cfg: dict, n_tokens: int, seed: int) -> Tensor:
-    """Start offsets (int64, [steps, batch_size]) of every training sequence; sequence b of
-    step s is tokens[start : start + seq_len + 1] (inputs and shifted targets)."""
-    shape = (cfg["steps"], cfg["batch_size"])
-    n_starts = n_tokens - cfg["seq_len"] - 1
-    if n_starts <= 0:
-        raise ValueError(f"corpus of {n_tokens} tokens is shorter than one sequence")
-    draws = rng.uint64(rng.derive(seed, "batches"), 0, torch.arange(shape[0] * shape[1]).numpy())
-    return torch.from_numpy((draws % n_starts).astype("int64").reshape(shape))
-
-
-def make_inputs(cfg: dict, seed: int) -> dict:
-    """Everything a run's `train` receives besides cfg, as a pure function of one seed:
-    {"init", "tokens" (the corpus), "batches"}."""
-    tokens = generate(cfg["corpus_tokens"], rng.derive(seed, "corpus"), cfg["vocab_size"])
-    return {"init": make_init(cfg, seed), "tokens": tokens,
-            "batches": make_batches(cfg, tokens.numel(), seed)}
 
 
 def clip_grad_norm(grads: list[Tensor], max_norm: float) -> float:

@@ -82,7 +82,7 @@ def run(cfg: dict, seed: int, name: str) -> dict:
         result = variants(cfg)[name][1](cfg, inputs, seed)
     seconds = time.perf_counter() - start
     heldout = baseline.make_heldout(cfg, seed)
-    loss = baseline.evaluate(result["state_dict"], cfg, heldout, device=cfg["device"])
+    loss = baseline.heldout_loss(result["state_dict"], cfg, heldout, device=cfg["device"])
     return {"state_dict": {k: v.numpy() for k, v in result["state_dict"].items()},
             "losses": list(result["losses"]), "heldout": loss, "seconds": seconds}
 
@@ -176,8 +176,8 @@ def estimate(preset: str, device: str, n_seeds: int, jobs: int | None = None) ->
         windows = (heldout.numel() - 1) // cfg["seq_len"]
         few = min(8, windows)
         start = time.perf_counter()
-        baseline.evaluate(inputs["init"], cfg, heldout[: few * cfg["seq_len"] + 1],
-                          device=device)
+        baseline.heldout_loss(inputs["init"], cfg, heldout[: few * cfg["seq_len"] + 1],
+                              device=device)
         evaluation = (time.perf_counter() - start) * windows / few
     finally:
         torch.set_num_threads(threads)

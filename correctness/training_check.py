@@ -90,8 +90,8 @@ def metrics(ref_state: dict, ref_losses: list[float], cand_state: dict,
     """The three distances of tolerances.METRIC_DOCS between a candidate and the reference
     (calibration measures legal and illegal variants with the same `distances`)."""
     device = cfg["device"]
-    loss_ref = baseline.evaluate(ref_state, cfg, heldout, device=device)
-    loss_cand = baseline.evaluate(cand_state, cfg, heldout, device=device)
+    loss_ref = baseline.heldout_loss(ref_state, cfg, heldout, device=device)
+    loss_cand = baseline.heldout_loss(cand_state, cfg, heldout, device=device)
     return distances(ref_state, ref_losses, cand_state, cand_losses, init, loss_ref, loss_cand)
 
 

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         "wall_s": wall, "tokens_per_s": preset.tokens_per_step * cfg["steps"] / wall,
         "flops_per_step": flops_per_step(cfg),
         "first_loss": losses[0], "last_loss": losses[-1],
-        "heldout_loss": baseline.evaluate(result["state_dict"], cfg, heldout, device=device),
+        "heldout_loss": baseline.heldout_loss(result["state_dict"], cfg, heldout, device=device),
         "entropy_floor": baseline.entropy_floor(cfg["vocab_size"]),
         "unigram_entropy": baseline.unigram_entropy(inputs["tokens"], cfg["vocab_size"]),
         "torch": torch.__version__, "python": platform.python_version(),

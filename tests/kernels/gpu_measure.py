@@ -106,7 +106,7 @@ def trajectories() -> None:
         inputs = baseline.make_inputs(cfg, seed=1234)
         heldout = baseline.make_heldout(cfg, seed=99)
         ref, ref_s = run_solution("baseline", cfg, inputs)
-        ref_eval = baseline.evaluate(ref["state_dict"], cfg, heldout, device="cuda")
+        ref_eval = baseline.heldout_loss(ref["state_dict"], cfg, heldout, device="cuda")
         rows.append({"preset": preset, "steps": cfg["steps"], "entry": "baseline",
                      "seconds": ref_s, "final_loss": ref["losses"][-1], "heldout": ref_eval})
         say(f"{preset} baseline {ref_s:.2f}s final {ref['losses'][-1]:.5f} heldout {ref_eval:.5f}")
@@ -118,7 +118,7 @@ def trajectories() -> None:
                 dist = math.sqrt(sum(((out["state_dict"][k] - v) ** 2).sum().item()
                                      for k, v in ref["state_dict"].items())
                                  / sum((v ** 2).sum().item() for v in ref["state_dict"].values()))
-                held = baseline.evaluate(out["state_dict"], cfg, heldout, device="cuda")
+                held = baseline.heldout_loss(out["state_dict"], cfg, heldout, device="cuda")
                 row = {"preset": preset, "steps": cfg["steps"], "entry": label, "seconds": secs,
                        "max_loss_gap": gap, "rel_weight_dist": dist,
                        "final_loss": out["losses"][-1], "heldout": held}
