@@ -1,4 +1,5 @@
-"""Kernel microbenchmarks: every registered slot implementation at the presets' shapes,
+"""Kernel microbenchmarks: every registered slot implementation at the shape it sees in
+training on each preset (`baseline.ops.slot_shape`, the shapes the kernel check uses too),
 forward and forward+backward, with GB/s and TFLOP/s beside each median time.
 
 Timers: `triton.testing.do_bench` on CUDA (median, L2 flushed between calls);
@@ -25,6 +26,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
+
+from baseline import get_preset
+from baseline.ops import slot_shape
 
 MODES = ("fwd", "fwd+bwd")
 # On CUDA only the GPU track's shapes: the cpu preset's are launch-bound there, and the
@@ -70,68 +74,60 @@ def skip_reason(case: Case, device: str) -> str | None:
 # ---------------------------------------------------------------------------- inputs and work
 
 def _inputs(slot: str, cfg: dict, device: str) -> tuple[list, dict]:
-    """(positional args, keyword args) of one call at the preset's shape; fixed seed, so
-    every implementation sees the same values."""
+    """(positional args, keyword args) of one call at the shape the slot sees in training
+    (baseline.ops.slot_shape); fixed seed, so every implementation sees the same values."""
     g = torch.Generator().manual_seed(0)
-    B, T, d, H, V = (cfg[k] for k in ("batch_size", "seq_len", "d_model", "n_head",
-                                      "vocab_size"))
+    shape = slot_shape(slot, cfg)
 
-    def randn(*shape):
-        return torch.randn(*shape, generator=g).to(device)
+    def randn(*dims):
+        return torch.randn(*dims, generator=g).to(device)
 
     if slot == "layer_norm":
-        return [randn(B, T, d), 1 + 0.1 * randn(d), 0.1 * randn(d), cfg["layer_norm_eps"]], {}
+        C = shape[-1]
+        return [randn(*shape), 1 + 0.1 * randn(C), 0.1 * randn(C), cfg["layer_norm_eps"]], {}
     if slot == "attention":
-        return [randn(B, H, T, d // H) for _ in range(3)], {}
+        return [randn(*shape) for _ in range(3)], {}  # q, k, v
     if slot == "gelu":
-        return [randn(B, T, 4 * d)], {}
+        return [randn(*shape)], {}
     if slot == "cross_entropy":
-        targets = torch.randint(0, V, (B * T,), generator=g).to(device)
-        return [randn(B * T, V), targets], {}
-    if slot == "adamw":
-        from baseline.model import param_shapes
-
-        shapes = list(param_shapes(cfg).values())
-        params = [randn(*s) for s in shapes]
-        lists = [params, [randn(*s) for s in shapes], [torch.zeros_like(p) for p in params],
-                 [torch.zeros_like(p) for p in params]]
-        return lists, {"step": 10, "lr": cfg["lr"], "beta1": cfg["beta1"], "beta2": cfg["beta2"],
-                       "eps": cfg["eps"], "weight_decay": cfg["weight_decay"]}
-    raise ValueError(f"no benchmark inputs for slot {slot!r}")
+        N, V = shape
+        targets = torch.randint(0, V, (N,), generator=g).to(device)
+        return [randn(N, V), targets], {}
+    params = [randn(*s) for s in shape]  # adamw: one tensor per parameter
+    lists = [params, [randn(*s) for s in shape], [torch.zeros_like(p) for p in params],
+             [torch.zeros_like(p) for p in params]]
+    return lists, {"step": 10, "lr": cfg["lr"], "beta1": cfg["beta1"], "beta2": cfg["beta2"],
+                   "eps": cfg["eps"], "weight_decay": cfg["weight_decay"]}
 
 
 def work(slot: str, cfg: dict, mode: str) -> tuple[float, float]:
     """(FLOPs, minimum bytes) of one call, per the module docstring's table."""
-    B, T, d, H, V = (cfg[k] for k in ("batch_size", "seq_len", "d_model", "n_head",
-                                      "vocab_size"))
-    N = B * T
+    shape = slot_shape(slot, cfg)
     bwd = mode == "fwd+bwd"
     if slot == "layer_norm":
+        N, d = math.prod(shape[:-1]), shape[-1]
         flops, nbytes = 8 * N * d, 4 * (2 * N * d + 2 * d)
         return (3 * flops, nbytes + 4 * (3 * N * d + 3 * d)) if bwd else (flops, nbytes)
     if slot == "attention":
-        per_tensor = B * H * T * (d // H)
-        flops = 2 * B * H * T * T * (d // H)
+        B, H, T, hd = shape
+        per_tensor = B * H * T * hd
+        flops = 2 * B * H * T * T * hd
         return ((3.5 * flops, 4 * 4 * per_tensor + 4 * 8 * per_tensor) if bwd
                 else (flops, 4 * 4 * per_tensor))
     if slot == "gelu":
-        n = N * 4 * d
+        n = math.prod(shape)
         return (24 * n, 8 * n + 12 * n) if bwd else (8 * n, 8 * n)
     if slot == "cross_entropy":
+        N, V = shape
         flops, nbytes = 4 * N * V, 4 * N * V + 8 * N
         return (2 * flops, nbytes + 8 * N * V) if bwd else (flops, nbytes)
-    if slot == "adamw":
-        from bench.roofline import param_count
-
-        P = param_count(cfg)
-        return 12 * P, 28 * P
-    raise ValueError(f"no work model for slot {slot!r}")
+    P = sum(math.prod(s) for s in shape)  # adamw
+    return 12 * P, 28 * P
 
 
 def make_fn(case: Case, device: str) -> Callable[[], object]:
     """The callable to time: one forward as training runs it (inputs require grad, so the
     kernel saves what its backward needs), or that forward and its backward."""
-    from baseline import get_preset
     from kernels.registry import get
 
     fn = get(case.slot, case.impl)
@@ -189,8 +185,6 @@ class Row:
 
 
 def bench_case(case: Case, device: str, min_run_time: float = 0.2) -> Row:
-    from baseline import get_preset
-
     row = Row(case.slot, case.impl, case.preset, case.mode, device)
     row.skipped = skip_reason(case, device)
     if row.skipped:

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from baseline import get_preset
 from baseline import ops as naive
-from baseline.config import PRESETS
-from baseline.model import param_shapes
 
 from .kernel_tolerances import tolerance
 
@@ -62,18 +61,9 @@ ADAMW_STEPS = 3
 ADAMW_SETTINGS = [(1, 1e-3, 0.1), (100, 3e-2, 0.0), (7, 1e-2, 0.1)]
 
 
-
 def preset_shape(slot: str, preset: str):
-    """The shape a slot sees in training on a preset (adamw: every parameter's shape)."""
-    p = PRESETS[preset]
-    B, T, C, H = p.batch_size, p.seq_len, p.d_model, p.n_head
-    return {
-        "layer_norm": (B, T, C),
-        "attention": (B, H, T, C // H),
-        "gelu": (B, T, 4 * C),
-        "cross_entropy": (B * T, p.vocab_size),
-        "adamw": tuple(param_shapes(p.to_cfg()).values()),
-    }[slot]
+    """The shape a slot sees in training on a preset (baseline.ops.slot_shape)."""
+    return naive.slot_shape(slot, get_preset(preset).to_cfg())
 
 
 def default_shapes(slot: str, device: str) -> list:
