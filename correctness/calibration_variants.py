@@ -4,7 +4,7 @@ that runs it (`IMPLEMENTATIONS`), and which of them a preset and device skip, wi
     variants(cfg) -> {name: (implementation, train(cfg, inputs, seed) -> result)}
 
 Every variant trains on the fast base (`fast_base`); a cheat is the fast base's slots with
-an AdamW that cheats (`ops_with`).
+an AdamW that cheats (`cheating_ops`).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ IMPLEMENTATIONS = {
 Variant = Callable[[dict, dict, int], dict]  # (cfg, inputs, seed) -> train's result
 
 
-def ops_with(cfg: dict, *, base: types.ModuleType | types.SimpleNamespace = naive_ops,
-             skip: frozenset[int] = frozenset(), lr_scale: float = 1.0,
-             frozen_prefix: str | None = None,
-             round_to: torch.dtype | None = None) -> types.SimpleNamespace:
+def cheating_ops(cfg: dict, *, base: types.ModuleType | types.SimpleNamespace = naive_ops,
+                 skip: frozenset[int] = frozenset(), lr_scale: float = 1.0,
+                 frozen_prefix: str | None = None,
+                 round_to: torch.dtype | None = None) -> types.SimpleNamespace:
     """`base`'s slots, with an AdamW that cheats: skips the update at the steps in `skip`,
     scales the learning rate, leaves parameters named `frozen_prefix*` alone, or rounds the
     master weights to `round_to` after every update. baseline.train (and fast_base.train)
@@ -80,7 +80,7 @@ def variants(cfg: dict) -> dict[str, tuple[str, Variant]]:
 
     def cheat(**kw) -> tuple[str, Variant]:
         return "fast", lambda c, inputs, seed: fast_base.train(
-            c, **inputs, ops=ops_with(c, base=fast_base.OPS, **kw))
+            c, **inputs, ops=cheating_ops(c, base=fast_base.OPS, **kw))
 
     def plain(c, inputs, seed):
         return fast_base.train(c, **inputs)

@@ -20,7 +20,7 @@ from correctness.calibration_rule import (
     decide,
     detection,
 )
-from correctness.calibration_variants import evenly_spaced, ops_with, skipped_variants
+from correctness.calibration_variants import cheating_ops, evenly_spaced, skipped_variants
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +31,13 @@ def run5(tiny_cfg, tiny_inputs):
 
 def test_skipping_every_step_leaves_the_initial_weights(run5):
     cfg, inputs, _ = run5
-    out = baseline.train(cfg, **inputs, ops=ops_with(cfg, skip=frozenset(range(1, 6))))
+    out = baseline.train(cfg, **inputs, ops=cheating_ops(cfg, skip=frozenset(range(1, 6))))
     assert all(torch.equal(out["state_dict"][k], inputs["init"][k]) for k in inputs["init"])
 
 
 def test_frozen_prefix_freezes_exactly_that_layer(run5):
     cfg, inputs, _ = run5
-    out = baseline.train(cfg, **inputs, ops=ops_with(cfg, frozen_prefix="h.0."))
+    out = baseline.train(cfg, **inputs, ops=cheating_ops(cfg, frozen_prefix="h.0."))
     moved = {n for n, init in inputs["init"].items() if not torch.equal(out["state_dict"][n],
                                                                         init)}
     frozen = {n for n in inputs["init"] if n.startswith("h.0.")}
@@ -47,16 +47,16 @@ def test_frozen_prefix_freezes_exactly_that_layer(run5):
 
 def test_unchanged_ops_reproduce_the_baseline_and_lr_scale_does_not(run5):
     cfg, inputs, ref = run5
-    same = baseline.train(cfg, **inputs, ops=ops_with(cfg))
+    same = baseline.train(cfg, **inputs, ops=cheating_ops(cfg))
     assert same["losses"] == ref["losses"]
-    faster = baseline.train(cfg, **inputs, ops=ops_with(cfg, lr_scale=1.05))
+    faster = baseline.train(cfg, **inputs, ops=cheating_ops(cfg, lr_scale=1.05))
     assert faster["losses"][0] == ref["losses"][0] and faster["losses"][-1] != ref["losses"][-1]
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_rounding_leaves_weights_representable_in_that_dtype(run5, dtype):
     cfg, inputs, ref = run5
-    out = baseline.train(cfg, **inputs, ops=ops_with(cfg, round_to=dtype))
+    out = baseline.train(cfg, **inputs, ops=cheating_ops(cfg, round_to=dtype))
     w = out["state_dict"]["h.0.mlp.c_fc.weight"]
     assert torch.equal(w, w.to(dtype).float())
     assert not torch.equal(w, ref["state_dict"]["h.0.mlp.c_fc.weight"])
@@ -73,11 +73,11 @@ def test_the_fast_base_trains_what_the_baseline_trains(run5):
 
 def test_the_cheats_act_on_the_fast_base(run5):
     cfg, inputs, ref = run5
-    skipped = fast_base.train(cfg, **inputs, ops=ops_with(cfg, base=fast_base.OPS,
-                                                          skip=frozenset(range(1, 6))))
+    skipped = fast_base.train(cfg, **inputs, ops=cheating_ops(cfg, base=fast_base.OPS,
+                                                              skip=frozenset(range(1, 6))))
     assert all(torch.equal(skipped["state_dict"][k], inputs["init"][k]) for k in inputs["init"])
-    frozen = fast_base.train(cfg, **inputs, ops=ops_with(cfg, base=fast_base.OPS,
-                                                         frozen_prefix="h.0."))
+    frozen = fast_base.train(cfg, **inputs, ops=cheating_ops(cfg, base=fast_base.OPS,
+                                                             frozen_prefix="h.0."))
     assert torch.equal(frozen["state_dict"]["h.0.ln_1.weight"], inputs["init"]["h.0.ln_1.weight"])
     assert not torch.equal(frozen["state_dict"]["h.1.ln_1.weight"],
                            inputs["init"]["h.1.ln_1.weight"])
