@@ -126,7 +126,7 @@ def measure_ceiling(device: str, *, matmul_n: int | None = None,
     dtype a legal solution may use; float32 on CPU, where bf16 is usually slower) and one
     large copy (bytes read + written). The best of `repeats` after a warm-up: a ceiling is
     what the device can do, not what it usually does."""
-    from correctness.calibrate import device_name  # the judge's modules: only when needed
+    from correctness.provenance import device_name
 
     cuda = device == "cuda"
     n = matmul_n or (8192 if cuda else 2048)
@@ -158,7 +158,7 @@ def achieved(cfg: dict, run_seconds: float, device: str, ceiling: dict | None = 
     """The roofline numbers of one training run of cfg['steps'] steps in run_seconds.
     The ceiling is the measured one when given, else the datasheet's bf16 tensor-core peak
     (the fastest a legal solution could go), else none (CPUs have no table entry)."""
-    from correctness.calibrate import device_name  # the judge's modules: only when needed
+    from correctness.provenance import device_name
 
     steps = cfg["steps"]
     flops, nbytes = flops_per_step(cfg), min_bytes_per_step(cfg)

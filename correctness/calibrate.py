@@ -25,7 +25,6 @@ time in this process. Every entry records which implementation ran each variant.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import multiprocessing
 import os
@@ -42,6 +41,7 @@ import baseline
 from . import fast_base, tolerances
 from .calibration_rule import FAST_BASE, FAST_BASE_LIMIT, ILLEGAL, RULE, decide
 from .calibration_variants import IMPLEMENTATIONS, skipped_variants, variant_names, variants
+from .provenance import device_name
 from .training_check import distances
 
 SEED_BASE = 7000  # calibration seeds are public: 7000, 7001, ...
@@ -250,13 +250,3 @@ def fast_base_refusal(check: dict) -> str:
             "was written")
 
 
-def device_name(device: str) -> str:
-    """The GPU's name on CUDA, the processor's model on CPU: what calibrations, records and
-    the roofline's datasheet table name a machine by."""
-    if device == "cuda":
-        return torch.cuda.get_device_name()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
