@@ -47,6 +47,18 @@ def test_hash_ignores_bytecode_caches(solution):
     assert records.solution_hash(solution) == h0
 
 
+def test_hash_covers_exactly_the_solution_files(solution):
+    """solution_files is what the hash covers and what an agent's workspace copies."""
+    h0 = records.solution_hash(solution)
+    for cache in ("stray.pyc", ".pytest_cache/v", ".hypothesis/examples/x"):
+        (solution / cache).parent.mkdir(parents=True, exist_ok=True)
+        (solution / cache).write_bytes(b"\0junk")
+        assert records.is_cache(cache)
+    assert records.solution_hash(solution) == h0
+    assert [p.name for p in records.solution_files(solution)] == ["model.py", "solution.py"]
+    assert not records.is_cache("pkg.pyc/model.py")  # only a file's own suffix counts
+
+
 def test_record_carries_provenance(solution, tmp_path):
     path = records.write_record(_evaluation(solution), {"kind": "reference", "name": "fast"},
                                 results_dir=tmp_path / "results", command="speedup bench sol")
