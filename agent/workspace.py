@@ -13,6 +13,9 @@ import hashlib
 import shutil
 from pathlib import Path, PurePosixPath
 
+import baseline
+
+BASELINE_DIR = Path(baseline.__file__).parent  # every session's workspace starts as its copy
 MAX_FILE_BYTES = 1_000_000  # far above any sane kernel file; stops disk-filling writes
 MAX_WORKSPACE_BYTES = 8_000_000
 _SKIP_DIRS = {"__pycache__"}

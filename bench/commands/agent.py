@@ -95,7 +95,7 @@ def build_config(args: argparse.Namespace):
     """RunConfig from the command line: resolved preset/device, price, budgets."""
     from agent.budget import Budgets
     from agent.prices import FREE, price_for
-    from agent.session import RunConfig, new_run_id
+    from agent.run_config import RunConfig, new_run_id
     from bench.ui import UsageError, ensure_calibrated, preset_and_device
 
     preset, device = preset_and_device(args.preset, args.device)
@@ -268,7 +268,9 @@ def show(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from agent.harness import ProjectHarness
-    from agent.session import ResumeError, RunConfig, Session, read_start
+    from agent.resume import ResumeError, read_start
+    from agent.run_config import RunConfig
+    from agent.session import Session
     from bench.ui import UsageError
 
     if args.action == "show":

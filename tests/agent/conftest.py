@@ -10,7 +10,8 @@ from agent.budget import Budgets
 from agent.claude import ClaudePolicy
 from agent.prices import Price
 from agent.prompt import system_prompt
-from agent.session import RunConfig, Session
+from agent.run_config import RunConfig
+from agent.session import Session
 
 # $1 per million input tokens and $10 per million output tokens: round numbers, so a
 # test's expected dollars can be read off its token counts.

@@ -10,7 +10,7 @@ import pytest
 from agentfakes import FakeClock, FakeHarness
 
 import agent.harness
-from agent.session import BENCH_ROUNDS
+from agent.run_config import BENCH_ROUNDS
 from bench import clock as clock_mod
 from bench import records
 from bench.cli import main

@@ -13,8 +13,10 @@ from lossgap import FLOAT32_NOISE
 
 import baseline
 from agent.library import LibraryPolicy, library_files
-from agent.session import BASELINE_DIR, RunConfig, Session
+from agent.run_config import RunConfig
+from agent.session import Session
 from agent.transcript import read_events
+from agent.workspace import BASELINE_DIR
 from correctness.trusted import import_solution
 from kernels.registry import Impl
 
@@ -42,7 +44,7 @@ def test_keeps_what_passes_and_is_faster_and_submits(tmp_path, clock):
     outcome = session.run()
 
     assert outcome.stop_reason == "submitted"
-    ops = (session.dir / "snapshots" / outcome.hash[:16] / "ops.py").read_text()
+    ops = (session.snapshots.path(outcome.hash) / "ops.py").read_text()
     kept = [line.split(" import ")[1].split()[0] for line in ops.splitlines()
             if line.startswith("from .lib_native import")]
     assert kept == ["layer_norm", "attention", "adamw"]  # gelu slower, cross_entropy rejected
@@ -90,7 +92,7 @@ def test_the_library_workspace_trains_like_the_baseline(tmp_path, clock, tiny_in
     inputs = {**tiny_inputs, "batches": tiny_inputs["batches"][:3]}
     name = "agent_test_submission"
     try:
-        solution = import_solution(session.dir / "snapshots" / outcome.hash[:16], name)
+        solution = import_solution(session.snapshots.path(outcome.hash), name)
         assert "kernels" not in sys.modules.get(f"{name}.lib_native").__dict__
         got = solution.train(cfg, **inputs)
     finally:
@@ -111,7 +113,7 @@ def test_a_faster_second_implementation_replaces_the_first(tmp_path, clock):
     session = Session.start(tmp_path / "runs", _config(tmp_path), LibraryPolicy(impls), harness,
                             clock=clock)
     outcome = session.run()
-    ops = (session.dir / "snapshots" / outcome.hash[:16] / "ops.py").read_text()
+    ops = (session.snapshots.path(outcome.hash) / "ops.py").read_text()
     bindings = [line for line in ops.splitlines() if "# library:" in line]
     assert len(bindings) == 1 and bindings[0].endswith("(triton)")
 

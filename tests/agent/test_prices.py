@@ -49,7 +49,7 @@ def test_override_and_unknown_models():
 def test_a_saved_run_config_keeps_the_long_prompt_tier():
     """--resume reads the price back from the transcript's config: a long prompt must
     still cost the long rate after the round trip."""
-    from agent.session import RunConfig
+    from agent.run_config import RunConfig
 
     config = RunConfig("r1", "claude", "claude-haiku-5-5", "tiny", "cpu",
                        price=price_for("claude-haiku-5-5", None))

@@ -14,7 +14,9 @@ from agent.claude import ClaudePolicy
 from agent.harness import ProjectHarness
 from agent.library import library_files
 from agent.prompt import system_prompt
-from agent.session import RunConfig, Session
+from agent.run_config import RunConfig
+from agent.session import Session
+from agent.snapshots import Snapshots
 from agent.transcript import read_events
 from baseline.ops import SLOTS
 
@@ -47,7 +49,7 @@ def test_scripted_session_on_the_real_judge_and_clock(tmp_path):
     record = json.loads(outcome.record.read_text())
     assert record["passed"], record["rejected_by"]
     assert record["entrant"]["policy"] == "claude"
-    assert FUSED in (tmp_path / "runs" / "real" / "snapshots" / outcome.hash[:16]
+    assert FUSED in (Snapshots(tmp_path / "runs" / "real").path(outcome.hash)
                      / "ops.py").read_text()
     assert record["agent"]["turns"] == 3 and record["agent"]["scored_state"] == "submitted"
     (timed,) = outcome.evaluation["rounds"]  # eval_rounds=1: the edit timed once, and judged

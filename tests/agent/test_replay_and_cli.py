@@ -7,7 +7,8 @@ import pytest
 from test_session import _session_script
 
 from agent.replay import ReplayPolicy
-from agent.session import RunConfig, Session
+from agent.run_config import RunConfig
+from agent.session import Session
 from agent.transcript import read_events
 from bench.cli import main
 

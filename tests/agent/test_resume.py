@@ -9,7 +9,8 @@ from agentfakes import Kill, ScriptedAPI, message, tool_use, usage
 
 from agent.claude import ClaudePolicy
 from agent.prompt import system_prompt
-from agent.session import ResumeError, Session
+from agent.resume import ResumeError
+from agent.session import Session
 from agent.transcript import read_events
 
 OLD = "return 0.5 * x * (1.0 + torch.tanh(inner))"
@@ -59,7 +60,7 @@ def test_killed_after_turn_k_resumes_at_turn_k_plus_1(start_claude, harness, clo
     events = read_events(transcript)
     assert [e["turn"] for e in events if e["event"] == "response"] == [1, 2, 3, 4, 5]
     assert outcome.stop_reason == "submitted" and outcome.spend.turns == 5
-    assert outcome.hash == reference.chosen_state()[1]
+    assert outcome.hash == reference.snapshots.chosen()[1]
     assert resumed.workspace.digest() == reference.workspace.digest()
     partial = read_events(session.dir / "transcript.partial-1.jsonl")
     assert [e["event"] for e in partial] == ["request"]
@@ -117,3 +118,4 @@ def test_a_workspace_that_cannot_be_rebuilt_is_refused(start_claude, harness, cl
     path.write_text(path.read_text().replace("# fast", "# slow"))  # a tampered edit
     with pytest.raises(ResumeError, match="does not match"):
         _resume(session.dir, [], harness, clock)
+

@@ -8,7 +8,7 @@ import json
 
 from agentfakes import BENCH_S, CHECK_S, error, message, tool_use, usage
 
-from agent.session import BENCH_ROUNDS, RunConfig
+from agent.run_config import BENCH_ROUNDS, RunConfig
 from agent.tools import TOOL_NAMES
 from agent.transcript import messages_from, read_events
 
@@ -54,8 +54,8 @@ def test_scripted_session_reads_edits_checks_benches_submits_and_records(start_c
 
     # the submitted state is what the official evaluation scored, from its snapshot
     kind, path, *_ = harness.calls[-1]
-    assert kind == "evaluate" and path == str(session.dir / "snapshots" / outcome.hash[:16])
-    assert NEW in (session.dir / "snapshots" / outcome.hash[:16] / "ops.py").read_text()
+    assert kind == "evaluate" and path == str(session.snapshots.path(outcome.hash))
+    assert NEW in (session.snapshots.path(outcome.hash) / "ops.py").read_text()
     (record,) = harness.records
     assert record["entrant"] == {"kind": "agent", "policy": "claude",
                                  "model": "claude-sonnet-5-5", "run_id": "r1"}
@@ -95,7 +95,7 @@ def test_errors_that_outlive_the_retries_stop_cleanly_and_score_the_baseline(sta
     events = read_events(session.dir / "transcript.jsonl")
     assert [e["status"] for e in events if e["event"] == "api_error"] == [529, 529, 529]
     assert outcome.stop_reason == "api_error" and outcome.source == "baseline"
-    assert outcome.hash == session.initial_hash and len(harness.records) == 1
+    assert outcome.hash == session.snapshots.initial and len(harness.records) == 1
 
 
 def test_a_bad_request_is_not_retried(start_claude):
@@ -135,7 +135,7 @@ def test_ending_twice_without_a_tool_scores_the_best_checked_state(start_claude,
     assert "without calling a tool" in api.bodies[3]["messages"][-1]["content"][0]["text"]
     # the broken last state was never checked: the checked one with the edit is scored
     assert outcome.source == "best_checked"
-    assert NEW in (session.dir / "snapshots" / outcome.hash[:16] / "ops.py").read_text()
+    assert NEW in (session.snapshots.path(outcome.hash) / "ops.py").read_text()
     assert harness.records[0]["passed"]
 
 

@@ -1,0 +1,139 @@
+"""Continuing a session from its transcript (`--resume`), after its last complete turn.
+
+The partial turn's events are moved to a side file (what it spent still counts); the
+conversation, the spend, the states seen and the stop are read back from the events; the
+workspace is rebuilt by replaying the successful file-tool calls on a fresh copy of the
+baseline, and its solution hash must equal the one the transcript recorded.
+
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.budget import Spend
+from agent.prices import Price
+from agent.run_config import RunConfig
+from agent.snapshots import Snapshots
+from agent.tools import FILE_TOOLS
+from agent.transcript import complete_prefix, messages_from, read_events
+from agent.workspace import BASELINE_DIR, Workspace
+
+
+class ResumeError(Exception):
+    """A run that cannot be continued (finished, or its workspace cannot be rebuilt)."""
+
+
+def read_start(run_dir: str | Path) -> dict:
+    """A run's start event: its config, system prompt, tools and first message."""
+    path = Path(run_dir) / "transcript.jsonl"
+    if not path.is_file():
+        raise ResumeError(f"{path} does not exist: not a run directory")
+    for e in read_events(path):
+        if e["event"] == "start":
+            return e
+    raise ResumeError(f"{path} has no start event")
+
+
+def read_config(run_dir: str | Path) -> RunConfig:
+    return RunConfig.from_dict(read_start(run_dir)["config"])
+
+
+def check_resumable(run_dir: Path) -> None:
+    """ResumeError if the run has its record already."""
+    if (run_dir / "record.json").exists():
+        raise ResumeError(f"run {run_dir.name} is finished: its record is "
+                          f"{json.loads((run_dir / 'record.json').read_text())['record']}")
+
+
+def set_aside_partial_turn(transcript: Path) -> tuple[list[dict], Path | None]:
+    """Every event read, and the side file that now holds the events after the last
+    complete turn (None when there were none); the transcript keeps the complete prefix."""
+    lines = transcript.read_bytes().splitlines(keepends=True)
+    events = read_events(transcript)
+    keep = complete_prefix(events)
+    if keep == len(lines):
+        return events, None
+    n = sum(1 for _ in transcript.parent.glob("transcript.partial-*.jsonl")) + 1
+    partial = transcript.parent / f"transcript.partial-{n}.jsonl"
+    partial.write_bytes(b"".join(lines[keep:]))
+    tmp = transcript.with_suffix(".tmp")
+    with open(tmp, "wb") as f:
+        f.write(b"".join(lines[:keep]))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, transcript)
+    return events, partial
+
+
+@dataclass
+class Rebuilt:
+    """A session's state after its last complete turn, read back from its events."""
+
+    messages: list[dict]
+    spend: Spend  # the partial turn's included
+    lost: Spend  # what the partial turn used
+    workspace: Workspace
+    snapshots: Snapshots
+    stop_reason: str | None
+
+
+def rebuild(run_dir: Path, events: list[dict], price: Price) -> Rebuilt:
+    keep = complete_prefix(events)
+    done, tail = events[:keep], events[keep:]
+    snapshots = Snapshots(run_dir)
+    snapshots.initial = done[0]["workspace_hash"]
+    ends = [e for e in done if e["event"] in ("turn_end", "resume", "stop")]
+    spend = Spend.from_dict(ends[-1]["spend"]) if ends else Spend()
+    want = next((e["workspace_hash"] for e in reversed(ends) if "workspace_hash" in e),
+                snapshots.initial)
+    workspace = rebuild_workspace(run_dir / "workspace", done, want)
+    stop_reason = None
+    for e in done:
+        if e["event"] == "snapshot":
+            snapshots.note(e["hash"], e["turn"], e.get("passed"), e.get("ratio"))
+        elif e["event"] == "stop":
+            stop_reason, snapshots.submitted = e["reason"], e.get("submitted")
+    lost = _spent_in(tail, price)
+    for f in dataclasses.fields(Spend):
+        if f.name != "turns":
+            setattr(spend, f.name, getattr(spend, f.name) + getattr(lost, f.name))
+    return Rebuilt(messages_from(done), spend, lost, workspace, snapshots, stop_reason)
+
+
+def _spent_in(events: list[dict], price: Price) -> Spend:
+    """What a partial turn used: it still counts against the budgets."""
+    lost = Spend()
+    for e in events:
+        if e["event"] == "response":
+            lost.add_usage(e["message"].get("usage", {}), price)
+        elif e["event"] == "tool_result":
+            lost.device_s += e.get("device_s", 0.0)
+    return lost
+
+
+def rebuild_workspace(root: Path, done: list[dict], want: str) -> Workspace:
+    """A fresh baseline copy with the successful file-tool calls replayed; ResumeError
+    unless its hash is `want`, the last one recorded."""
+    if root.exists():
+        shutil.rmtree(root)
+    workspace = Workspace.create(root, BASELINE_DIR)
+    calls = {}
+    for e in done:
+        if e["event"] == "tool_call" and e["name"] in FILE_TOOLS:
+            calls[e["id"]] = e
+        elif e["event"] == "tool_result" and e["id"] in calls and not e["is_error"]:
+            args = calls[e["id"]]["input"]
+            if e["name"] == "write_file":
+                workspace.write(args["path"], args["content"])
+            else:
+                workspace.edit(args["path"], args["old_string"], args["new_string"])
+    if workspace.digest() != want:
+        raise ResumeError("the workspace rebuilt from the transcript does not match the "
+                          "recorded state (did baseline/ change since the run started?)")
+    return workspace

@@ -1,0 +1,59 @@
+"""What one agent run is asked to do: its policy and model, track, budgets, price, request
+limits and scoring rounds. Written into the transcript's start event, so `--resume` and
+`show` read back exactly the run that started."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from agent.budget import Budgets
+from agent.prices import FREE, Price
+
+# run_bench rounds per policy when none is asked for; 1 (fewer than the official evaluation)
+# for a model. The library policy keeps a slot's implementation when run_bench says it is
+# faster, and on tiny one round is noisier than those gains. Its tiny/cpu records on the
+# 2-core CPU machine: with 1 round 1.08x, 1.51x, 1.13x (results/20261126T224705_*,
+# 20261127T004055_*, 20261127T004400_*: the last two, different solutions); with 3
+# rounds 2.09x, 2.07x, 2.55x (results/20261127T004819_*, 20261127T005200_*,
+# 20261127T005830_*), at 173 s to 202 s of agent wall time against 98 s to 113 s.
+BENCH_ROUNDS = {"library": 3}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    run_id: str
+    policy: str  # claude | library | replay
+    model: str | None  # None for the library policy (no model behind it)
+    preset: str
+    device: str
+    budgets: Budgets = field(default_factory=Budgets)
+    price: Price = FREE
+    max_tokens: int = 16_000  # per response, thinking included
+    thinking: int | str | None = None
+    bench_rounds: int | None = None  # run_bench; None: the policy's (BENCH_ROUNDS)
+    eval_rounds: int = 3  # the official evaluation
+    replay_from: str | None = None
+    results_dir: str = "results"
+
+    def __post_init__(self) -> None:
+        if self.bench_rounds is None:
+            object.__setattr__(self, "bench_rounds", BENCH_ROUNDS.get(self.policy, 1))
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["price"] = self.price.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunConfig:
+        return cls(**{**d, "budgets": Budgets.from_dict(d["budgets"]),
+                      "price": Price.from_dict(d["price"])})
+
+
+def new_run_id(policy: str) -> str:
+    """A run id that sorts by start time: '<UTC time>-<policy>-<6 hex>'."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{policy}-{secrets.token_hex(3)}"

@@ -1,0 +1,73 @@
+"""The end of a session: the official evaluation of the state its snapshots choose (fresh
+secret seeds, the configured rounds, without the kernel library), then its record, with
+what the session spent, why it stopped and which state was scored."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.budget import Spend
+from agent.harness import evaluation_summary
+from agent.run_config import RunConfig
+
+if TYPE_CHECKING:
+    from agent.session import Session
+
+
+@dataclass
+class Outcome:
+    run_id: str
+    stop_reason: str
+    spend: Spend
+    source: str  # which state was scored: submitted | best_checked | baseline
+    hash: str  # its solution hash, the record's solution_hash
+    evaluation: dict
+    record: Path
+
+
+def score(session: Session, on_progress=None) -> Outcome:
+    """Evaluate the chosen state from its snapshot, write the record, and point
+    runs/<id>/record.json at it (a run with that file is finished)."""
+    config = session.config
+    source, solution_hash = session.snapshots.chosen()
+    solution = session.snapshots.path(solution_hash)
+    evaluation = session.harness.evaluate(solution, config.preset, config.device,
+                                          config.eval_rounds, on_progress=on_progress)
+    summary = evaluation_summary(evaluation)
+    session.log({"event": "evaluation", "source": source, "hash": solution_hash,
+                 "path": str(solution.relative_to(session.dir)), "summary": summary})
+    sha = session.transcript.sha256()
+    extra = record_extra(config, session.spend, session.stop_reason, source,
+                         session.transcript.path, sha)
+    record = session.harness.write_record(evaluation, entrant(config), extra,
+                                          config.results_dir)
+    (session.dir / "record.json").write_text(json.dumps(
+        {"record": str(record), "transcript_sha256": sha}, indent=1) + "\n")
+    return Outcome(config.run_id, session.stop_reason or "", session.spend, source,
+                   solution_hash, summary, Path(record))
+
+
+def entrant(config: RunConfig) -> dict:
+    """Who the record is for: agents group on the leaderboard by policy and model."""
+    return {"kind": "agent", "policy": config.policy, "model": config.model,
+            "run_id": config.run_id}
+
+
+def record_extra(config: RunConfig, spend: Spend, stop_reason: str | None, source: str,
+                 transcript: Path, transcript_sha256: str) -> dict:
+    """The record's `agent` block: tokens, dollars, turns, time, why it stopped, which
+    state was scored, the transcript and its hash, price, budgets, thinking."""
+    return {
+        "tokens": {"input": spend.input_tokens, "output": spend.output_tokens,
+                   "cache_write": spend.cache_write_tokens,
+                   "cache_read": spend.cache_read_tokens},
+        "dollars": round(spend.dollars, 6), "turns": spend.turns,
+        "wall_s": round(spend.wall_s, 3), "device_s": round(spend.device_s, 3),
+        "stop_reason": stop_reason, "scored_state": source,
+        "transcript_path": str(transcript), "transcript_sha256": transcript_sha256,
+        "price_per_mtok": config.price.to_dict(), "budgets": config.budgets.to_dict(),
+        "thinking": config.thinking,
+    }

@@ -1,0 +1,72 @@
+"""The states of a session's workspace that the judge or the clock saw, each copied once to
+runs/<id>/snapshots/, and which one the official evaluation scores.
+
+A state is named by its hash (`Workspace.digest`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.workspace import Workspace
+
+
+@dataclass
+class State:
+    passed: bool = False  # the judge passed it at least once
+    ratios: list[float] = field(default_factory=list)  # run_bench speedups that passed
+    turn: int = 0  # the last turn that saw it
+
+
+class Snapshots:
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        self.states: dict[str, State] = {}
+        self.initial = ""  # the untouched baseline's hash
+        self.submitted: str | None = None
+
+    def path(self, solution_hash: str) -> Path:
+        """snapshots/<first 16 hex digits of the hash>/."""
+        return self.run_dir / "snapshots" / solution_hash.removeprefix("sha256:")[:16]
+
+    def note(self, solution_hash: str, turn: int, passed: bool | None = None,
+             ratio: float | None = None) -> None:
+        """What a turn learnt of a state (also replayed from the transcript on resume)."""
+        state = self.states.setdefault(solution_hash, State(turn=turn))
+        state.passed = state.passed or bool(passed)
+        state.turn = turn
+        if ratio is not None:
+            state.ratios.append(ratio)
+
+    def take(self, workspace: Workspace, solution_hash: str, turn: int,
+             passed: bool | None = None, ratio: float | None = None,
+             initial: bool = False) -> dict:
+        """Copy the workspace (once per state) and note what was seen; the snapshot event."""
+        path = self.path(solution_hash)
+        if not path.exists():
+            workspace.copy_to(path)
+        self.note(solution_hash, turn, passed, ratio)
+        event = {"event": "snapshot", "turn": turn, "hash": solution_hash,
+                 "path": str(path.relative_to(self.run_dir))}
+        if passed is not None:
+            event["passed"] = passed
+        if ratio is not None:
+            event["ratio"] = ratio
+        if initial:
+            event["initial"] = True
+        return event
+
+    def chosen(self) -> tuple[str, str]:
+        """(source, hash) of the state to score: the submitted one; else the passing state
+        with the best mean bench ratio (the latest passing one if none was timed); else the
+        untouched baseline."""
+        if self.submitted:
+            return "submitted", self.submitted
+        passing = [(h, s) for h, s in self.states.items() if s.passed]
+        timed = [(sum(s.ratios) / len(s.ratios), s.turn, h) for h, s in passing if s.ratios]
+        if timed:
+            return "best_checked", max(timed)[2]
+        if passing:
+            return "best_checked", max((s.turn, h) for h, s in passing)[1]
+        return "baseline", self.initial
