@@ -5,6 +5,9 @@ conversation, the spend, the states seen and the stop are read back from the eve
 workspace is rebuilt by replaying the successful file-tool calls on a fresh copy of the
 baseline, and its solution hash must equal the one the transcript recorded.
 
+Transcripts whose hashes are not solution hashes ('sha256:<hex>', the records' own) came
+from the workspace's former digest, which no code computes any more: such a run is refused
+with a ResumeError saying so, and stays readable with `speedup agent show`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from agent.snapshots import Snapshots
 from agent.tools import FILE_TOOLS
 from agent.transcript import complete_prefix, messages_from, read_events
 from agent.workspace import BASELINE_DIR, Workspace
+
+HASH_PREFIX = "sha256:"  # every solution_hash starts with it; the former digest did not
 
 
 class ResumeError(Exception):
@@ -45,10 +50,15 @@ def read_config(run_dir: str | Path) -> RunConfig:
 
 
 def check_resumable(run_dir: Path) -> None:
-    """ResumeError if the run has its record already."""
+    """ResumeError unless the run has no record yet and its hashes are solution hashes."""
     if (run_dir / "record.json").exists():
         raise ResumeError(f"run {run_dir.name} is finished: its record is "
                           f"{json.loads((run_dir / 'record.json').read_text())['record']}")
+    if not read_start(run_dir)["workspace_hash"].startswith(HASH_PREFIX):
+        raise ResumeError(f"run {run_dir.name} recorded its workspace states with the former "
+                          f"workspace digest, not the records' solution_hash, so its "
+                          f"workspace cannot be checked and it cannot be resumed; start a new "
+                          f"run (`speedup agent show {run_dir}` still prints this one)")
 
 
 def set_aside_partial_turn(transcript: Path) -> tuple[list[dict], Path | None]:
@@ -119,7 +129,7 @@ def _spent_in(events: list[dict], price: Price) -> Spend:
 
 def rebuild_workspace(root: Path, done: list[dict], want: str) -> Workspace:
     """A fresh baseline copy with the successful file-tool calls replayed; ResumeError
-    unless its hash is `want`, the last one recorded."""
+    unless its solution hash is `want`, the last one recorded."""
     if root.exists():
         shutil.rmtree(root)
     workspace = Workspace.create(root, BASELINE_DIR)
@@ -133,7 +143,7 @@ def rebuild_workspace(root: Path, done: list[dict], want: str) -> Workspace:
                 workspace.write(args["path"], args["content"])
             else:
                 workspace.edit(args["path"], args["old_string"], args["new_string"])
-    if workspace.digest() != want:
+    if workspace.solution_hash() != want:
         raise ResumeError("the workspace rebuilt from the transcript does not match the "
                           "recorded state (did baseline/ change since the run started?)")
     return workspace

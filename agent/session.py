@@ -83,7 +83,7 @@ class Session:
         run_dir.mkdir(parents=True)
         s = cls(run_dir, config, policy, harness, **kw)
         s.workspace = Workspace.create(run_dir / "workspace", BASELINE_DIR)
-        initial = s.snapshots.initial = s.workspace.digest()
+        initial = s.snapshots.initial = s.workspace.solution_hash()
         first = first_message(config.budgets)
         s.messages = [{"role": "user", "content": first}]
         s.log({"event": "start", "config": config.to_dict(),
@@ -194,7 +194,7 @@ class Session:
         self.messages.extend(append)
         self._tick()
         self.log({"event": "turn_end", "turn": turn, "kept_response": kept, "append": append,
-                  "spend": self.spend.to_dict(), "workspace_hash": self.workspace.digest()})
+                  "spend": self.spend.to_dict(), "workspace_hash": self.workspace.solution_hash()})
 
     def _act(self, turn: int, response: dict) -> list[dict]:
         """Run the turn's tool calls or answer its stop reason; the messages to append."""

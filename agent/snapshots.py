@@ -1,7 +1,8 @@
 """The states of a session's workspace that the judge or the clock saw, each copied once to
 runs/<id>/snapshots/, and which one the official evaluation scores.
 
-A state is named by its hash (`Workspace.digest`).
+A state is named by its solution hash (`Workspace.solution_hash`, the records' own), so a
+snapshot's id is the solution_hash of its directory and of the record that scores it.
 """
 
 from __future__ import annotations

@@ -146,21 +146,22 @@ class Toolbox:
                 f"{self.budgets.max_device_s:.0f}")
 
     def _run_check(self) -> ToolResult:
-        digest = self.ws.digest()
+        solution_hash = self.ws.solution_hash()
         outcome, seconds = self._timed(
             lambda: self.harness.check(self.ws.root, self.preset, self.device))
         text = format_check(outcome) + "\n" + self._device_line()
         return ToolResult(text, device_s=seconds,
-                          facts={"kind": "check", "passed": outcome.passed, "hash": digest})
+                          facts={"kind": "check", "passed": outcome.passed,
+                                 "hash": solution_hash})
 
     def _run_bench(self) -> ToolResult:
-        digest = self.ws.digest()
+        solution_hash = self.ws.solution_hash()
         outcome, seconds = self._timed(lambda: self.harness.bench(
             self.ws.root, self.preset, self.device, self.bench_rounds))
         text = format_bench(outcome, self.preset, self.device) + "\n" + self._device_line()
         return ToolResult(text, device_s=seconds, facts={
             "kind": "bench", "passed": outcome.passed, "ratio": outcome.median_ratio,
-            "hash": digest})
+            "hash": solution_hash})
 
     def _profile(self) -> ToolResult:
         table, seconds = self._timed(
@@ -170,7 +171,8 @@ class Toolbox:
 
     def _submit(self, note: str = "") -> ToolResult:
         return ToolResult("submitted; the official evaluation runs when this session ends",
-                          facts={"kind": "submit", "hash": self.ws.digest(), "note": note})
+                          facts={"kind": "submit", "hash": self.ws.solution_hash(),
+                                 "note": note})
 
 
 def _bad_arguments(name: str, args: object) -> str | None:

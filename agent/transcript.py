@@ -139,5 +139,6 @@ def render(events: list[dict]) -> Iterator[str]:
             ev = e["summary"]
             ratio = ev.get("median_ratio")
             verdict = "passed" if ev.get("passed") else f"rejected ({ev.get('rejected_by')})"
-            yield (f"official evaluation of {e['source']} state {e['hash'][:12]}: {verdict}, "
+            state = e["hash"].removeprefix("sha256:")[:12]  # as its snapshot is named
+            yield (f"official evaluation of {e['source']} state {state}: {verdict}, "
                    f"median speedup {ratio if ratio is None else f'{ratio:.3f}x'}")

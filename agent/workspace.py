@@ -5,20 +5,22 @@ directory as a package, so the baseline's relative imports work there). Every pa
 receives is checked here: relative, no '..', resolving (symlinks followed) inside the root.
 So the judge's and the clock's own files, the run's transcript and the results can be
 neither read nor written. A refusal is a ToolError whose message goes back to the model.
+
+What counts as the solution (caches left out) and its hash are the records' own
+(`bench.records`), so a state's hash here is the solution_hash its record will carry.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path, PurePosixPath
 
 import baseline
+from bench.records import is_cache, solution_files, solution_hash
 
 BASELINE_DIR = Path(baseline.__file__).parent  # every session's workspace starts as its copy
 MAX_FILE_BYTES = 1_000_000  # far above any sane kernel file; stops disk-filling writes
 MAX_WORKSPACE_BYTES = 8_000_000
-_SKIP_DIRS = {"__pycache__"}
 
 
 class ToolError(Exception):
@@ -58,20 +60,16 @@ class Workspace:
         if target != self.root and self.root not in target.parents:
             raise ToolError(f"{rel!r} resolves outside the workspace (through a symlink); "
                             f"refused")
-        if any(part in _SKIP_DIRS for part in pure.parts):
-            raise ToolError(f"{rel!r} is a cache directory, not part of the solution")
+        if is_cache(pure):
+            raise ToolError(f"{rel!r} is a cache, not part of the solution")
         return target
 
     # ------------------------------------------------------------------ file tools
 
     def files(self) -> list[tuple[str, int]]:
         """(relative path, size in bytes) of every file, sorted; caches skipped."""
-        out = []
-        for f in sorted(self.root.rglob("*")):
-            rel = f.relative_to(self.root)
-            if f.is_file() and not _SKIP_DIRS.intersection(rel.parts):
-                out.append((rel.as_posix(), f.stat().st_size))
-        return out
+        return [(f.relative_to(self.root).as_posix(), f.stat().st_size)
+                for f in solution_files(self.root)]
 
     def read(self, rel: str) -> str:
         target = self.path(rel)
@@ -117,16 +115,17 @@ class Workspace:
 
     # ------------------------------------------------------------------ state
 
-    def digest(self) -> str:
-        """sha256 over sorted relative paths and contents: the state's identity."""
-        h = hashlib.sha256()
-        for rel, _ in self.files():
-            h.update(rel.encode() + b"\0")
-            h.update((self.root / rel).read_bytes() + b"\0")
-        return h.hexdigest()
+    def solution_hash(self) -> str:
+        """The state's identity: the records' solution_hash of the workspace's files."""
+        return solution_hash(self.root)
 
     def copy_to(self, dest: str | Path) -> Path:
-        """A copy of the workspace (caches skipped) at `dest`, which must not exist."""
+        """A copy of the workspace's files (caches skipped) at `dest`, which must not exist;
+        its solution_hash is the workspace's."""
         dest = Path(dest)
-        shutil.copytree(self.root, dest, ignore=shutil.ignore_patterns(*_SKIP_DIRS))
+        dest.mkdir(parents=True)
+        for f in solution_files(self.root):
+            target = dest / f.relative_to(self.root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, target)
         return dest

@@ -249,7 +249,8 @@ def run_session(session) -> int:
     verdict = "passed" if ev.get("passed") else f"rejected by {ev.get('rejected_by')}"
     out.print(f"run {outcome.run_id}: {outcome.stop_reason} after {s.turns} turns, "
               f"${s.dollars:.4f}, {s.wall_s:.0f} s wall, {s.device_s:.0f} device s", markup=False)
-    out.print(f"scored the {outcome.source.replace('_', ' ')} state {outcome.hash[:12]}: "
+    short = outcome.hash.removeprefix("sha256:")[:12]
+    out.print(f"scored the {outcome.source.replace('_', ' ')} state {short}: "
               f"{verdict}, median speedup "
               f"{'-' if ratio is None else f'{ratio:.3f}x'}", markup=False)
     out.print(f"record {outcome.record}; transcript {session.transcript.path}", markup=False)

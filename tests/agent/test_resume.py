@@ -61,7 +61,7 @@ def test_killed_after_turn_k_resumes_at_turn_k_plus_1(start_claude, harness, clo
     assert [e["turn"] for e in events if e["event"] == "response"] == [1, 2, 3, 4, 5]
     assert outcome.stop_reason == "submitted" and outcome.spend.turns == 5
     assert outcome.hash == reference.snapshots.chosen()[1]
-    assert resumed.workspace.digest() == reference.workspace.digest()
+    assert resumed.workspace.solution_hash() == reference.workspace.solution_hash()
     partial = read_events(session.dir / "transcript.partial-1.jsonl")
     assert [e["event"] for e in partial] == ["request"]
 
@@ -119,3 +119,18 @@ def test_a_workspace_that_cannot_be_rebuilt_is_refused(start_claude, harness, cl
     with pytest.raises(ResumeError, match="does not match"):
         _resume(session.dir, [], harness, clock)
 
+
+def test_a_run_recorded_with_the_former_workspace_digest_is_refused(start_claude, harness,
+                                                                   clock):
+    """Its hashes cannot be checked against a rebuilt workspace: a clear error, and its
+    transcript is left exactly as it was."""
+    session, _ = start_claude(_script()[:3] + [Kill])
+    with pytest.raises(Kill):
+        session.run()
+    path = session.dir / "transcript.jsonl"
+    path.write_text(path.read_text().replace('"sha256:', '"'))  # hex digests, no prefix
+    before = path.read_bytes()
+    with pytest.raises(ResumeError, match="former workspace digest"):
+        _resume(session.dir, [], harness, clock)
+    assert path.read_bytes() == before
+    assert not list(session.dir.glob("transcript.partial-*.jsonl"))

@@ -127,7 +127,7 @@ def test_check_reports_each_value_against_its_threshold(tools):
     assert result.content.startswith("FAILED: 1 of 1 checks failed")
     assert "heldout_loss" in result.content and "FAIL" in result.content
     assert "0.5" in result.content and "0.02" in result.content
-    assert result.facts == {"kind": "check", "passed": False, "hash": tools.ws.digest()}
+    assert result.facts == {"kind": "check", "passed": False, "hash": tools.ws.solution_hash()}
 
 
 def test_a_harness_crash_is_a_tool_error_not_a_dead_run(tools):
