@@ -14,11 +14,11 @@ library, offline), replay (plays a recorded transcript). Examples:
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
+import contextlib
+import dataclasses
+from collections.abc import Iterator
 
 HELP = "run one agent session (claude, library or replay), score it and write the record"
-DEFAULT_MODEL = "claude-sonnet-5-5"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> None:
     """The options `speedup agent` and `speedup run` share (defaults live in RunConfig and
     Budgets; None here means 'that default')."""
+    from agent.build import DEFAULT_MODEL
     from bench.ui import add_track_arguments, int_arg, positive_float_arg
 
     p.add_argument("--policy", choices=["claude", "library", "replay"], default=default_policy,
@@ -76,124 +77,39 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
 
 # ---------------------------------------------------------------------------- building
 
-def _thinking(text: str | None) -> int | str | None:
+@contextlib.contextmanager
+def _usage_errors() -> Iterator[None]:
+    """What agent/ cannot build or resume is the command's one-line usage error."""
+    from agent.build import ConfigError
+    from agent.resume import ResumeError
     from bench.ui import UsageError
 
-    if text is None or text == "adaptive":
-        return text
     try:
-        n = int(text)
-    except ValueError:
-        raise UsageError(f"--thinking wants a token budget (>= 1024) or 'adaptive', "
-                         f"got {text!r}") from None
-    if n < 1024:
-        raise UsageError(f"--thinking budget must be at least 1024 tokens, got {n}")
-    return n
+        yield
+    except (ConfigError, ResumeError) as e:
+        raise UsageError(str(e)) from None
 
 
 def build_config(args: argparse.Namespace):
-    """RunConfig from the command line: resolved preset/device, price, budgets."""
+    """The RunConfig the command line asks for, on a resolved track that is calibrated (and,
+    on a CPU, tiny/cpu, where run_check, the agent's quick check, judges)."""
+    from agent import build
     from agent.budget import Budgets
-    from agent.prices import FREE, price_for
-    from agent.run_config import RunConfig, new_run_id
-    from bench.ui import UsageError, ensure_calibrated, preset_and_device
+    from bench.ui import ensure_calibrated, preset_and_device
 
     preset, device = preset_and_device(args.preset, args.device)
+    with _usage_errors():
+        config = build.build_config(
+            args.policy, preset=preset, device=device, model=args.model, replay=args.replay,
+            price=args.price, thinking=args.thinking, max_tokens=args.max_tokens,
+            bench_rounds=args.bench_rounds, eval_rounds=args.eval_rounds,
+            limits={f.name: getattr(args, f.name) for f in dataclasses.fields(Budgets)},
+            results_dir=args.results_dir)
     auto = not getattr(args, "no_auto_calibrate", False)
     ensure_calibrated(preset, device, auto=auto)
-    if device == "cpu":  # run_check, the agent's quick check, judges on tiny/cpu there
+    if device == "cpu":
         ensure_calibrated("tiny", "cpu", auto=auto)
-    budget_args = {k: getattr(args, k) for k in (
-        "max_turns", "max_input_tokens", "max_output_tokens", "max_dollars", "max_wall_s",
-        "max_device_s")}  # each checked positive when parsed
-    model = None
-    if args.policy == "claude":
-        model = args.model or DEFAULT_MODEL
-    elif args.policy == "replay":
-        model = _replay_model(args.replay)
-    try:
-        price = price_for(model, args.price) if args.policy == "claude" else FREE
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    optional = {k: getattr(args, k) for k in ("max_tokens", "bench_rounds", "eval_rounds")
-                if getattr(args, k) is not None}
-    thinking = _thinking(args.thinking)
-    _check_max_tokens(args.max_tokens)
-    config = RunConfig(
-        run_id=new_run_id(args.policy), policy=args.policy, model=model, preset=preset,
-        device=device, budgets=Budgets(**{k: v for k, v in budget_args.items() if v is not None}),
-        price=price, thinking=thinking, replay_from=args.replay, results_dir=args.results_dir,
-        **optional)
-    if isinstance(thinking, int) and thinking >= config.max_tokens:
-        raise UsageError(f"--thinking {thinking} must be below --max-tokens "
-                         f"({config.max_tokens})")
     return config
-
-
-def _check_max_tokens(max_tokens: int | None) -> None:
-    from agent.claude import MAX_NONSTREAMING_TOKENS
-    from bench.ui import UsageError
-
-    if max_tokens is not None and not 1 <= max_tokens <= MAX_NONSTREAMING_TOKENS:
-        raise UsageError(f"--max-tokens must be between 1 and {MAX_NONSTREAMING_TOKENS:,} "
-                         f"(the SDK's limit for a request that does not stream), "
-                         f"got {max_tokens}")
-
-
-def _replay_model(path: str | None) -> str | None:
-    from agent.replay import ReplayPolicy
-    from bench.ui import UsageError
-
-    if not path or not Path(path).is_file():
-        raise UsageError("--policy replay needs --replay TRANSCRIPT, an existing "
-                         "runs/<id>/transcript.jsonl")
-    try:
-        return ReplayPolicy(path).model
-    except (ValueError, KeyError) as e:
-        raise UsageError(f"--replay {path}: {e}") from None
-
-
-def make_policy(config, max_retries: int | None = None, system: str | None = None):
-    """The policy a config names; the Claude one needs ANTHROPIC_API_KEY. `system`: the
-    system prompt a resumed run started with (default: today's text for the config)."""
-    from agent.prompt import system_prompt
-    from bench.ui import UsageError
-
-    if config.policy == "claude":
-        key = os.environ.get("ANTHROPIC_API_KEY")
-        if not key:
-            raise UsageError("--policy claude needs ANTHROPIC_API_KEY set to an Anthropic API "
-                             "key; or use --policy library, which runs offline")
-        from agent.claude import DEFAULT_MAX_RETRIES, ClaudePolicy, make_client
-
-        retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
-        system = system or system_prompt(config.preset, config.device)
-        return ClaudePolicy(make_client(key, retries), config.model, system, config.thinking)
-    if config.policy == "replay":
-        from agent.replay import ReplayPolicy
-
-        return ReplayPolicy(config.replay_from)
-    from agent.harness import ProjectHarness
-    from agent.library import LibraryPolicy
-
-    try:
-        impls = ProjectHarness().library(config.device)
-    except ImportError as e:
-        raise UsageError(f"the library policy needs the kernel library (kernels/registry.py): "
-                         f"{e}") from None
-    return LibraryPolicy(impls)
-
-
-def resolve_run(runs_dir: str, run: str) -> Path:
-    """A run id under runs_dir, or a run directory, or its transcript.jsonl."""
-    from bench.ui import UsageError
-
-    for candidate in (Path(run), Path(runs_dir) / run):
-        if candidate.is_file() and candidate.name.endswith(".jsonl"):
-            candidate = candidate.parent
-        if (candidate / "transcript.jsonl").is_file():
-            return candidate
-    raise UsageError(f"no run {run!r}: give a run id under {runs_dir}/ or a run directory")
 
 
 # ---------------------------------------------------------------------------- progress
@@ -258,33 +174,26 @@ def run_session(session) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
+    from agent.build import resolve_run
     from agent.transcript import read_events, render
     from bench.ui import out
 
-    run_dir = resolve_run(args.runs_dir, args.run)
+    with _usage_errors():
+        run_dir = resolve_run(args.runs_dir, args.run)
     for line in render(read_events(run_dir / "transcript.jsonl")):
         out.print(line, markup=False)
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.harness import ProjectHarness
-    from agent.resume import ResumeError, read_start
-    from agent.run_config import RunConfig
-    from agent.session import Session
-    from bench.ui import UsageError
+    from agent.build import resolve_run, resume_session
 
     if args.action == "show":
         return show(args)
     if args.resume:
-        run_dir = resolve_run(args.runs_dir, args.resume)
-        try:
-            start = read_start(run_dir)
-            policy = make_policy(RunConfig.from_dict(start["config"]), args.max_retries,
-                                 start["system"])
-            session = Session.resume(run_dir, policy, ProjectHarness(), on_event=print_event)
-        except ResumeError as e:
-            raise UsageError(str(e)) from None
+        with _usage_errors():
+            run_dir = resolve_run(args.runs_dir, args.resume)
+            session = resume_session(run_dir, args.max_retries, on_event=print_event)
         return run_session(session)
     return run_session(start_session(args))
 
@@ -292,15 +201,15 @@ def run(args: argparse.Namespace) -> int:
 def start_session(args: argparse.Namespace, banner: str | None = None):
     """A new session from the command line (config, policy, writable folders checked before
     anything runs); `banner` ('speedup run') announces it first."""
-    from agent.harness import ProjectHarness
-    from agent.session import Session
+    from agent import build
     from bench.ui import console, writable_dir
 
     config = build_config(args)
-    policy = make_policy(config, args.max_retries)
+    with _usage_errors():
+        policy = build.make_policy(config, args.max_retries)
     writable_dir(args.runs_dir)
     writable_dir(args.results_dir)
     if banner:
         console.print(f"{banner}: policy {config.policy} on preset {config.preset}, device "
                       f"{config.device}; run {config.run_id}", markup=False)
-    return Session.start(args.runs_dir, config, policy, ProjectHarness(), on_event=print_event)
+    return build.start_session(args.runs_dir, config, policy, on_event=print_event)
