@@ -3,7 +3,7 @@
 A limit is checked before each turn: a turn starts only while every counter is below its
 limit, so the turn that crosses a limit completes (its tokens are paid for; its tool calls
 run) and the run stops before the next one. To bound that overshoot, the loop caps each
-request's max_tokens by the output tokens and dollars left (see `Session`).
+request's max_tokens by the output tokens and dollars left (`Session._max_tokens`).
 """
 
 from __future__ import annotations

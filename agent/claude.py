@@ -70,8 +70,12 @@ class ClaudePolicy:
             out["thinking"] = self.thinking
         return out
 
+    def request(self, messages: list[dict], max_tokens: int) -> dict:
+        """The whole Messages API request of a turn: the params, the cached prefix (tool
+        schemas and system prompt) and the conversation with its breakpoint."""
+        return {**self.params(max_tokens), "system": self.system, "tools": TOOL_SPECS,
+                "messages": _with_cache_breakpoint(messages)}
+
     def respond(self, messages: list[dict], max_tokens: int) -> dict:
-        message = self.client.messages.create(
-            **self.params(max_tokens), system=self.system, tools=TOOL_SPECS,
-            messages=_with_cache_breakpoint(messages))
+        message = self.client.messages.create(**self.request(messages, max_tokens))
         return message.to_dict(mode="json")

@@ -1,16 +1,16 @@
 """What a response costs: USD per million tokens, per model, in this one table.
 
-Looked up on 2026-11-26 with the project's search tools:
+Sources:
 - platform.claude.com/docs/en/about-claude/pricing (the model pricing table): Fable 5.1,
   Mythos 5.1, Fable 5, Mythos 5, Opus 5, Opus 4.8/4.7/4.6/4.5, Sonnet 4.6/4.5, Haiku 4.5.
 - platform.claude.com/docs/.../models/<model>/overview pages: Opus 5.5 ($4/$20, 5m write $5,
   read $0.20), Sonnet 5.5 and Sonnet 5 ($2/$10, write $2.50), Haiku 5.5 ($0.10/$0.50 for
   prompts up to 100,000 tokens, $0.50/$2.50 above).
 - Secondary (release notes of pricing tools that track the official page): Sonnet 5.5 cache
-  reads cut from $0.20 to $0.10 on 2026-10-07; Haiku 5.5 cache writes $0.125 ($0.625 long)
-  and reads $0.01 ($0.05 long); Fable 5.2 (released 2026-11-09) at $8/$40, write $10, read
-  $0.20. Mythos models share the Fable model of the same version's prices (the Fable 5 page
-  says so for 5.0); Mythos 5.2 is assumed to follow Fable 5.2.
+  reads $0.10; Haiku 5.5 cache writes $0.125 ($0.625 long) and reads $0.01 ($0.05 long);
+  Fable 5.2 at $8/$40, write $10, read $0.20. Mythos models share the Fable model of the
+  same version's prices (the Fable 5 page says so for 5.0); Mythos 5.2 is assumed to follow
+  Fable 5.2.
 Not priced here (no published price found): claude-mythos-preview. Such a model needs
 `--price`. Prices change: check the pricing page and pass `--price` when they do.
 
