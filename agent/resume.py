@@ -5,9 +5,10 @@ conversation, the spend, the states seen and the stop are read back from the eve
 workspace is rebuilt by replaying the successful file-tool calls on a fresh copy of the
 baseline, and its solution hash must equal the one the transcript recorded.
 
-Transcripts whose hashes are not solution hashes ('sha256:<hex>', the records' own) came
-from the workspace's former digest, which no code computes any more: such a run is refused
-with a ResumeError saying so, and stays readable with `speedup agent show`.
+A transcript whose hashes are not solution hashes ('sha256:<hex>', the records' own) was
+written with a workspace digest that no code here computes, so its workspace cannot be
+checked: --resume refuses it with a ResumeError saying so, and `speedup agent show` still
+prints it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from agent.tools import FILE_TOOLS
 from agent.transcript import complete_prefix, messages_from, read_events
 from agent.workspace import BASELINE_DIR, Workspace
 
-HASH_PREFIX = "sha256:"  # every solution_hash starts with it; the former digest did not
+HASH_PREFIX = "sha256:"  # every solution_hash starts with it
 
 
 class ResumeError(Exception):
