@@ -14,10 +14,11 @@ import datetime as dt
 import hashlib
 import json
 import os
-import platform
 import re
 import sys
 from pathlib import Path, PurePosixPath
+
+from correctness.provenance import environment
 
 SCHEMA_VERSION = 1
 ENTRANT_KINDS = ("reference", "submission", "human", "agent")
@@ -60,30 +61,6 @@ def solution_hash(solution_dir: str | os.PathLike) -> str:
 
 def file_sha256(path: str | os.PathLike) -> str:
     return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def environment(device: str) -> dict:
-    """Software versions and the hardware a record was measured on."""
-    import numpy
-    import torch
-
-    from correctness.calibrate import device_name
-
-    try:
-        import triton
-        triton_version = triton.__version__
-    except ImportError:
-        triton_version = None
-    return {
-        "device_name": device_name(device), "cpu_model": device_name("cpu"),
-        "cpu_count": os.cpu_count(), "platform": platform.platform(),
-        "python": platform.python_version(), "torch": torch.__version__,
-        "triton": triton_version, "numpy": numpy.__version__,
-        "cuda": torch.version.cuda, "cuda_available": torch.cuda.is_available(),
-        # thread settings change CPU timings; the sandbox passes OMP_NUM_THREADS through
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-        "torch_threads": torch.get_num_threads(),
-    }
 
 
 def entrant_label(entrant: dict) -> str:

@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bench import kernel_bench
-    from bench.records import environment
     from bench.ui import out, preset_and_device, progress, writable_dir
+    from correctness.provenance import environment
 
     _, device = preset_and_device(None, args.device)
     json_path = Path(args.json) if args.json else None
