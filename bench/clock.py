@@ -14,16 +14,20 @@ Protocol (DESIGN.md, "The clock"):
    parent's monotonic clock from `go` to `done` (RunResult.seconds); nothing the child
    reports about time is read. Every candidate run is judged against that round's baseline
    run (`correctness.training_check.compare`) on held-out text from a second secret seed,
-   drawn once every child of the round is dead; the first failure rejects the candidate.
+   drawn once every child of the pairing is dead; the first failure rejects the candidate.
    Half the rounds run the baseline first, unlike `check_training` (candidate first): the
    reference result then lives only in this process, which no child can read (the
    sandbox makes it non-dumpable while a child lives), and its sandbox dir is gone.
 4. `repeat_self`: R more rounds of the candidate against itself, whose ratio spread is the
    noise that an honest claim must exceed (`bench.stats`).
 
-`evaluate_many` runs several candidates against one shared set of baseline runs (each
-round: the baseline and every candidate on the round's seed), which is how a GPU check
-fits every reference solution into minutes.
+`evaluate_many` runs several candidates, one after another in the order given, against one
+shared set of baseline runs: round r's seed and its baseline run are made once, when the
+first candidate reaches round r, and every later candidate trains on that seed and is
+paired with that run. Each candidate's evaluation is complete, and handed to
+`on_evaluation`, before the next one starts, so a bench cut off keeps every finished
+candidate's result; the shared runs save a baseline run per extra candidate and round,
+which is most of the time on a GPU.
 
 The runner and the judge are parameters, so the statistics are tested with fakes whose
 "seconds" are counted work, and the protocol with real processes.
@@ -139,15 +143,19 @@ def _check_dict(check) -> dict:
 # ---------------------------------------------------------------------------- protocol
 
 class _Session:
-    """Evaluations in progress: the runs, progress reporting, rejections. Candidates are
-    keyed by their position in the list; "baseline" is the reference."""
+    """Evaluations in progress: the runs, the baseline runs every candidate shares, progress
+    reporting, rejections. Candidates are keyed by their position in the list; "baseline"
+    is the reference."""
 
-    def __init__(self, evs: list[Evaluation], runner: Runner, baseline_dir: Path,
+    def __init__(self, evs: list[Evaluation], runner: Runner, baseline_dir: Path, cfg: dict,
                  plan: tuple[int, int], on_progress: Callable[[int, int, str], None] | None):
-        self.evs, self.runner, self.baseline_dir = evs, runner, baseline_dir
+        self.evs, self.runner, self.baseline_dir, self.cfg = evs, runner, baseline_dir, cfg
         self.baseline_runs, self.candidate_runs = plan  # planned, per side
         self.done = {side: 0 for side in ("baseline", *range(len(evs)))}
         self.on_progress = on_progress
+        self.warm: tuple[dict, dict, object] | None = None  # warm-up cfg, inputs, baseline run
+        # per round: its inputs (fresh, kept in this process only) and its baseline run
+        self.shared: list[dict] = []
 
     @property
     def total(self) -> int:
@@ -223,15 +231,16 @@ def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
                   rounds: int = 3, warmup: bool = True, repeat_self: bool = False,
                   allow_library: list[bool] | None = None,
                   on_progress: Callable[[int, int, str], None] | None = None,
+                  on_evaluation: Callable[[Evaluation], None] | None = None,
                   runner: Runner | None = None, judge: Judge | None = None,
                   baseline_dir: str | Path | None = None,
                   kernel_check: Callable[..., dict] | None = None,
                   tolerances=None) -> list[Evaluation]:
-    """Several candidates against ONE set of baseline runs: each round runs the baseline
-    and every candidate still in the field on the round's seed, in an order that reverses
-    every round (B c1 c2, c2 c1 B, ...), and pairs each candidate with that round's
-    baseline run. A rejected candidate leaves the field; the others go on. Saves a
-    baseline run per extra candidate and round, which is most of the time on a GPU."""
+    """Several candidates, in the order given, against ONE set of baseline runs (module
+    docstring); `on_evaluation(ev)` hears of each finished evaluation before the next
+    candidate starts. Round r's baseline run goes first in even rounds and after the first
+    candidate to reach it in odd ones; a later candidate's partner ran before it. A
+    rejected candidate stops; the others go on."""
     import baseline
 
     if rounds < 1:
@@ -244,103 +253,114 @@ def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
     evs = [Evaluation(str(d), preset, device, rounds, bool(lib), calibration=calibration)
            for d, lib in zip(solution_dirs, allow_library)]
     plan = (warmup + rounds, warmup + rounds + repeat_self * 2 * rounds)
-    session = _Session(evs, runner, Path(baseline_dir or _baseline_dir()), plan, on_progress)
-    _kernel_checks(session, kernel_check)
-    if warmup:
-        _warm_up(session, cfg)
-    _timed_rounds(session, cfg, judge, rounds)
-    if repeat_self:
-        _self_rounds(session, cfg, rounds)
-    for i in session.active():
-        _summarize(evs[i])
+    session = _Session(evs, runner, Path(baseline_dir or _baseline_dir()), cfg, plan,
+                       on_progress)
+    for i, ev in enumerate(evs):
+        _evaluate_one(session, i, kernel_check, judge, rounds, warmup, repeat_self)
+        if on_evaluation is not None:
+            on_evaluation(ev)
     return evs
 
 
-def _kernel_checks(session: _Session, kernel_check: Callable[..., dict]) -> None:
+def _evaluate_one(session: _Session, i: int, kernel_check: Callable[..., dict], judge: Judge,
+                  rounds: int, warmup: bool, repeat_self: bool) -> None:
+    ev = session.evs[i]
+    _kernel_checks(session, i, kernel_check)
+    if warmup and ev.rejected_by is None:
+        _warm_up(session, i)
+    for r in range(rounds):
+        if ev.rejected_by is not None:
+            return
+        _timed_round(session, i, r, judge)
+    if repeat_self and ev.rejected_by is None:
+        _self_rounds(session, i, rounds)
+    if ev.rejected_by is None:
+        _summarize(ev)
+
+
+def _kernel_checks(session: _Session, i: int, kernel_check: Callable[..., dict]) -> None:
     """The judge's first level: every slot implementation a solution declares in KERNELS
     must pass the kernel checks, or the solution does not run at all."""
     from correctness.sandbox import kernel_failures
 
-    for i in session.active():
-        ev = session.evs[i]
-        reports = kernel_check(Path(ev.solution_dir), ev.device, ev.allow_library)
-        ev.kernel_reports = {slot: {k: r.get(k) for k in ("passed", "failures")}
-                             for slot, r in reports.items()}
-        failures = kernel_failures(reports)
-        if failures:
-            session.reject(i, "kernels", failures)
+    ev = session.evs[i]
+    reports = kernel_check(Path(ev.solution_dir), ev.device, ev.allow_library)
+    ev.kernel_reports = {slot: {k: r.get(k) for k in ("passed", "failures")}
+                         for slot, r in reports.items()}
+    failures = kernel_failures(reports)
+    if failures:
+        session.reject(i, "kernels", failures)
 
 
-def _warm_up(session: _Session, cfg: dict) -> None:
+def _warm_up(session: _Session, i: int) -> None:
     import baseline
 
-    if not session.active():
-        return
-    warm_cfg = {**cfg, "steps": min(WARMUP_STEPS, cfg["steps"])}
-    inputs = baseline.make_inputs(warm_cfg, secrets.randbits(62))
-    # Only these untimed runs, on a seed of their own, may write the persistent compile
-    # caches; timed runs get a private snapshot of them (correctness.sandbox).
-    base = session.run("baseline", warm_cfg, inputs, "warm-up", compile_cache="update")
-    for i in session.active():
-        cand = session.run(i, warm_cfg, inputs, "warm-up", compile_cache="update")
-        session.evs[i].warmup = {"steps": warm_cfg["steps"], "baseline_s": base.seconds,
-                                 "candidate_s": cand.seconds if cand.ok else None}
-        if not cand.ok:
-            session.reject(i, cand.check, f"warm-up: {cand.message}")
+    if session.warm is None:  # one warm-up seed and baseline run for every candidate
+        cfg = session.cfg
+        warm_cfg = {**cfg, "steps": min(WARMUP_STEPS, cfg["steps"])}
+        inputs = baseline.make_inputs(warm_cfg, secrets.randbits(62))
+        # Only these untimed runs, on a seed of their own, may write the persistent compile
+        # caches; timed runs get a private snapshot of them (correctness.sandbox).
+        base = session.run("baseline", warm_cfg, inputs, "warm-up", compile_cache="update")
+        session.warm = (warm_cfg, inputs, base)
+    warm_cfg, inputs, base = session.warm
+    cand = session.run(i, warm_cfg, inputs, "warm-up", compile_cache="update")
+    session.evs[i].warmup = {"steps": warm_cfg["steps"], "baseline_s": base.seconds,
+                             "candidate_s": cand.seconds if cand.ok else None}
+    if not cand.ok:
+        session.reject(i, cand.check, f"warm-up: {cand.message}")
 
 
-def _timed_rounds(session: _Session, cfg: dict, judge: Judge, rounds: int) -> None:
+def _timed_round(session: _Session, i: int, r: int, judge: Judge) -> None:
+    """Candidate i's round r, against the round's baseline run (made now if no candidate
+    made it before); judged at once."""
     import baseline
 
-    for r in range(rounds):
-        field = session.active()
-        if not field:
-            return
-        inputs = baseline.make_inputs(cfg, secrets.randbits(62))  # fresh, never stored
-        order = ["baseline", *field]
-        order = order if r % 2 == 0 else order[::-1]
-        results = {side: session.run(side, cfg, inputs, f"round {r + 1}") for side in order}
-        # A seed of its own, drawn now: every child of the round is dead, and nothing any
-        # of them saw (init, corpus, batches) is derived from it.
-        heldout = baseline.make_heldout(cfg, secrets.randbits(62))
-        for i in field:
-            _judge_round(session, i, r, order, results, judge, cfg, inputs, heldout)
-
-
-def _judge_round(session: _Session, i: int, r: int, order: list, results: dict,
-                 judge: Judge, cfg: dict, inputs: dict, heldout) -> None:
-    """Judge candidate i's run of round r against the round's baseline run."""
-    base, cand = results["baseline"], results[i]
-    sides = ["baseline" if s == "baseline" else "candidate" for s in order if s in ("baseline", i)]
-    row = {"round": r + 1, "order": ",".join(sides), "baseline_s": base.seconds,
+    cfg, label = session.cfg, f"round {r + 1}"
+    if r == len(session.shared):
+        session.shared.append({"inputs": baseline.make_inputs(cfg, secrets.randbits(62)),
+                               "baseline": None})
+    shared = session.shared[r]
+    inputs = shared["inputs"]
+    if shared["baseline"] is None and r % 2 == 0:
+        shared["baseline"] = session.run("baseline", cfg, inputs, label)
+    cand = session.run(i, cfg, inputs, label)
+    order = "baseline,candidate"
+    if shared["baseline"] is None and cand.ok:  # a failed run needs no partner
+        shared["baseline"] = session.run("baseline", cfg, inputs, label)
+        order = "candidate,baseline"
+    base = shared["baseline"]
+    row = {"round": r + 1, "order": order, "baseline_s": base.seconds if base else None,
            "candidate_s": cand.seconds if cand.ok else None, "ratio": None, "checks": []}
     session.evs[i].rounds.append(row)
     if not cand.ok:
-        session.reject(i, cand.check, f"round {r + 1}: {cand.message}")
+        session.reject(i, cand.check, f"{label}: {cand.message}")
         return
+    # A seed of its own, drawn now: every child of this pairing is dead, and nothing any of
+    # them saw (init, corpus, batches) is derived from it.
+    heldout = baseline.make_heldout(cfg, secrets.randbits(62))
     row["checks"] = [_check_dict(c) for c in judge(base, cand, cfg, inputs["init"], heldout)]
     failed = [c for c in row["checks"] if not c["passed"]]
     if failed:
-        session.reject(i, failed[0]["name"], f"round {r + 1}: {failed[0]['detail']}")
+        session.reject(i, failed[0]["name"], f"{label}: {failed[0]['detail']}")
     else:
         row["ratio"] = stats.paired_ratios([base.seconds], [cand.seconds])[0]
 
 
-def _self_rounds(session: _Session, cfg: dict, rounds: int) -> None:
+def _self_rounds(session: _Session, i: int, rounds: int) -> None:
     import baseline
 
     for r in range(rounds):
-        for i in session.active():
-            inputs = baseline.make_inputs(cfg, secrets.randbits(62))
-            first = session.run(i, cfg, inputs, f"self {r + 1}")
-            second = session.run(i, cfg, inputs, f"self {r + 1}") if first.ok else first
-            bad = next((res for res in (first, second) if not res.ok), None)
-            if bad is not None:
-                session.reject(i, bad.check, f"repeat-self {r + 1}: {bad.message}")
-                continue
-            session.evs[i].self_rounds.append({
-                "round": r + 1, "first_s": first.seconds, "second_s": second.seconds,
-                "ratio": stats.paired_ratios([first.seconds], [second.seconds])[0]})
+        inputs = baseline.make_inputs(session.cfg, secrets.randbits(62))
+        first = session.run(i, session.cfg, inputs, f"self {r + 1}")
+        second = session.run(i, session.cfg, inputs, f"self {r + 1}") if first.ok else first
+        bad = next((res for res in (first, second) if not res.ok), None)
+        if bad is not None:
+            session.reject(i, bad.check, f"repeat-self {r + 1}: {bad.message}")
+            return
+        session.evs[i].self_rounds.append({
+            "round": r + 1, "first_s": first.seconds, "second_s": second.seconds,
+            "ratio": stats.paired_ratios([first.seconds], [second.seconds])[0]})
 
 
 def _summarize(ev: Evaluation) -> None:

@@ -6,9 +6,11 @@ Prints per-round times and ratios, the median speedup with min-max (the statisti
 the median of per-round paired ratios baseline_s / candidate_s), tokens/s, achieved
 FLOP/s and the fraction of the device's ceiling, and the verdict. Writes one record per
 candidate to --results-dir when it finished at least one timed run (marked rejected if the
-judge rejected it; see results/README.md). Several DIRs share one set of baseline runs.
-Exit code 0: every candidate passed; 1: one was rejected; 2: bad input; 3: the baseline
-itself failed (the machine or the harness is broken). Examples:
+judge rejected it; see results/README.md). Several DIRs share one set of baseline runs and
+are evaluated one after another in the order given, each reported and its record written
+as soon as its rounds end, so a bench stopped part-way keeps the records of the DIRs
+before. Exit code 0: every candidate passed; 1: one was rejected; 2: bad input; 3: the
+baseline itself failed (the machine or the harness is broken). Examples:
 
     speedup bench solutions/torch_native --preset tiny --device cpu --rounds 3
     speedup bench solutions/torch_native solutions/triton --device cuda --allow-library
@@ -77,12 +79,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out.print(f"bench {', '.join(map(str, solution_dirs))} on {preset}/{device}: "
               f"{args.rounds} paired rounds{' + repeat-self' if args.repeat_self else ''}")
-    evs = _evaluate(solution_dirs, preset, device, args)
+
+    def finished(ev) -> None:
+        _report(ev, ceiling)
+        _record(Path(ev.solution_dir), ev, ceiling, args)
+
+    evs = _evaluate(solution_dirs, preset, device, args, finished)
     if evs is None:
         return 3
-    for d, ev in zip(solution_dirs, evs):
-        _report(ev, ceiling)
-        _record(d, ev, ceiling, args)
     return 0 if all(ev.passed for ev in evs) else 1
 
 
@@ -113,7 +117,7 @@ def _ceiling(device: str) -> dict:
     return ceiling
 
 
-def _evaluate(solution_dirs: list[Path], preset: str, device: str, args):
+def _evaluate(solution_dirs: list[Path], preset: str, device: str, args, on_evaluation):
     from bench.clock import evaluate_many
     from bench.ui import console, progress
     from correctness.training_check import HarnessError
@@ -131,7 +135,7 @@ def _evaluate(solution_dirs: list[Path], preset: str, device: str, args):
             return evaluate_many(solution_dirs, preset, device, rounds=args.rounds,
                                  repeat_self=args.repeat_self,
                                  allow_library=[args.allow_library] * len(solution_dirs),
-                                 on_progress=on_progress)
+                                 on_progress=on_progress, on_evaluation=on_evaluation)
         except HarnessError as e:
             console.print(f"speedup: error: {e}", markup=False)
             return None
@@ -149,7 +153,7 @@ def _report(ev, ceiling: dict | None) -> None:
         failed = [c["name"] for c in r["checks"] if not c["passed"]]
         verdict = ("rejected: " + ", ".join(failed) if failed
                    else f"rejected: {ev.rejected_by}" if r["candidate_s"] is None else "pass")
-        table.add_row(str(r["round"]), r["order"], f"{r['baseline_s']:.3f}",
+        table.add_row(str(r["round"]), r["order"], _fmt(r["baseline_s"], "{:.3f}"),
                       _fmt(r["candidate_s"], "{:.3f}"), _fmt(r["ratio"], "{:.3f}x"), verdict)
     if ev.rounds:
         out.print(table)

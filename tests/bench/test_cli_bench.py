@@ -2,6 +2,8 @@
 before any long work starts. In-process (bench.cli.main): each case would otherwise pay a
 Python and torch start-up."""
 
+from pathlib import Path
+
 import pytest
 
 from bench.cli import main
@@ -70,3 +72,33 @@ def test_bench_calibrates_a_new_track_and_its_record_names_that_calibration(
     record = json.loads(path.read_text())
     assert record["calibration"] == tolerances.Source(file).identity("tiny", "cpu")
     assert record["isolation"] in ("namespaces", "process")
+
+
+def test_each_record_is_written_when_its_rounds_end_so_a_cut_off_keeps_it(
+        capsys, tmp_path, monkeypatch, dirs):
+    """Two DIRs; the bench is interrupted (a time box's SIGINT) during the second one's
+    first run: the first one's record is already on disk, and the second has none."""
+    import json
+
+    from clockfakes import WorkCountRunner, exact_judge, train_baseline, train_twice
+
+    from bench import clock
+
+    class CutOff(WorkCountRunner):
+        def __call__(self, solution_dir, cfg, inputs, **options):
+            if Path(solution_dir).name == "twice":
+                raise KeyboardInterrupt
+            return super().__call__(Path(Path(solution_dir).name), cfg, inputs, **options)
+
+    runner = CutOff({Path("baseline"): train_baseline, Path("candidate"): train_baseline,
+                     Path("twice"): train_twice})
+    monkeypatch.setattr(clock, "_default_runner", lambda preset: runner)
+    monkeypatch.setattr(clock, "_default_judge", lambda *a: (exact_judge, None))
+    results = tmp_path / "results"
+    code = main(["bench", str(dirs["candidate"]), str(dirs["twice"]), "--preset", "tiny",
+                 "--device", "cpu", "--rounds", "2", "--results-dir", str(results)])
+    assert code == 130, capsys.readouterr().err
+    (path,) = results.glob("*.json")
+    record = json.loads(path.read_text())
+    assert record["entrant"]["name"] == "candidate" and record["passed"]
+    assert [r["order"] for r in record["rounds"]] == ["baseline,candidate", "candidate,baseline"]

@@ -2,6 +2,7 @@
 is a counted slot call, so the assertions below are exact, never wall-clock luck."""
 
 import threading
+from pathlib import Path
 
 import pytest
 from clockfakes import FakeResult, WorkCountRunner, exact_judge, train_baseline, train_twice
@@ -204,13 +205,79 @@ def test_many_candidates_share_the_baseline_runs(dirs):
         judge=exact_judge, baseline_dir=dirs["baseline"],
         on_progress=lambda done, total, status: events.append((done, total)))
     names = [entry[0] for entry in runner.log]
-    assert names == ["baseline", "candidate", "twice",  # warm-up
-                     "baseline", "candidate", "twice",  # round 1
-                     "twice", "candidate", "baseline"]  # round 2, reversed
+    assert names == ["baseline", "candidate",  # warm-up
+                     "baseline", "candidate",  # round 1
+                     "candidate", "baseline",  # round 2, reversed
+                     "twice", "twice", "twice"]  # warm-up, rounds 1 and 2: no baseline runs
     assert (same.median_ratio, twice.median_ratio) == (1.0, pytest.approx(0.5))
-    assert same.rounds[1]["order"] == twice.rounds[1]["order"] == "candidate,baseline"
-    assert same.rounds[0]["baseline_s"] == twice.rounds[0]["baseline_s"]  # one baseline run
+    assert [r["order"] for r in same.rounds] == ["baseline,candidate", "candidate,baseline"]
+    assert [r["order"] for r in twice.rounds] == ["baseline,candidate"] * 2  # as they ran
+    assert [r["baseline_s"] for r in same.rounds] == [r["baseline_s"] for r in twice.rounds]
+    timed = runner.log[2:]
+    # each round's seed is the one its baseline run had, for every candidate
+    assert timed[0][1] == timed[1][1] == timed[5][1] and timed[2][1] == timed[3][1] == timed[6][1]
+    assert timed[0][1] != timed[2][1]
     assert events == [(i, 9) for i in range(1, 10)]
+
+
+def test_each_evaluation_is_delivered_before_the_next_candidate_runs(dirs):
+    runner = WorkCountRunner({dirs["baseline"]: train_baseline,
+                              dirs["candidate"]: train_baseline, dirs["twice"]: train_twice})
+    delivered = []
+
+    def on_evaluation(ev):
+        delivered.append((Path(ev.solution_dir).name, ev.passed, ev.median_ratio,
+                          [entry[0] for entry in runner.log]))
+
+    clock.evaluate_many([dirs["twice"], dirs["candidate"]], "tiny", "cpu", rounds=2,
+                        runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"],
+                        on_evaluation=on_evaluation)
+    assert [d[:3] for d in delivered] == [("twice", True, pytest.approx(0.5)),
+                                          ("candidate", True, 1.0)]
+    assert "candidate" not in delivered[0][3]  # delivered before the next one's first run
+
+
+def test_a_cut_off_keeps_the_candidates_that_finished(dirs):
+    """The bench is stopped (a time box's SIGINT) during the second candidate: the first
+    one's evaluation has already been delivered, whole."""
+    class CutOff(WorkCountRunner):
+        def __call__(self, solution_dir, cfg, inputs, **options):
+            if Path(solution_dir) == dirs["twice"]:
+                raise KeyboardInterrupt
+            return super().__call__(solution_dir, cfg, inputs, **options)
+
+    runner = CutOff({dirs["baseline"]: train_baseline, dirs["candidate"]: train_baseline})
+    delivered = []
+    with pytest.raises(KeyboardInterrupt):
+        clock.evaluate_many([dirs["candidate"], dirs["twice"]], "tiny", "cpu", rounds=3,
+                            runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"],
+                            on_evaluation=delivered.append)
+    (ev,) = delivered
+    assert Path(ev.solution_dir) == dirs["candidate"] and ev.passed and len(ev.rounds) == 3
+    assert ev.median_ratio == 1.0
+
+
+def test_a_candidate_rejected_before_its_partner_ran_leaves_that_run_to_the_next(dirs):
+    """Round 2 runs the candidate first; one that fails there needs no baseline run, so the
+    next candidate to reach round 2 goes first and the baseline runs after it."""
+    class FailsRound2(WorkCountRunner):
+        def __call__(self, solution_dir, cfg, inputs, **options):
+            if Path(solution_dir) == dirs["lazy"] and len(self.log) == 2:
+                self.log.append(("lazy", id(inputs)))
+                return FakeResult(ok=False, check="crash", message="ZeroDivisionError")
+            return super().__call__(solution_dir, cfg, inputs, **options)
+
+    runner = FailsRound2({dirs["baseline"]: train_baseline, dirs["lazy"]: train_baseline,
+                          dirs["candidate"]: train_baseline})
+    crashed, same = clock.evaluate_many(
+        [dirs["lazy"], dirs["candidate"]], "tiny", "cpu", rounds=2, warmup=False,
+        runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"])
+    assert [entry[0] for entry in runner.log] == ["baseline", "lazy", "lazy",
+                                                  "candidate", "candidate", "baseline"]
+    assert crashed.rejected_by == "crash" and crashed.rounds[1]["baseline_s"] is None
+    assert same.passed and [r["order"] for r in same.rounds] == ["baseline,candidate",
+                                                                 "candidate,baseline"]
+    assert runner.log[2][1] == runner.log[4][1]  # the round's seed waited for its partner
 
 
 def test_a_rejected_candidate_leaves_the_field_and_the_others_go_on(dirs):
