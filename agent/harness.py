@@ -57,7 +57,7 @@ class Harness(Protocol):
 
     def profile(self, solution_dir: Path, preset: str, device: str) -> str: ...
 
-    def evaluate(self, solution_dir: Path, preset: str, device: str, rounds: int,
+    def official_evaluation(self, solution_dir: Path, preset: str, device: str, rounds: int,
                  on_progress=None) -> Any: ...
 
     def write_record(self, evaluation: Any, entrant: dict, extra: dict,
@@ -96,9 +96,9 @@ class ProjectHarness:
                             preset=verdict.preset, device=verdict.device)
 
     def bench(self, solution_dir: Path, preset: str, device: str, rounds: int) -> BenchOutcome:
-        from bench.clock import evaluate
+        from bench.clock import official_evaluation
 
-        ev = evaluate(str(solution_dir), preset, device, rounds=rounds)
+        ev = official_evaluation(str(solution_dir), preset, device, rounds=rounds)
         return BenchOutcome(passed=bool(ev.passed), median_ratio=ev.median_ratio,
                             rounds=list(ev.rounds), rejected_by=ev.rejected_by,
                             message=getattr(ev, "message", "") or "")
@@ -111,11 +111,11 @@ class ProjectHarness:
         inputs = baseline.make_inputs(cfg, secrets.randbits(63))
         return profile_solution(str(solution_dir), cfg, inputs, top=20)
 
-    def evaluate(self, solution_dir: Path, preset: str, device: str, rounds: int,
+    def official_evaluation(self, solution_dir: Path, preset: str, device: str, rounds: int,
                  on_progress=None) -> Any:
-        from bench.clock import evaluate
+        from bench.clock import official_evaluation
 
-        return evaluate(str(solution_dir), preset, device, rounds=rounds,
+        return official_evaluation(str(solution_dir), preset, device, rounds=rounds,
                         allow_library=False, on_progress=on_progress)
 
     def write_record(self, evaluation: Any, entrant: dict, extra: dict,

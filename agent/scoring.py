@@ -34,7 +34,7 @@ def score(session: Session, on_progress=None) -> Outcome:
     config = session.config
     source, solution_hash = session.snapshots.chosen()
     solution = session.snapshots.path(solution_hash)
-    evaluation = session.harness.evaluate(solution, config.preset, config.device,
+    evaluation = session.harness.official_evaluation(solution, config.preset, config.device,
                                           config.eval_rounds, on_progress=on_progress)
     summary = evaluation_summary(evaluation)
     session.log({"event": "evaluation", "source": source, "hash": solution_hash,

@@ -1,1 +1,1 @@
-"""The clock: paired timing, statistics, roofline, records, leaderboard, and the CLI."""
+"""The clock: paired timing, statistics, roofline, records, leaderboard."""

@@ -1,6 +1,6 @@
 """The official clock: paired, interleaved, external timing of a candidate against the baseline.
 
-    evaluate(solution_dir, preset, device, rounds=3) -> Evaluation
+    official_evaluation(solution_dir, preset, device, rounds=3) -> Evaluation
 
 Protocol (DESIGN.md, "The clock"):
 1. Kernel checks of every slot implementation the solution declares (KERNELS), the
@@ -21,7 +21,7 @@ Protocol (DESIGN.md, "The clock"):
 4. `repeat_self`: R more rounds of the candidate against itself, whose ratio spread is the
    noise that an honest claim must exceed (`bench.stats`).
 
-`evaluate_many` runs several candidates, one after another in the order given, against one
+`official_evaluations` runs several candidates, one after another in the order given, against one
 shared set of baseline runs: round r's seed and its baseline run are made once, when the
 first candidate reaches round r, and every later candidate trains on that seed and is
 paired with that run. Each candidate's evaluation is complete, and handed to
@@ -142,7 +142,7 @@ def _check_dict(check) -> dict:
 
 # ---------------------------------------------------------------------------- protocol
 
-class _Session:
+class _Evaluations:
     """Evaluations in progress: the runs, the baseline runs every candidate shares, progress
     reporting, rejections. Candidates are keyed by their position in the list; "baseline"
     is the reference."""
@@ -209,7 +209,7 @@ def _status(result) -> str:
     return f"{result.seconds:.2f} s" if result.ok else f"rejected ({result.check})"
 
 
-def evaluate(solution_dir: str | Path, preset: str, device: str, *, rounds: int = 3,
+def official_evaluation(solution_dir: str | Path, preset: str, device: str, *, rounds: int = 3,
              warmup: bool = True, repeat_self: bool = False, allow_library: bool = False,
              on_progress: Callable[[int, int, str], None] | None = None,
              runner: Runner | None = None, judge: Judge | None = None,
@@ -220,14 +220,14 @@ def evaluate(solution_dir: str | Path, preset: str, device: str, *, rounds: int 
     check with the preset's calibrated tolerances (from `tolerances`, a
     correctness.tolerances.Source, default the selected one), the reference baseline and the
     sandboxed kernel checks; tests inject their own."""
-    return evaluate_many([solution_dir], preset, device, rounds=rounds, warmup=warmup,
+    return official_evaluations([solution_dir], preset, device, rounds=rounds, warmup=warmup,
                          repeat_self=repeat_self, allow_library=[allow_library],
                          on_progress=on_progress, runner=runner, judge=judge,
                          baseline_dir=baseline_dir, kernel_check=kernel_check,
                          tolerances=tolerances)[0]
 
 
-def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
+def official_evaluations(solution_dirs: list[str | Path], preset: str, device: str, *,
                   rounds: int = 3, warmup: bool = True, repeat_self: bool = False,
                   allow_library: list[bool] | None = None,
                   on_progress: Callable[[int, int, str], None] | None = None,
@@ -253,7 +253,7 @@ def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
     evs = [Evaluation(str(d), preset, device, rounds, bool(lib), calibration=calibration)
            for d, lib in zip(solution_dirs, allow_library)]
     plan = (warmup + rounds, warmup + rounds + repeat_self * 2 * rounds)
-    session = _Session(evs, runner, Path(baseline_dir or _baseline_dir()), cfg, plan,
+    session = _Evaluations(evs, runner, Path(baseline_dir or _baseline_dir()), cfg, plan,
                        on_progress)
     for i, ev in enumerate(evs):
         _evaluate_one(session, i, kernel_check, judge, rounds, warmup, repeat_self)
@@ -262,7 +262,7 @@ def evaluate_many(solution_dirs: list[str | Path], preset: str, device: str, *,
     return evs
 
 
-def _evaluate_one(session: _Session, i: int, kernel_check: Callable[..., dict], judge: Judge,
+def _evaluate_one(session: _Evaluations, i: int, kernel_check: Callable[..., dict], judge: Judge,
                   rounds: int, warmup: bool, repeat_self: bool) -> None:
     ev = session.evs[i]
     _kernel_checks(session, i, kernel_check)
@@ -278,7 +278,7 @@ def _evaluate_one(session: _Session, i: int, kernel_check: Callable[..., dict], 
         _summarize(ev)
 
 
-def _kernel_checks(session: _Session, i: int, kernel_check: Callable[..., dict]) -> None:
+def _kernel_checks(session: _Evaluations, i: int, kernel_check: Callable[..., dict]) -> None:
     """The judge's first level: every slot implementation a solution declares in KERNELS
     must pass the kernel checks, or the solution does not run at all."""
     from correctness.sandbox import kernel_failures
@@ -292,7 +292,7 @@ def _kernel_checks(session: _Session, i: int, kernel_check: Callable[..., dict])
         session.reject(i, "kernels", failures)
 
 
-def _warm_up(session: _Session, i: int) -> None:
+def _warm_up(session: _Evaluations, i: int) -> None:
     import baseline
 
     if session.warm is None:  # one warm-up seed and baseline run for every candidate
@@ -311,7 +311,7 @@ def _warm_up(session: _Session, i: int) -> None:
         session.reject(i, cand.check, f"warm-up: {cand.message}")
 
 
-def _timed_round(session: _Session, i: int, r: int, judge: Judge) -> None:
+def _timed_round(session: _Evaluations, i: int, r: int, judge: Judge) -> None:
     """Candidate i's round r, against the round's baseline run (made now if no candidate
     made it before); judged at once."""
     import baseline
@@ -347,7 +347,7 @@ def _timed_round(session: _Session, i: int, r: int, judge: Judge) -> None:
         row["ratio"] = stats.paired_ratios([base.seconds], [cand.seconds])[0]
 
 
-def _self_rounds(session: _Session, i: int, rounds: int) -> None:
+def _self_rounds(session: _Evaluations, i: int, rounds: int) -> None:
     import baseline
 
     for r in range(rounds):

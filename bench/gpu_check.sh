@@ -507,7 +507,7 @@ read -r EVAL_PRESET CALIBRATE _ < "$WORK/plan.txt" 2>/dev/null || CALIBRATE=yes
 EVAL_PRESET=${EVAL_PRESET:-$PRESET}
 
 if [ "$CALIBRATE" = yes ]; then
-  launch calibrate "$PY" -m bench --tolerances "$TOL" calibrate --preset "$EVAL_PRESET" \
+  launch calibrate "$PY" -m speedup --tolerances "$TOL" calibrate --preset "$EVAL_PRESET" \
     --device "$DEVICE" --seeds 1
 else
   note calibrate - "$EVAL_PRESET/$DEVICE is calibrated already"
@@ -527,17 +527,17 @@ then
   echo "== no $EVAL_PRESET/$DEVICE thresholds: the bench runs on tiny"
   EVAL_PRESET=tiny
 fi
-step bench "$PY" -m bench --tolerances "$TOL" bench "${CANDIDATES[@]}" --preset "$EVAL_PRESET" \
+step bench "$PY" -m speedup --tolerances "$TOL" bench "${CANDIDATES[@]}" --preset "$EVAL_PRESET" \
   --device "$DEVICE" --rounds "$ROUNDS" "${LIBRARY[@]}" --measure-ceiling \
   --results-dir "$OUTDIR/results"
 if [ ${#EXTRA[@]} -gt 0 ]; then
   note not-benched - "no file slot left for: ${EXTRA[*]}"
 fi
-step leaderboard "$PY" -m bench leaderboard --results-dir "$OUTDIR/results" \
+step leaderboard "$PY" -m speedup leaderboard --results-dir "$OUTDIR/results" \
   --out "$WORK/leaderboard"
 step profile "$PY" "$STATE/profile.py" "solutions/$PROFILED" "$EVAL_PRESET" "$DEVICE" \
   "$PROFILE_STEPS" "$WORK/profile.txt"
-step bench-kernels "$PY" -m bench bench-kernels --device "$DEVICE" "${KERNEL_ARGS[@]}" \
+step bench-kernels "$PY" -m speedup bench-kernels --device "$DEVICE" "${KERNEL_ARGS[@]}" \
   --json "$WORK/kernels.json"
 
 if cat "$STATE"/row.* | awk -F'\t' '$2 != "0" && $2 != "-"' | grep -q .; then exit 1; fi

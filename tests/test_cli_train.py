@@ -12,7 +12,7 @@ import baseline
 
 
 def _speedup(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "speedup", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=300)
 
 

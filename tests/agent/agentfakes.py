@@ -79,7 +79,7 @@ class FakeHarness:
         self.clock.now += PROFILE_S
         return "Name  Self CPU %\naten::mm  42.0"
 
-    def evaluate(self, solution_dir, preset, device, rounds, on_progress=None):
+    def official_evaluation(self, solution_dir, preset, device, rounds, on_progress=None):
         self.calls.append(("evaluate", str(solution_dir), preset, device, rounds))
         passed, ratio = self._verdict(solution_dir)
         return FakeEvaluation(str(solution_dir), passed, ratio if passed else None,

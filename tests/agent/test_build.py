@@ -12,7 +12,7 @@ import agent
 from agent.build import DEFAULT_MODEL, ConfigError, build_config, make_policy, resolve_run
 from agent.prices import PRICES
 
-CLI_MODULES = ("bench.cli", "bench.ui", "bench.commands", "speedup")
+CLI_MODULES = ("speedup.cli", "speedup.ui", "speedup.commands", "speedup")
 
 
 def _config(**kw):

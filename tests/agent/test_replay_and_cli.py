@@ -10,7 +10,7 @@ from agent.replay import ReplayPolicy
 from agent.run_config import RunConfig
 from agent.session import Session
 from agent.transcript import read_events
-from bench.cli import main
+from speedup.cli import main
 
 
 def _tool_calls(run_dir) -> list[tuple]:

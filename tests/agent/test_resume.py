@@ -93,10 +93,11 @@ def test_a_partial_turn_is_set_aside_and_its_spend_still_counts(start_claude, ha
 
 def test_a_killed_evaluation_is_retried_on_resume(start_claude, harness, clock):
     session, _ = start_claude([message(tool_use("submit", "t1"))])
-    harness.evaluate, real = (lambda *a, **k: (_ for _ in ()).throw(Kill())), harness.evaluate
+    real = harness.official_evaluation
+    harness.official_evaluation = lambda *a, **k: (_ for _ in ()).throw(Kill())
     with pytest.raises(Kill):
         session.run()
-    harness.evaluate = real
+    harness.official_evaluation = real
     resumed, api = _resume(session.dir, [], harness, clock)
     outcome = resumed.run()
     assert api.bodies == [] and outcome.stop_reason == "submitted"

@@ -4,10 +4,10 @@ check, judges) before the session starts, into the selected tolerances source.""
 
 from __future__ import annotations
 
-from bench.cli import build_parser
-from bench.commands.agent import build_config
-from bench.ui import tolerance_source
 from correctness import calibrate, tolerances
+from speedup.cli import build_parser
+from speedup.commands.agent import build_config
+from speedup.ui import tolerance_source
 
 
 def test_an_agent_session_calibrates_its_track_and_the_quick_check_track(monkeypatch, tmp_path):

@@ -1,12 +1,12 @@
 """`speedup bench` and `speedup bench-kernels` refuse bad input in one line, exit code 2,
-before any long work starts. In-process (bench.cli.main): each case would otherwise pay a
+before any long work starts. In-process (speedup.cli.main): each case would otherwise pay a
 Python and torch start-up."""
 
 from pathlib import Path
 
 import pytest
 
-from bench.cli import main
+from speedup.cli import main
 
 
 def _speedup(capsys, *args) -> tuple[int, str]:

@@ -13,8 +13,8 @@ from correctness.training_check import HarnessError
 
 
 def _evaluate(dirs, runner, candidate="candidate", **kw):
-    return clock.evaluate(dirs[candidate], "tiny", "cpu", runner=runner, judge=exact_judge,
-                          baseline_dir=dirs["baseline"], **kw)
+    return clock.official_evaluation(dirs[candidate], "tiny", "cpu", runner=runner,
+                                     judge=exact_judge, baseline_dir=dirs["baseline"], **kw)
 
 
 def test_baseline_against_itself_is_one(dirs):
@@ -85,7 +85,7 @@ def _pass_judge(ref, cand, cfg, init, heldout):
 def test_gain_within_self_noise_is_inconclusive(dirs):
     # rounds: ratios 1.04, 1.04; self rounds: 1.0/1.1 and 1.0/1.0 -> spread 10%
     runner = ScriptedRunner(dirs, [1.04, 1.04], [1.0, 1.0, 1.0, 1.1, 1.0, 1.0])
-    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", rounds=2, warmup=False,
+    ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=2, warmup=False,
                         repeat_self=True, runner=runner, judge=_pass_judge,
                         baseline_dir=dirs["baseline"])
     assert ev.median_ratio == pytest.approx(1.04)
@@ -96,7 +96,7 @@ def test_gain_within_self_noise_is_inconclusive(dirs):
 def test_the_larger_spread_is_the_noise(dirs):
     # self rounds agree to 1%, but the baseline's own times spread 40%: a 1.3x claim is noise
     runner = ScriptedRunner(dirs, [1.3, 1.82, 1.3], [1.0, 1.4, 1.0, 1.0, 1.01, 1.0, 1.0, 1.0, 1.0])
-    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
+    ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
                         repeat_self=True, runner=runner, judge=_pass_judge,
                         baseline_dir=dirs["baseline"])
     assert ev.median_ratio == pytest.approx(1.3)
@@ -107,7 +107,7 @@ def test_the_larger_spread_is_the_noise(dirs):
 
 def test_without_repeat_self_the_baseline_rounds_are_the_noise(dirs):
     runner = ScriptedRunner(dirs, [2.0, 2.2, 2.0], [1.0, 1.0, 1.0])
-    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
+    ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
                         runner=runner, judge=_pass_judge, baseline_dir=dirs["baseline"])
     assert ev.noise_source == "baseline rounds"
     assert ev.baseline_spread == pytest.approx(0.1)
@@ -200,7 +200,7 @@ def test_many_candidates_share_the_baseline_runs(dirs):
     runner = WorkCountRunner({dirs["baseline"]: train_baseline,
                               dirs["candidate"]: train_baseline, dirs["twice"]: train_twice})
     events = []
-    same, twice = clock.evaluate_many(
+    same, twice = clock.official_evaluations(
         [dirs["candidate"], dirs["twice"]], "tiny", "cpu", rounds=2, runner=runner,
         judge=exact_judge, baseline_dir=dirs["baseline"],
         on_progress=lambda done, total, status: events.append((done, total)))
@@ -229,7 +229,7 @@ def test_each_evaluation_is_delivered_before_the_next_candidate_runs(dirs):
         delivered.append((Path(ev.solution_dir).name, ev.passed, ev.median_ratio,
                           [entry[0] for entry in runner.log]))
 
-    clock.evaluate_many([dirs["twice"], dirs["candidate"]], "tiny", "cpu", rounds=2,
+    clock.official_evaluations([dirs["twice"], dirs["candidate"]], "tiny", "cpu", rounds=2,
                         runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"],
                         on_evaluation=on_evaluation)
     assert [d[:3] for d in delivered] == [("twice", True, pytest.approx(0.5)),
@@ -249,7 +249,7 @@ def test_a_cut_off_keeps_the_candidates_that_finished(dirs):
     runner = CutOff({dirs["baseline"]: train_baseline, dirs["candidate"]: train_baseline})
     delivered = []
     with pytest.raises(KeyboardInterrupt):
-        clock.evaluate_many([dirs["candidate"], dirs["twice"]], "tiny", "cpu", rounds=3,
+        clock.official_evaluations([dirs["candidate"], dirs["twice"]], "tiny", "cpu", rounds=3,
                             runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"],
                             on_evaluation=delivered.append)
     (ev,) = delivered
@@ -269,7 +269,7 @@ def test_a_candidate_rejected_before_its_partner_ran_leaves_that_run_to_the_next
 
     runner = FailsRound2({dirs["baseline"]: train_baseline, dirs["lazy"]: train_baseline,
                           dirs["candidate"]: train_baseline})
-    crashed, same = clock.evaluate_many(
+    crashed, same = clock.official_evaluations(
         [dirs["lazy"], dirs["candidate"]], "tiny", "cpu", rounds=2, warmup=False,
         runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"])
     assert [entry[0] for entry in runner.log] == ["baseline", "lazy", "lazy",
@@ -285,7 +285,7 @@ def test_a_rejected_candidate_leaves_the_field_and_the_others_go_on(dirs):
                               dirs["candidate"]: train_baseline, dirs["lazy"]: train_lazily})
     events = []
     try:
-        lazy, same = clock.evaluate_many(
+        lazy, same = clock.official_evaluations(
             [dirs["lazy"], dirs["candidate"]], "tiny", "cpu", rounds=3, warmup=False,
             runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"],
             on_progress=lambda done, total, status: events.append((done, total)))
@@ -304,7 +304,7 @@ def test_a_failing_declared_kernel_means_the_solution_never_runs(dirs):
     def kernel_check(solution_dir, device, allow_library):
         return {"gelu": {"passed": False, "failures": ["shape (7, 3): grad x error 0.3"]}}
 
-    ev = clock.evaluate_many([dirs["candidate"]], "tiny", "cpu", rounds=2, runner=runner,
+    ev = clock.official_evaluations([dirs["candidate"]], "tiny", "cpu", rounds=2, runner=runner,
                              judge=exact_judge, baseline_dir=dirs["baseline"],
                              kernel_check=kernel_check)[0]
     assert ev.rejected_by == "kernels" and "grad x error 0.3" in ev.message
@@ -313,7 +313,7 @@ def test_a_failing_declared_kernel_means_the_solution_never_runs(dirs):
 
 def test_one_round_without_repeat_self_has_unknown_noise_and_claims_nothing(dirs):
     runner = ScriptedRunner(dirs, [2.0], [1.0])
-    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", rounds=1, warmup=False,
+    ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=1, warmup=False,
                         runner=runner, judge=_pass_judge, baseline_dir=dirs["baseline"])
     assert ev.median_ratio == 2.0
     assert ev.baseline_spread is None and ev.noise_source is None and ev.inconclusive

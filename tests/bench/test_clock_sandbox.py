@@ -46,7 +46,7 @@ def test_real_processes_baseline_passes_and_a_thread_cannot_lower_its_time(
     # The static scan would refuse `threading` before anything runs; switched off here so
     # the runtime defences and the clock's own protocol are what this test exercises.
     runner = functools.partial(run_solution, static_scan=False, run_timeout=300)
-    same_ev, lazy_ev = clock.evaluate_many(
+    same_ev, lazy_ev = clock.official_evaluations(
         [same, lazy], "tiny", "cpu", rounds=2, warmup=False, runner=runner,
         on_progress=lambda done, total, status: statuses.append(status))
 

@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from baseline import get_preset
 from baseline import ops as naive
 from bench import kernel_bench as kb
-from bench.cli import main
+from speedup.cli import main
 
 
 def test_cpu_cases_skip_triton_and_adamw_backward_with_reasons():

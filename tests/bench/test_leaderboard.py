@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 from bench import leaderboard, records
-from bench.cli import main
 from bench.clock import Evaluation
+from speedup.cli import main
 
 
 def _write(results, solution, entrant, median, preset="tiny", passed=True):

@@ -145,7 +145,7 @@ def test_the_evaluation_carries_the_calibration_that_judged_it(dirs, tmp_path):
                               dirs["candidate"]: train_baseline})
     common = dict(rounds=1, warmup=False, runner=runner, baseline_dir=dirs["baseline"],
                   kernel_check=lambda *a: {})
-    ev = clock.evaluate(dirs["candidate"], "tiny", "cpu", tolerances=source, **common)
+    ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", tolerances=source, **common)
     assert ev.calibration == source.identity("tiny", "cpu")
-    assert clock.evaluate(dirs["candidate"], "tiny", "cpu", judge=exact_judge,
+    assert clock.official_evaluation(dirs["candidate"], "tiny", "cpu", judge=exact_judge,
                           **common).calibration is None  # an injected judge names none

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.cli import main
 from correctness import calibrate, tolerances
+from speedup.cli import main
 
 SOLUTIONS = Path(__file__).parent / "solutions"
 
 
 def _speedup(*args):
-    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "speedup", *args], capture_output=True,
                           text=True, timeout=600)
 
 

@@ -51,3 +51,14 @@ def test_a_refused_namespace_falls_back_with_the_kernels_message(monkeypatch, tm
         assert found.kind == "process" and "uid map: Permission denied" in found.reason
     finally:
         iso.detect_isolation.cache_clear()
+
+
+def test_a_check_without_namespaces_says_so_and_still_judges(monkeypatch, capsys):
+    from speedup.cli import main
+
+    fallback = iso.Isolation("process", "bwrap (package bubblewrap) is not installed")
+    monkeypatch.setattr(iso, "detect_isolation", lambda: fallback)
+    assert main(["check", str(BASELINE_DIR), "--preset", "tiny", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: solutions run with process only (bwrap" in captured.err
+    assert "isolation of the candidate's run: process" in captured.out

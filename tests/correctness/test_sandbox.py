@@ -16,7 +16,6 @@ import torch
 
 import baseline
 from correctness import sandbox
-from correctness.sandbox.processes import LineReader, sweep_strays
 from correctness.sandbox import (
     BASELINE_DIR,
     check_solution_kernels,
@@ -24,6 +23,7 @@ from correctness.sandbox import (
     run_solution,
     validate_results,
 )
+from correctness.sandbox.processes import LineReader, sweep_strays
 
 SOLUTIONS = Path(__file__).parent / "solutions"
 

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bench import leaderboard
     from bench.records import RecordError, load_records
-    from bench.ui import UsageError, out, writable_dir
+    from speedup.ui import UsageError, out, writable_dir
 
     if not Path(args.results_dir).is_dir():
         raise UsageError(f"no results folder {args.results_dir}; run `speedup bench DIR` "

@@ -25,8 +25,8 @@ HELP = "measure legal vs illegal training distances and write the check threshol
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from bench.ui import add_track_arguments, int_arg
     from correctness.calibrate import DEFAULT_SEEDS
+    from speedup.ui import add_track_arguments, int_arg
 
     add_track_arguments(p)
     p.add_argument("--seeds", type=int_arg("--seeds", 1), default=DEFAULT_SEEDS,
@@ -36,84 +36,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.ui import console, preset_and_device
     from correctness import tolerances
     from correctness.calibrate import CalibrationError
+    from speedup.calibration import calibrate_track
+    from speedup.ui import console, preset_and_device
 
     preset, device = preset_and_device(args.preset, args.device)
     try:
         calibrate_track(preset, device, args.seeds, source=tolerances.current(),
-                        jobs=args.jobs)
+                        jobs=args.jobs, report=_report)
     except CalibrationError as e:
         console.print(f"speedup: error: cannot calibrate {preset}/{device}: {e}", markup=False)
         return 1
     return 0
 
 
-def calibrate_track(preset: str, device: str, seeds: int | None = None, *, source,
-                    jobs: int | None = None, summary_only: bool = False) -> dict:
-    """Calibrate one track into `source` (a correctness.tolerances.Source) with an estimate,
-    a progress bar and the report (`summary_only`: a few lines, for a command that
-    calibrates on first use and then goes on). Raises CalibrationError."""
-    from bench.ui import UsageError, console, progress
-    from correctness import calibrate, tolerances
-
-    seeds = seeds or calibrate.DEFAULT_SEEDS
-    try:
-        target = source.check_writable()
-    except tolerances.ToleranceError as e:
-        raise UsageError(str(e)) from None
-    jobs = jobs or calibrate.default_jobs(device)
-    with console.status(f"timing a few steps of {preset}/{device} for the estimate"):
-        guess = calibrate.estimate(preset, device, seeds, jobs)
-    per_seed = calibrate.runs_per_seed(preset, device)
-    console.print(f"calibrating {preset}/{device}: {seeds * per_seed} runs ({seeds} "
-                  f"seed{'s' if seeds > 1 else ''}, each a naive reference and "
-                  f"{per_seed - 1} variants on the fast base), {jobs} at a time; "
-                  f"about {_duration(guess['wall_s'])} (a naive run about "
-                  f"{_duration(guess['reference_s'])}, a variant about "
-                  f"{_duration(guess['variant_s'])})", markup=False)
-    with progress(f"calibrate {preset} on {device}", seeds * per_seed,
-                  remaining=True) as advance:
-        entry = calibrate.calibrate(preset, device, seeds, source=source, jobs=jobs,
-                                    on_run=lambda done, total, text: advance(status=text))
-    if summary_only:
-        _summary(entry, console)
-    else:
-        _report(entry)
-    console.print(f"wrote {preset}/{device} to {target} in {_duration(entry['wall_s'])}",
-                  markup=False)
-    return entry
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-
-
-def _summary(entry: dict, console) -> None:
-    smallest = entry["smallest_cheat_detected"]
-    caught = ("every cheat caught" if not entry["undetected"] else
-              f"NOT caught: {', '.join(entry['undetected'])}")
-    smallest_text = (f"; smallest detected: {smallest['variant']} (weight distance "
-                     f"{smallest['weights']:.3g})" if smallest else "")
-    console.print(f"calibrated {entry['preset']}/{entry['device']}: {caught}{smallest_text}",
-                  markup=False)
-    for line in _plain_lines(entry):
-        console.print(line, markup=False)
-
-
-def _plain_lines(entry: dict) -> list[str]:
-    """What a reader must not miss: precision cuts that pass, variants not used."""
-    lines = [f"{name}: {row['verdict']}" for name, row in entry["precision"].items()
-             if row["kind"] == "illegal" and not entry["detection"][name]["detected"]]
-    lines += [f"not used: {name}: {why}"
-              for name, why in {**entry["skipped"], **entry["not_admitted"]}.items()]
-    return lines
-
-
 def _report(entry: dict) -> None:
-    from bench.ui import out
     from correctness.tolerances import METRICS
+    from speedup.calibration import plain_lines
+    from speedup.ui import out
 
     out.print(_table(entry))
     base = entry["fast_base"]
@@ -126,7 +67,7 @@ def _report(entry: dict) -> None:
         lands = ", ".join(f"{m} {_lands(row['metrics'][m])}" for m in METRICS)
         out.print(f"precision cut {name} ({row['kind']}): {lands}; {row['verdict']}",
                   markup=False)
-    for line in _plain_lines(entry):
+    for line in plain_lines(entry):
         out.print(line, markup=False)
     smallest = entry["smallest_cheat_detected"]
     if smallest:

@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-from bench.ui import UsageError, add_calibration_arguments, console, tolerance_source
+from speedup.ui import UsageError, add_calibration_arguments, console, tolerance_source
 
 COMMANDS = ["train", "check", "calibrate", "bench", "bench-kernels", "leaderboard", "agent", "run"]
 
@@ -30,7 +30,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
                                 metavar="COMMAND")
     for name in COMMANDS:
-        module = importlib.import_module(f"bench.commands.{name.replace('-', '_')}")
+        module = importlib.import_module(f"speedup.commands.{name.replace('-', '_')}")
         p = sub.add_parser(name, help=module.HELP, description=module.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == command:

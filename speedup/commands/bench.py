@@ -27,7 +27,7 @@ HELP = "official evaluation of a solution: paired timing against the baseline ->
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from bench.ui import add_track_arguments, int_arg
+    from speedup.ui import add_track_arguments, int_arg
 
     p.add_argument("dirs", nargs="*", metavar="DIR",
                    help="solution directories (solution.py with train); none with "
@@ -59,7 +59,8 @@ def entrant_for(solution_dir: Path, name: str | None) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.ui import UsageError, ensure_calibrated, out, preset_and_device, writable_dir
+    from speedup.calibration import ensure_calibrated
+    from speedup.ui import UsageError, announce_isolation, out, preset_and_device, writable_dir
 
     preset, device = preset_and_device(args.preset, args.device)
     if not args.dirs and not args.measure_ceiling:
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if solution_dirs:
         writable_dir(args.results_dir)
         ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
+        announce_isolation()
     ceiling = _ceiling(device) if args.measure_ceiling else None
     if not solution_dirs:
         return 0
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 def _record(solution_dir: Path, ev, ceiling: dict | None, args) -> None:
     from bench.records import write_record
     from bench.roofline import for_evaluation
-    from bench.ui import out
+    from speedup.ui import out
 
     if not ev.candidate_ran:
         out.print(f"no record for {solution_dir}: it never finished a timed run")
@@ -106,7 +108,7 @@ def _record(solution_dir: Path, ev, ceiling: dict | None, args) -> None:
 
 def _ceiling(device: str) -> dict:
     from bench.roofline import format_rate, measure_ceiling
-    from bench.ui import console, out
+    from speedup.ui import console, out
 
     with console.status(f"measuring the {device} ceiling (one large matmul, one large copy)"):
         ceiling = measure_ceiling(device)
@@ -118,9 +120,9 @@ def _ceiling(device: str) -> dict:
 
 
 def _evaluate(solution_dirs: list[Path], preset: str, device: str, args, on_evaluation):
-    from bench.clock import evaluate_many
-    from bench.ui import console, progress
+    from bench.clock import official_evaluations
     from correctness.training_check import HarnessError
+    from speedup.ui import console, progress
 
     logging = not sys.stderr.isatty()  # a log (CI, gpu_check.sh) gets a line per run
 
@@ -132,7 +134,7 @@ def _evaluate(solution_dirs: list[Path], preset: str, device: str, args, on_eval
     # the clock states the planned runs with the first one (and after every rejection)
     with progress(f"bench on {preset}/{device}", None) as advance:
         try:
-            return evaluate_many(solution_dirs, preset, device, rounds=args.rounds,
+            return official_evaluations(solution_dirs, preset, device, rounds=args.rounds,
                                  repeat_self=args.repeat_self,
                                  allow_library=[args.allow_library] * len(solution_dirs),
                                  on_progress=on_progress, on_evaluation=on_evaluation)
@@ -145,7 +147,7 @@ def _report(ev, ceiling: dict | None) -> None:
     from rich.table import Table
 
     from bench.roofline import for_evaluation, format_rate
-    from bench.ui import out
+    from speedup.ui import out
 
     out.print(f"{ev.solution_dir} on {ev.preset}/{ev.device}", markup=False)
     table = Table("round", "order", "baseline s", "candidate s", "speedup", "verdict")

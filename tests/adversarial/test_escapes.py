@@ -1,7 +1,8 @@
-"""Kernel-enforced isolation: what the interpreter-level guards cannot stop, the operating
-system does. Each exploit here uses only what a solution may import, and each test shows
-every layer in turn: the static scan, the audit hook (scan off), and the namespaces alone
-(scan and hook off, test-only options), which must hold by themselves."""
+"""Kernel-enforced isolation against escapes: what the interpreter-level guards cannot
+stop, the operating system does. Each exploit here uses only what a solution may import,
+and each test shows every layer in turn: the static scan, the audit hook (scan off), and
+the namespaces alone (scan and hook off, test-only options), which must hold by themselves.
+"""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ HELP = "the main job: an agent session (offline library policy), its official ev
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from bench.commands.agent import add_session_arguments
+    from speedup.commands.agent import add_session_arguments
 
     add_session_arguments(p, default_policy="library")
     p.add_argument("--out", default=".", metavar="DIR",
@@ -26,8 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench import cli
-    from bench.commands.agent import run_session, start_session
+    from speedup import cli
+    from speedup.commands.agent import run_session, start_session
 
     code = run_session(start_session(args, banner="speedup run"))
     if code != 0:

@@ -89,36 +89,15 @@ def tolerance_source(path: str | None):
     return tolerances.Source(file)
 
 
-def ensure_calibrated(preset: str, device: str, *, auto: bool = True) -> dict:
-    """The judge needs the track's calibrated thresholds, from the selected source: found,
-    or calibrated now (`auto`), before any other work starts. Returns the calibration's
-    identity (correctness.tolerances.Source.identity)."""
-    from correctness import tolerances
+def announce_isolation() -> None:
+    """Where solutions cannot run in their own namespaces, say so before any runs: the
+    interpreter-level guards then stand alone, and every record says which judged it."""
+    from correctness.sandbox import isolation
 
-    source = tolerances.current()
-    try:
-        return source.identity(preset, device)
-    except tolerances.NotCalibrated as e:
-        if not auto:
-            raise UsageError(f"{e}; or let the command calibrate it (drop "
-                             "--no-auto-calibrate)") from None
-    except tolerances.ToleranceError as e:
-        raise UsageError(str(e)) from None
-    from bench.commands.calibrate import calibrate_track
-
-    try:
-        source.check_writable()
-    except tolerances.ToleranceError as e:
-        raise UsageError(f"{preset}/{device} needs calibrating, but {e}") from None
-    console.print(f"{preset}/{device} has no calibrated thresholds in {source.describe()}: "
-                  "calibrating it first", markup=False)
-    from correctness.calibrate import CalibrationError
-
-    try:
-        calibrate_track(preset, device, source=source, summary_only=True)
-    except CalibrationError as e:
-        raise UsageError(f"cannot calibrate {preset}/{device}: {e}") from None
-    return source.identity(preset, device)
+    found = isolation.detect_isolation()  # the runner's own lookup
+    if found.kind != "namespaces":
+        console.print(f"speedup: warning: solutions run with {found.describe()}",
+                      markup=False)
 
 
 def int_arg(flag: str, minimum: int) -> Callable[[str], int]:

@@ -18,7 +18,7 @@ HELP = "run the baseline training program and report loss, tokens/s and wall tim
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from bench.ui import add_track_arguments, seed_arg
+    from speedup.ui import add_track_arguments, seed_arg
 
     add_track_arguments(p)
     p.add_argument("--seed", type=seed_arg, default=0,
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     import baseline
     from bench.roofline import flops_per_step
-    from bench.ui import out, preset_and_device, progress, writable_dir
+    from speedup.ui import out, preset_and_device, progress, writable_dir
 
     preset_name, device = preset_and_device(args.preset, args.device)
     out_dir = writable_dir(args.out or f"runs/{preset_name}")

@@ -36,7 +36,7 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
     """The options `speedup agent` and `speedup run` share (defaults live in RunConfig and
     Budgets; None here means 'that default')."""
     from agent.build import DEFAULT_MODEL
-    from bench.ui import add_track_arguments, int_arg, positive_float_arg
+    from speedup.ui import add_track_arguments, int_arg, positive_float_arg
 
     p.add_argument("--policy", choices=["claude", "library", "replay"], default=default_policy,
                    help=f"who acts (default {default_policy})")
@@ -82,7 +82,7 @@ def _usage_errors() -> Iterator[None]:
     """What agent/ cannot build or resume is the command's one-line usage error."""
     from agent.build import ConfigError
     from agent.resume import ResumeError
-    from bench.ui import UsageError
+    from speedup.ui import UsageError
 
     try:
         yield
@@ -95,7 +95,8 @@ def build_config(args: argparse.Namespace):
     on a CPU, tiny/cpu, where run_check, the agent's quick check, judges)."""
     from agent import build
     from agent.budget import Budgets
-    from bench.ui import ensure_calibrated, preset_and_device
+    from speedup.calibration import ensure_calibrated
+    from speedup.ui import announce_isolation, preset_and_device
 
     preset, device = preset_and_device(args.preset, args.device)
     with _usage_errors():
@@ -109,6 +110,7 @@ def build_config(args: argparse.Namespace):
     ensure_calibrated(preset, device, auto=auto)
     if device == "cpu":
         ensure_calibrated("tiny", "cpu", auto=auto)
+    announce_isolation()
     return config
 
 
@@ -121,7 +123,7 @@ def _first_line(text: str, limit: int = 110) -> str:
 
 def print_event(event: dict) -> None:
     """One progress line per thing that happens (stderr)."""
-    from bench.ui import console
+    from speedup.ui import console
 
     kind = event["event"]
     if kind == "response" and event["message"].get("usage", {}).get("output_tokens"):
@@ -143,7 +145,7 @@ def print_event(event: dict) -> None:
 
 
 def evaluation_progress(done: int, total: int, label: str) -> None:
-    from bench.ui import console
+    from speedup.ui import console
 
     console.print(f"official evaluation [{done}/{total}] {label}", markup=False)
 
@@ -152,7 +154,7 @@ def evaluation_progress(done: int, total: int, label: str) -> None:
 
 def run_session(session) -> int:
     """The loop, the official evaluation and the record; prints the outcome."""
-    from bench.ui import console, out
+    from speedup.ui import console, out
 
     try:
         outcome = session.run(on_progress=evaluation_progress)
@@ -176,7 +178,7 @@ def run_session(session) -> int:
 def show(args: argparse.Namespace) -> int:
     from agent.build import resolve_run
     from agent.transcript import read_events, render
-    from bench.ui import out
+    from speedup.ui import out
 
     with _usage_errors():
         run_dir = resolve_run(args.runs_dir, args.run)
@@ -202,7 +204,7 @@ def start_session(args: argparse.Namespace, banner: str | None = None):
     """A new session from the command line (config, policy, writable folders checked before
     anything runs); `banner` ('speedup run') announces it first."""
     from agent import build
-    from bench.ui import console, writable_dir
+    from speedup.ui import console, writable_dir
 
     config = build_config(args)
     with _usage_errors():

@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from bench import kernel_bench
-    from bench.ui import out, preset_and_device, progress, writable_dir
     from correctness.provenance import environment
+    from speedup.ui import out, preset_and_device, progress, writable_dir
 
     _, device = preset_and_device(None, args.device)
     json_path = Path(args.json) if args.json else None
@@ -77,7 +77,7 @@ def _print(rows: list, device: str) -> None:
 
     from bench import kernel_bench
     from bench.roofline import format_rate
-    from bench.ui import out
+    from speedup.ui import out
 
     table = Table("slot", "impl", "preset", "mode", "median ms", "GB/s", "FLOP/s",
                   title=f"timer: {kernel_bench.timer_name(device)}")

@@ -16,7 +16,7 @@ HELP = "judge a solution: static scan, kernel checks, training check against the
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from bench.ui import add_track_arguments, seed_arg
+    from speedup.ui import add_track_arguments, seed_arg
 
     p.add_argument("dir", metavar="DIR", help="solution directory (holds solution.py)")
     add_track_arguments(p)
@@ -27,9 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.ui import UsageError, console, ensure_calibrated, out, preset_and_device
     from correctness import tolerances
     from correctness.training_check import HarnessError, check_training
+    from speedup.calibration import ensure_calibrated
+    from speedup.ui import UsageError, announce_isolation, console, out, preset_and_device
 
     preset, device = preset_and_device(args.preset, args.device)
     path = Path(args.dir)
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{path} has no solution.py; a solution defines "
                          "train(cfg, init, tokens, batches) in solution.py")
     calibration = ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
+    announce_isolation()
 
     with console.status(f"judging {path} on {preset}/{device} (scan, kernels, two runs)"):
         try:

@@ -1,0 +1,3 @@
+from speedup.cli import main
+
+raise SystemExit(main())
