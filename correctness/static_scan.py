@@ -116,8 +116,8 @@ def preimports(solution_dir: str | Path) -> list[str]:
     untimed setup, before the audit hook, as it does torch, so their start-up is neither
     policed nor timed. triton when the solution imports it or our kernel library (which
     does); torch._dynamo when it uses torch.optim or torch.compile, which import it on first
-    use (building a torch.optim.AdamW took 2.3-2.5 s on the 2-core CPU, 3 runs, all of it
-    that import)."""
+    use (the first torch.optim.AdamW took 1.6-2.9 s to build on the 2-core CPU machine,
+    bench/measurements/2026-12-01-startup-costs.json)."""
     found: set[str] = set()
     for path in Path(solution_dir).rglob("*.py"):
         tree = _parse(path)

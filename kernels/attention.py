@@ -26,10 +26,10 @@ than FLOP- or bandwidth-bound: blocks are 64 x 64 at most.
 float32 products use input_precision="tf32x3": the default, tf32, rounds inputs to 10
 mantissa bits (a relative error of up to 2^-11 per input, far above the float32 kernel
 check's tolerance); "ieee" is exact but runs on the FMA units, and tf32x3 (three tf32
-products: big*big + big*small + small*big) keeps float32 accuracy on the tensor cores. The
-choice rests on an earlier GPU session that timed the three, whose output was not kept: its
-numbers are not repeated here, and the next GPU session should time them again. bfloat16
-inputs (under autocast) take the plain tensor-core path; accumulation is float32 always.
+products: big*big + big*small + small*big) keeps float32 accuracy on the tensor cores, so
+it is chosen for accuracy; its speed against the other two has no committed measurement
+(`speedup bench-kernels --device cuda` is where it would be timed). bfloat16 inputs (under
+autocast) take the plain tensor-core path; accumulation is float32 always.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; only `command`'s options are built (building them all imports torch, for
-    the preset and slot names: `speedup --help` took 3.2 s that way, 0.24 s this way)."""
+    """The parser; only `command`'s options are built: building them all imports torch, for
+    the preset and slot names, and `speedup --help` then waits seconds for it (this way it
+    takes 0.14-0.17 s, bench/measurements/2026-12-01-startup-costs.json)."""
     parser = _Parser(prog="speedup", description=(
         "Speedup Bench: how much faster can an agent make the code that trains a small "
         "language model, while it still computes the same training?"))
