@@ -109,27 +109,7 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
         return None
 
     def grade(work: Path, seconds: float, tail: str) -> RunResult:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        path, infos = work / "kernel_outputs.safetensors", read_json(
-            work / "kernel_info.json", PAYLOAD_LIMIT)
-        if not path.is_file() or path.stat().st_size > _output_budget(cases) \
-                or not isinstance(infos, list) or len(infos) != len(cases):
-            return reject("results", "kernel outputs missing, unreadable or too large",
-                          output_tail=tail)
-        try:
-            outputs = load_file(str(path))
-        except (SafetensorError, OSError) as e:
-            return reject("results", f"unreadable kernel outputs: {e}", output_tail=tail)
-        for i, (case, info) in enumerate(zip(cases, infos)):
-            prefix = f"case{i}."
-            mine = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}
-            report = reports[case.slot]
-            report.failures += kernel_check.grade(case, mine, info if isinstance(
-                info, dict) else {"error": "no info", "stage": "forward"})
-            report.cases.append(case.record)
-        return RunResult(ok=True, seconds=seconds, output_tail=tail)
+        return _grade_outputs(work, cases, reports, seconds, tail)
 
     result = _run(Path(solution_dir), {"device": device, "steps": 0}, "kernels", opts,
                   write_cases, grade)
@@ -138,6 +118,32 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
         return {"*": {"slot": "*", "passed": False, "cases": [], "failures": [why],
                       "isolation": result.isolation}}
     return {slot: {**r.to_dict(), "isolation": result.isolation} for slot, r in reports.items()}
+
+
+def _grade_outputs(work: Path, cases: list, reports: dict, seconds: float,
+                   tail: str) -> RunResult:
+    """Read what the child computed for every case and grade it here, in the judge."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = work / "kernel_outputs.safetensors"
+    infos = read_json(work / "kernel_info.json", PAYLOAD_LIMIT)
+    if not path.is_file() or path.stat().st_size > _output_budget(cases) \
+            or not isinstance(infos, list) or len(infos) != len(cases):
+        return reject("results", "kernel outputs missing, unreadable or too large",
+                      output_tail=tail)
+    try:
+        outputs = load_file(str(path))
+    except (SafetensorError, OSError) as e:
+        return reject("results", f"unreadable kernel outputs: {e}", output_tail=tail)
+    for i, (case, info) in enumerate(zip(cases, infos)):
+        prefix = f"case{i}."
+        mine = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}
+        report = reports[case.slot]
+        report.failures += kernel_check.grade(case, mine, info if isinstance(
+            info, dict) else {"error": "no info", "stage": "forward"})
+        report.cases.append(case.record)
+    return RunResult(ok=True, seconds=seconds, output_tail=tail)
 
 
 def kernel_failures(reports: dict[str, dict]) -> str | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,10 @@ class RunResult:
     output_tail: str = ""
     refused: list[dict] = field(default_factory=list)
     isolation: str = "process"  # what confined the run: "namespaces" or "process"
+    # wall clock (time.time()) at go and at done, beside `seconds`, so anyone can check
+    # afterwards that no two timed runs overlapped; None when the run never got to go
+    started_at: float | None = None
+    ended_at: float | None = None
 
     def __repr__(self) -> str:
         status = "ok" if self.ok else f"rejected by {self.check}: {self.message}"
@@ -93,3 +98,30 @@ def read_json(path: Path, limit: int):
         return json.loads(path.read_text(errors="replace"))
     except ValueError:
         return None
+
+
+def parse_message(payload: str) -> dict:
+    """A status line's JSON payload, as a dict whatever the child sent."""
+    try:
+        value = json.loads(payload)
+    except ValueError:
+        return {"message": payload[:200]}
+    return value if isinstance(value, dict) else {"message": str(value)[:200]}
+
+
+def refusals(refused: list[dict]) -> str:
+    """The forbidden_call verdict's message: the first five refusals."""
+    shown = "; ".join(f"{r.get('event')} {r.get('detail', '')} ({r.get('why', '')})"
+                      for r in refused[:5])
+    more = f" (+{len(refused) - 5} more)" if len(refused) > 5 else ""
+    return f"refused {len(refused)} call(s): {shown}{more}"
+
+
+def death(code: int, tail: str) -> tuple[str, str]:
+    """(check, why) of a child that died before done, by its exit status."""
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        if -code == signal.SIGKILL and "memory" in tail.lower():
+            return "oom", f"killed by {name} (out of memory)"
+        return "crash", f"the child died of {name} before done"
+    return "crash", f"the child exited with status {code} before done"

@@ -24,7 +24,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -37,7 +36,7 @@ import baseline
 from .. import static_scan as scanner
 from . import isolation as iso
 from .processes import LineReader, kill_group, pid_namespace, sweep_namespace, sweep_strays
-from .results import RunResult, reject
+from .results import RunResult, death, parse_message, refusals, reject
 
 BASELINE_DIR = Path(baseline.__file__).resolve().parent
 PROJECT_DIR = BASELINE_DIR.parent
@@ -124,6 +123,7 @@ class SandboxRun:
         self.error: dict | None = None
         self.namespace: str | None = None
         self.init_pid: int | None = None
+        self.window: tuple[float | None, float | None] = (None, None)  # time.time() at go, done
 
     def _caches(self) -> dict[str, Path]:
         if self.opts.compile_cache == "update":
@@ -163,6 +163,7 @@ class SandboxRun:
         os.close(status_r)
         verdict = early or self._verdict(proc, phase, event, seconds, after_done)
         verdict.isolation = self.isolation.kind
+        verdict.started_at, verdict.ended_at = self.window
         return verdict
 
     def _argv(self, info_fd: int) -> list[str]:
@@ -189,10 +190,11 @@ class SandboxRun:
         early = before_go(self.work)
         if early is not None:
             return "setup", event, None, early
-        start = time.perf_counter()
+        start, started_at = time.perf_counter(), time.time()
         os.write(control_w, b"go\n")
         event = self._await(reader, time.monotonic() + self.opts.run_timeout, "done")
         seconds = time.perf_counter() - start
+        self.window = (started_at, time.time())
         return "run", self._settle(proc, event), seconds, None
 
     def _find_namespace(self, info_r: int) -> None:
@@ -236,9 +238,9 @@ class SandboxRun:
                 return "eof"
             kind, _, payload = line.partition(" ")
             if kind == "refused":
-                self.refused.append(_parse(payload))
+                self.refused.append(parse_message(payload))
             elif kind == "error":
-                self.error = _parse(payload)
+                self.error = parse_message(payload)
                 return "error"
             elif kind == expected and not payload:
                 return expected
@@ -251,13 +253,13 @@ class SandboxRun:
         while (line := reader.next_line(time.monotonic() + 1.0)) not in (None, ""):
             kind, _, payload = line.partition(" ")
             if kind == "refused":
-                self.refused.append(_parse(payload))
+                self.refused.append(parse_message(payload))
 
     def _verdict(self, proc, phase: str, event: str, seconds: float | None,
                  after_done: AfterDone) -> RunResult:
         tail = self._tail()
         if self.refused:
-            return reject("forbidden_call", _refusals(self.refused), output_tail=tail,
+            return reject("forbidden_call", refusals(self.refused), output_tail=tail,
                           refused=self.refused)
         if event == "done":
             return after_done(self.work, seconds, tail)
@@ -274,7 +276,7 @@ class SandboxRun:
         code = proc.returncode
         if self.isolation.kind == "namespaces" and code > 128:
             code = 128 - code  # bwrap exits with 128 + the signal that killed the child
-        return reject(*_death(code, tail), output_tail=tail)
+        return reject(*death(code, tail), output_tail=tail)
 
     def _tail(self) -> str:
         with open(self.log_path, "rb") as f:
@@ -335,27 +337,3 @@ def _cuda_paths() -> list[str]:
     paths = [os.environ.get("CUDA_HOME", "")]
     paths += os.environ.get("LD_LIBRARY_PATH", "").split(":")
     return [p for p in paths if p and os.path.isabs(p)]
-
-
-def _parse(payload: str) -> dict:
-    try:
-        value = json.loads(payload)
-    except ValueError:
-        return {"message": payload[:200]}
-    return value if isinstance(value, dict) else {"message": str(value)[:200]}
-
-
-def _refusals(refused: list[dict]) -> str:
-    shown = "; ".join(f"{r.get('event')} {r.get('detail', '')} ({r.get('why', '')})"
-                      for r in refused[:5])
-    more = f" (+{len(refused) - 5} more)" if len(refused) > 5 else ""
-    return f"refused {len(refused)} call(s): {shown}{more}"
-
-
-def _death(code: int, tail: str) -> tuple[str, str]:
-    if code < 0:
-        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-        if -code == signal.SIGKILL and "memory" in tail.lower():
-            return "oom", f"killed by {name} (out of memory)"
-        return "crash", f"the child died of {name} before done"
-    return "crash", f"the child exited with status {code} before done"
