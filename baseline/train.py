@@ -45,6 +45,20 @@ def clip_grad_norm(grads: list[Tensor], max_norm: float) -> float:
     return total
 
 
+def update(ops, cfg: dict, step: int, groups: dict[bool, list[int]], params: list[Tensor],
+           grads: list[Tensor], exp_avgs: list[Tensor], exp_avg_sqs: list[Tensor]) -> None:
+    """One AdamW step at this step's learning rate: one `ops.adamw` call per weight-decay
+    group (`groups`: decays? -> parameter indices), decaying parameters first."""
+    lr = lr_at(step, cfg)
+    for decay, idx in groups.items():
+        ops.adamw(
+            [params[i] for i in idx], [grads[i] for i in idx],
+            [exp_avgs[i] for i in idx], [exp_avg_sqs[i] for i in idx],
+            step=step, lr=lr, beta1=cfg["beta1"], beta2=cfg["beta2"], eps=cfg["eps"],
+            weight_decay=cfg["weight_decay"] if decay else 0.0,
+        )
+
+
 def train(cfg: dict, init: dict[str, Tensor], tokens: Tensor, batches: Tensor,
           ops: types.ModuleType = naive_ops, on_step=None) -> dict:
     """The solution-format entry point. `ops` swaps slot implementations; `on_step(step,
@@ -81,14 +95,7 @@ def train(cfg: dict, init: dict[str, Tensor], tokens: Tensor, batches: Tensor,
         # ---------------------------------------------------------------- clip, update
         grads = [p.grad for p in params]
         clip_grad_norm(grads, cfg["grad_clip"])
-        lr = lr_at(step, cfg)
-        for decay, idx in groups.items():
-            ops.adamw(
-                [params[i] for i in idx], [grads[i] for i in idx],
-                [exp_avgs[i] for i in idx], [exp_avg_sqs[i] for i in idx],
-                step=step, lr=lr, beta1=cfg["beta1"], beta2=cfg["beta2"], eps=cfg["eps"],
-                weight_decay=cfg["weight_decay"] if decay else 0.0,
-            )
+        update(ops, cfg, step, groups, params, grads, exp_avgs, exp_avg_sqs)
 
     state_dict = {n: p.detach().to("cpu", torch.float32).clone()
                   for n, p in zip(names, params)}

@@ -28,7 +28,7 @@ from torch import Tensor
 
 import kernels.native
 from baseline.model import GPT, decays
-from baseline.train import lr_at
+from baseline.train import update
 
 
 @torch.no_grad()
@@ -83,14 +83,7 @@ def train(cfg: dict, init: dict[str, Tensor], tokens: Tensor, batches: Tensor,
         # ---------------------------------------------------------------- clip, update
         grads = [p.grad for p in params]
         torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"], foreach=True)
-        lr = lr_at(step, cfg)
-        for decay, idx in groups.items():
-            ops.adamw(
-                [params[i] for i in idx], [grads[i] for i in idx],
-                [exp_avgs[i] for i in idx], [exp_avg_sqs[i] for i in idx],
-                step=step, lr=lr, beta1=cfg["beta1"], beta2=cfg["beta2"], eps=cfg["eps"],
-                weight_decay=cfg["weight_decay"] if decay else 0.0,
-            )
+        update(ops, cfg, step, groups, params, grads, exp_avgs, exp_avg_sqs)
 
     state_dict = {n: p.detach().to("cpu", torch.float32).clone()
                   for n, p in zip(names, params)}

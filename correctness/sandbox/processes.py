@@ -81,9 +81,7 @@ def sweep_namespace(namespace: str | None, init_pid: int | None,
         left = [pid for pid in _proc_pids() if _live(pid) and pid_namespace(pid) == namespace]
         if not left:
             break
-        for pid in left:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        _kill_all(left)
         found.update(left)
         _reap(left)
         time.sleep(0.01)
@@ -103,13 +101,17 @@ def sweep_strays(child_pid: int, marker: str, rounds: int = 20) -> list[int]:
         strays = [pid for pid in _proc_pids() if _is_stray(pid, child_pid, marker)]
         if not strays:
             break
-        for pid in strays:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
+        _kill_all(strays)
+        killed += strays
         time.sleep(0.02)
         _reap(strays)
     return sorted(set(killed))
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _proc_pids() -> list[int]:
