@@ -24,22 +24,6 @@ from torch import Tensor
 SLOTS = ("layer_norm", "attention", "gelu", "cross_entropy", "adamw")
 
 
-def slot_shape(slot: str, cfg: dict) -> tuple:
-    """The shape a slot sees in training with `cfg` (adamw: every parameter's shape, in
-    the model's order). The judge checks kernels and the benchmarks time them at these."""
-    B, T, C, H = cfg["batch_size"], cfg["seq_len"], cfg["d_model"], cfg["n_head"]
-    if slot == "adamw":
-        from .model import param_shapes  # at call time: model.py imports this module
-
-        return tuple(param_shapes(cfg).values())
-    return {
-        "layer_norm": (B, T, C),
-        "attention": (B, H, T, C // H),
-        "gelu": (B, T, 4 * C),
-        "cross_entropy": (B * T, cfg["vocab_size"]),
-    }[slot]
-
-
 def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
     mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
     centered = x - mean  # (..., C)

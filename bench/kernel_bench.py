@@ -1,5 +1,5 @@
 """Kernel microbenchmarks: every registered slot implementation at the shape it sees in
-training on each preset (`baseline.ops.slot_shape`, the shapes the kernel check uses too),
+training on each preset (`baseline.model.slot_shape`, the shapes the kernel check uses too),
 forward and forward+backward, with GB/s and TFLOP/s beside each median time.
 
 Timers: `triton.testing.do_bench` on CUDA (median, L2 flushed between calls);
@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from baseline import get_preset
-from baseline.ops import slot_shape
+from baseline.model import slot_shape
 
 MODES = ("fwd", "fwd+bwd")
 # On CUDA only the GPU track's shapes: the cpu preset's are launch-bound there, and the
@@ -75,7 +75,7 @@ def skip_reason(case: Case, device: str) -> str | None:
 
 def _inputs(slot: str, cfg: dict, device: str) -> tuple[list, dict]:
     """(positional args, keyword args) of one call at the shape the slot sees in training
-    (baseline.ops.slot_shape); fixed seed, so every implementation sees the same values."""
+    (baseline.model.slot_shape); fixed seed, so every implementation sees the same values."""
     g = torch.Generator().manual_seed(0)
     shape = slot_shape(slot, cfg)
 

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from baseline import get_preset
 from baseline import ops as naive
+from baseline.model import slot_shape
 
 from .kernel_tolerances import tolerance
 
@@ -62,8 +63,8 @@ ADAMW_SETTINGS = [(1, 1e-3, 0.1), (100, 3e-2, 0.0), (7, 1e-2, 0.1)]
 
 
 def preset_shape(slot: str, preset: str):
-    """The shape a slot sees in training on a preset (baseline.ops.slot_shape)."""
-    return naive.slot_shape(slot, get_preset(preset).to_cfg())
+    """The shape a slot sees in training on a preset (baseline.model.slot_shape)."""
+    return slot_shape(slot, get_preset(preset).to_cfg())
 
 
 def default_shapes(slot: str, device: str) -> list:
