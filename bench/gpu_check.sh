@@ -275,7 +275,7 @@ result_of() {
   local log=$WORK/$1.log
   case "$1" in
     env|calibrate|kernel-tests|sandbox-tests|bench|bench-kernels)
-      "$PY" "$STATE/result.py" "$1" "$WORK" "$OUTDIR" "$EVAL_PRESET" "$DEVICE" 2>&1 | tail -n 1 ;;
+      "$PY" -m bench.gpu_steps result "$1" "$WORK" "$OUTDIR" "$EVAL_PRESET" "$DEVICE" 2>&1 | tail -n 1 ;;
     plan) cut -d' ' -f3- "$WORK/plan.txt" 2>/dev/null || tail -n 1 "$log" ;;
     leaderboard) grep -E 'ranked' "$log" | paste -sd';' - | grep . || echo "no records" ;;
     *) tail -n 1 "$log" ;;
@@ -293,153 +293,6 @@ FG_PID="" FG_NAME="" FG_T0="" BG_PID="" BG_NAME="" BG_T0="" STOPPED="" EVAL_PRES
 trap on_signal INT TERM HUP
 trap on_exit EXIT
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MPLCONFIGDIR=$WORK/.cache/matplotlib
-
-cat > "$STATE/result.py" <<'EOF'
-import json
-import re
-import sys
-import xml.etree.ElementTree as ET
-from pathlib import Path
-
-name, work, outdir, preset, device = sys.argv[1:6]
-work, outdir = Path(work), Path(outdir)
-sys.excepthook = lambda kind, e, tb: print(f"no result ({kind.__name__}: {e})")
-if name == "env":
-    v = json.loads((work / "env" / "versions.json").read_text())
-    print(f"{v['device_name']}; python {v['python']}, torch {v['torch']}, triton "
-          f"{v['triton']}, cuda {v['cuda']}; {v['isolation']}")
-elif name == "calibrate":
-    e = json.loads((outdir / "tolerances.json").read_text())["entries"].get(f"{preset}/{device}")
-    if e is None or "wall_s" not in e:
-        print(f"no {preset}/{device} entry written: see calibrate.log")
-    else:
-        t = e["thresholds"]
-        caught = ("NOT caught: " + ", ".join(e["undetected"]) if e["undetected"]
-                  else "every cheat caught")
-        print(f"{preset}/{device} in {e['wall_s']:.0f} s: loss {t['heldout_loss']:.2e}, "
-              f"weights {t['weights']:.2e}, trajectory {t['trajectory']:.2e}; {caught}")
-elif name in ("kernel-tests", "sandbox-tests"):
-    suite = ET.parse(work / f"{name}.xml").getroot()
-    suite = suite.find("testsuite") if suite.tag == "testsuites" else suite
-    n = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
-    print(f"{n['tests']} tests: {n['tests'] - n['failures'] - n['errors'] - n['skipped']} "
-          f"passed, {n['failures']} failed, {n['errors']} errors, {n['skipped']} skipped "
-          f"in {float(suite.get('time', 0)):.0f} s")
-elif name == "bench":
-    log = (work / "bench.log").read_text()
-    ceiling = re.search(r"^ceiling of .*?: (.*)$", log, re.M)
-    verdicts, current = {}, None
-    for line in log.splitlines():
-        match = re.match(rf"^(\S+) on {preset}/{device}$", line)
-        current = match.group(1).rstrip("/").rsplit("/", 1)[-1] if match else current
-        if line.startswith("verdict: ") and current:
-            verdicts[current] = line.split(": ", 1)[1][:60]
-    for path in sorted((outdir / "results").glob("*.json")):
-        r = json.loads(path.read_text())
-        verdicts[r["entrant"]["name"]] = (
-            f"{r['median_ratio']:.2f}x {r.get('isolation')}" if r["passed"]
-            else f"REJECTED by {r['rejected_by']}, recorded")
-    print(f"{preset}/{device}: " + ("; ".join(f"{k} {v}" for k, v in verdicts.items())
-                                    or "no verdicts")
-          + (f"; ceiling {ceiling.group(1)}" if ceiling else ""))
-elif name == "bench-kernels":
-    rows = json.loads((work / "kernels.json").read_text())["rows"]
-    timed = sum(1 for r in rows if r.get("median_ms") is not None)
-    errors = sum(1 for r in rows if r.get("error"))
-    print(f"{timed} timed, {len(rows) - timed - errors} skipped, {errors} failed")
-EOF
-
-cat > "$STATE/env.py" <<'EOF'
-import json
-import os
-import sys
-
-import torch
-
-from correctness.provenance import environment
-from correctness.sandbox import detect_isolation
-
-out = sys.argv[1]
-isolation = detect_isolation()
-with open(os.path.join(out, "isolation.txt"), "w") as f:
-    print(isolation, file=f)
-env = environment("cuda" if torch.cuda.is_available() else "cpu")
-env.update(executable=sys.executable, cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES"),
-           isolation=isolation.describe())
-with open(os.path.join(out, "versions.json"), "w") as f:
-    print(json.dumps(env, indent=1), file=f)
-print(isolation)
-EOF
-
-# plan.py PRESET DEVICE BOX TOLERANCES OUT: writes "EVAL CALIBRATE WHY" to OUT.
-cat > "$STATE/plan.py" <<'EOF'
-import sys
-from pathlib import Path
-
-from correctness import calibrate, tolerances
-
-preset, device, box, path, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), *sys.argv[4:6]
-source = tolerances.Source(Path(path))
-
-
-def calibrated(p):
-    try:
-        source.entry(p, device)
-        return True
-    except tolerances.NotCalibrated:
-        return False
-
-
-if calibrated(preset):
-    plan = (preset, "no", f"{preset}/{device} is calibrated already")
-else:
-    guess = calibrate.estimate(preset, device, 1)
-    need = guess["wall_s"]
-    sizes = (f"estimate {need:.0f} s: a naive run {guess['reference_s']:.1f} s, a variant "
-             f"{guess['variant_s']:.1f} s; box {box:.0f} s")
-    if need <= 0.9 * box:
-        plan = (preset, "yes", f"calibrating {preset}/{device}, {sizes}")
-    else:
-        plan = ("tiny", "no" if calibrated("tiny") else "yes",
-                f"{preset}/{device} cannot be calibrated in time ({sizes}): tiny/{device} "
-                "instead")
-Path(out).write_text(" ".join(plan) + "\n")
-print(*plan)
-EOF
-
-cat > "$STATE/profile.py" <<'EOF'
-import sys
-
-import baseline
-from correctness.sandbox import profile_solution
-
-solution, preset, device, steps, out = sys.argv[1:6]
-cfg = {**baseline.get_preset(preset).to_cfg(device), "steps": int(steps)}
-table = profile_solution(solution, cfg, baseline.make_inputs(cfg, 0), top=25,
-                         allow_library=True)
-with open(out, "w") as f:
-    f.write(table + "\n")
-if table.startswith("profile failed"):
-    print(table.splitlines()[0])
-    sys.exit(1)
-rows = [line for line in table.splitlines() if line.strip()]
-dashes = [i for i, line in enumerate(rows) if line.startswith("---")]
-top = rows[dashes[1] + 1].strip().split("  ")[0] if len(dashes) > 1 else "?"
-print(f"{solution.rstrip('/').rsplit('/', 1)[-1]}, {preset}, {steps} steps: top op {top}")
-EOF
-
-# seed.py SHIPPED OUT [DEVICE]: OUTDIR's tolerances file, without DEVICE's entries if given.
-cat > "$STATE/seed.py" <<'EOF'
-import json
-import sys
-
-data = json.loads(open(sys.argv[1]).read())
-if len(sys.argv) > 3:
-    data["entries"] = {k: v for k, v in data["entries"].items()
-                       if not k.endswith("/" + sys.argv[3])}
-with open(sys.argv[2], "w") as f:
-    f.write(json.dumps(data, indent=1) + "\n")
-EOF
 
 if [ -f "$REPO/.bwrap/usr/bin/bwrap" ]; then  # a carried copy (header)
   [ -x "$REPO/.bwrap/usr/bin/bwrap" ] || chmod u+x "$REPO/.bwrap/usr/bin/bwrap"
@@ -460,7 +313,7 @@ cd "$REPO" || exit 2
 
 SEED_ARGS=(correctness/tolerances.json "$TOL")
 [ "$SMOKE" = 1 ] && SEED_ARGS+=("$DEVICE")
-"$PY" "$STATE/seed.py" "${SEED_ARGS[@]}" || { echo "cannot seed $TOL" >&2; exit 2; }
+"$PY" -m bench.gpu_steps seed "${SEED_ARGS[@]}" || { echo "cannot seed $TOL" >&2; exit 2; }
 render_summary
 pack
 
@@ -492,7 +345,7 @@ capture_env() {
   "$PY" -m pip list --format=freeze > "$env/pip-freeze.txt" 2>&1
   git -C "$REPO" rev-parse HEAD > "$env/git-head.txt" 2>&1 \
     || echo "not a git checkout" >> "$env/git-head.txt"
-  "$PY" "$STATE/env.py" "$env"
+  "$PY" -m bench.gpu_steps env "$env"
 }
 export -f capture_env
 export PY REPO WORK STATE
@@ -502,7 +355,7 @@ step env bash -c capture_env
 CAL_BOX=$(box_of calibrate)
 left=$(( TOTAL - $(elapsed) - $(reserve_of calibrate) - $(box_of plan) ))
 [ "$CAL_BOX" -gt "$left" ] && CAL_BOX=$left
-step plan "$PY" "$STATE/plan.py" "$PRESET" "$DEVICE" "$CAL_BOX" "$TOL" "$WORK/plan.txt"
+step plan "$PY" -m bench.gpu_steps plan "$PRESET" "$DEVICE" "$CAL_BOX" "$TOL" "$WORK/plan.txt"
 read -r EVAL_PRESET CALIBRATE _ < "$WORK/plan.txt" 2>/dev/null || CALIBRATE=yes
 EVAL_PRESET=${EVAL_PRESET:-$PRESET}
 
@@ -535,7 +388,7 @@ if [ ${#EXTRA[@]} -gt 0 ]; then
 fi
 step leaderboard "$PY" -m speedup leaderboard --results-dir "$OUTDIR/results" \
   --out "$WORK/leaderboard"
-step profile "$PY" "$STATE/profile.py" "solutions/$PROFILED" "$EVAL_PRESET" "$DEVICE" \
+step profile "$PY" -m bench.gpu_steps profile "solutions/$PROFILED" "$EVAL_PRESET" "$DEVICE" \
   "$PROFILE_STEPS" "$WORK/profile.txt"
 step bench-kernels "$PY" -m speedup bench-kernels --device "$DEVICE" "${KERNEL_ARGS[@]}" \
   --json "$WORK/kernels.json"
