@@ -23,12 +23,19 @@ class Rejected(Exception):
         self.check = check
 
 
-def import_solution(solution_dir: str | Path, package: str) -> types.ModuleType:
-    """Import `solution_dir/solution.py` as `<package>.solution` (registered in sys.modules
-    with its package; the caller picks a name no other import uses)."""
+def register_package(solution_dir: str | Path, package: str) -> types.ModuleType:
+    """Make `solution_dir` importable as package `package` (its modules as
+    `<package>.<module>`, their relative imports working), importing nothing from it."""
     module = types.ModuleType(package)
     module.__path__ = [str(solution_dir)]
     sys.modules[package] = module
+    return module
+
+
+def import_solution(solution_dir: str | Path, package: str) -> types.ModuleType:
+    """Import `solution_dir/solution.py` as `<package>.solution` (registered in sys.modules
+    with its package; the caller picks a name no other import uses)."""
+    register_package(solution_dir, package)
     return importlib.import_module(f"{package}.solution")
 
 

@@ -7,8 +7,8 @@
    neither policed nor timed;
 3. install the import blocker (correctness/bench/agent, and kernels unless allowed) and the
    audit hook: from here on untrusted code may run;
-4. import the solution as package `submission`, check `train` (or declare KERNELS), say
-   `ready`;
+4. import the solution as package `submission`, check `train` (or declare KERNELS; or, for
+   a workspace script, only make the package importable), say `ready`;
 5. wait for `go`, run the mode, say `done`, then wait to be killed.
 
 Everything refused is reported to the parent at once over the status pipe, so a solution
@@ -83,6 +83,23 @@ def classify(e: BaseException) -> str:
     return "crash"
 
 
+def _load(config: dict, threads_before: set[int]):
+    """Before `ready`: import what the mode runs (the solution; for a script, only its
+    package); returns what runs after `go`."""
+    mode = config["mode"]
+    if mode == "script":
+        modes.register_workspace(config["solution_dir"])
+        return lambda: modes.run_script(config)
+    module = load_submission(config["solution_dir"])
+    if mode == "kernels":
+        kernels = modes.declare_kernels(module, config)
+        return lambda: modes.run_kernels(kernels, config)
+    train = check_train(module)
+    if mode == "profile":
+        return lambda: modes.run_profile(train, config)
+    return lambda: modes.run_train(train, config, threads_before)
+
+
 def main() -> None:
     with open(sys.argv[1]) as f:
         config = json.load(f)
@@ -94,20 +111,11 @@ def main() -> None:
         sys.addaudithook(AuditHook({**config, **libraries}, channel.send))
     threads_before = set(sys._current_frames())  # the libraries' own, if any
     try:
-        module = load_submission(config["solution_dir"])
-        if config["mode"] == "kernels":
-            kernels = modes.declare_kernels(module, config)
-        else:
-            train = check_train(module)
+        run = _load(config, threads_before)
         channel.send("ready")
         if os.read(config["control_fd"], 3) != b"go\n":
             return
-        if config["mode"] == "train":
-            modes.run_train(train, config, threads_before)
-        elif config["mode"] == "profile":
-            modes.run_profile(train, config)
-        else:
-            modes.run_kernels(kernels, config)
+        run()
     except Rejected as e:
         traceback.print_exc()
         channel.send("error", {"check": e.check, "message": str(e)})

@@ -6,6 +6,8 @@ validates them (correctness.sandbox.results), once, in its own process.
     profile   the same run under torch.profiler   -> profile.txt
     kernels   the declared KERNELS on the judge's inputs (before `ready`: declared.json;
               after `go`: kernel_cases.* in, kernel_outputs.safetensors + kernel_info.json out)
+    script    a script of the solution's directory run as __main__ with its global ARGS
+              (what it prints is the run's output; nothing else comes back)
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import os
 import sys
 
 from . import kernel_calls
-from .loader import Rejected
+from .loader import Rejected, register_package
 
 # References taken in `capture`, before the solution could replace the module attributes.
 CAPTURED: dict = {}
@@ -137,3 +139,21 @@ def run_kernels(kernels: dict, config: dict) -> None:
     CAPTURED["save_file"](outputs, os.path.join(work, "kernel_outputs.safetensors"))
     with open(os.path.join(work, "kernel_info.json"), "w") as f:
         json.dump(infos, f, default=str)
+
+
+# ---------------------------------------------------------------------------- script
+
+def register_workspace(solution_dir: str) -> None:
+    """Before `ready`: the directory's modules importable as `submission.<module>` (the
+    package a solution is loaded as) and, like a solution's siblings, by plain name."""
+    sys.path.insert(0, solution_dir)
+    register_package(solution_dir, "submission")
+
+
+def run_script(config: dict) -> None:
+    import runpy
+
+    script = os.path.join(config["solution_dir"], config["cfg"]["script"])
+    runpy.run_path(script, init_globals={"ARGS": list(config["cfg"]["args"])},
+                   run_name="__main__")
+    sys.stdout.flush()

@@ -1,6 +1,6 @@
 """The sandboxed runner: the only way a solution's code ever runs.
 
-    api         run_solution, profile_solution, check_solution_kernels (its three uses)
+    api         run_solution, profile_solution, check_solution_kernels, run_script (its uses)
     runner      one run: directories, the child process, the ready/go/done protocol
     isolation   Linux namespaces through bubblewrap, or process isolation where refused
     processes   the status pipe, killing a run's processes, the parent's own guard
@@ -9,7 +9,13 @@
 The child side (what runs inside) is `correctness.child`.
 """
 
-from .api import check_solution_kernels, kernel_failures, profile_solution, run_solution
+from .api import (
+    check_solution_kernels,
+    kernel_failures,
+    profile_solution,
+    run_script,
+    run_solution,
+)
 from .isolation import Isolation, detect_isolation
 from .results import RunResult, validate_results
 from .runner import BASELINE_DIR, CACHE_ROOT, CACHES, ENV_PASSTHROUGH, PROJECT_DIR
@@ -17,5 +23,5 @@ from .runner import BASELINE_DIR, CACHE_ROOT, CACHES, ENV_PASSTHROUGH, PROJECT_D
 __all__ = [
     "BASELINE_DIR", "CACHES", "CACHE_ROOT", "ENV_PASSTHROUGH", "PROJECT_DIR", "Isolation",
     "RunResult", "check_solution_kernels", "detect_isolation", "kernel_failures",
-    "profile_solution", "run_solution", "validate_results",
+    "profile_solution", "run_script", "run_solution", "validate_results",
 ]

@@ -1,8 +1,9 @@
-"""The sandbox's three uses, each one run of `runner.SandboxRun`:
+"""The sandbox's uses, each one run of `runner.SandboxRun`:
 
     run_solution(solution_dir, cfg, inputs) -> RunResult         train, timed by the parent
     profile_solution(solution_dir, cfg, inputs, top=20) -> str   torch.profiler's top ops
     check_solution_kernels(solution_dir, device) -> {slot: report dict}   its KERNELS
+    run_script(solution_dir, script, args, device, run_timeout=...) -> RunResult  a script
 
 No secret exists in the child: its inputs are data, and the judge draws the held-out seed
 after the child is dead. While a child lives this process is non-dumpable, so the child
@@ -144,6 +145,26 @@ def _grade_outputs(work: Path, cases: list, reports: dict, seconds: float,
             info, dict) else {"error": "no info", "stage": "forward"})
         report.cases.append(case.record)
     return RunResult(ok=True, seconds=seconds, output_tail=tail)
+
+
+def run_script(solution_dir: str | Path, script: str, args: list[str], device: str, *,
+               run_timeout: float) -> RunResult:
+    """Run `script` (a path relative to solution_dir) as __main__, its global ARGS = args,
+    under a solution's rules: the static scan of the whole directory, the import blocker,
+    the audit hook, the namespaces and the limits. ok when it ran to its end; output_tail is
+    what it printed (on a failure, the traceback too)."""
+    root = Path(solution_dir).resolve()
+    target = (root / script).resolve()
+    if root not in target.parents or not target.is_file():
+        return reject("input", f"{script!r} is not a file inside the solution directory")
+    cfg = {"device": device, "steps": 0, "script": target.relative_to(root).as_posix(),
+           "args": [str(a) for a in args]}
+
+    def finished(work: Path, seconds: float, tail: str) -> RunResult:
+        return RunResult(ok=True, seconds=seconds, output_tail=tail)
+
+    return _run(root, cfg, "script", Options(run_timeout=run_timeout), lambda work: None,
+                finished)
 
 
 def kernel_failures(reports: dict[str, dict]) -> str | None:
