@@ -12,8 +12,10 @@ Protocol (DESIGN.md, "The clock"):
    children, alternating which goes first (round 0 baseline first, round 1 candidate first:
    ABBA...), so drift of the machine falls on both sides alike. The time is the sandbox
    parent's monotonic clock from `go` to `done` (RunResult.seconds); nothing the child
-   reports about time is read. Every candidate run is judged against that round's baseline
-   run (`correctness.training_check.compare`) on held-out text from a second secret seed,
+   reports about time is read. Beside each time, the run's wall-clock window (RunResult's
+   started_at/ended_at) goes into its row, so overlaps can be checked afterwards. Every
+   candidate run is judged against that round's baseline run
+   (`correctness.training_check.compare`) on held-out text from a second secret seed,
    drawn once every child of the pairing is dead; the first failure rejects the candidate.
    Half the rounds run the baseline first, unlike `check_training` (candidate first): the
    reference result then lives only in this process, which no child can read (the
@@ -29,6 +31,9 @@ paired with that run. Each candidate's evaluation is complete, and handed to
 candidate's result; the shared runs save a baseline run per extra candidate and round,
 which is most of the time on a GPU.
 
+The result, `Evaluation`, and its summary (the statistic and the noise rule) live in
+bench/evaluation.py; `Evaluation.timing` names where the runs were timed (bench/windows.py).
+
 The runner and the judge are parameters, so the statistics are tested with fakes whose
 "seconds" are counted work, and the protocol with real processes.
 """
@@ -37,62 +42,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bench import stats
+from bench import stats, windows
+from bench.evaluation import Evaluation, summarize
 
 WARMUP_STEPS = 3
 
 Runner = Callable[..., object]  # run_solution(dir, cfg, inputs, *, allow_library, **options)
 Judge = Callable[..., list]  # (ref, cand, cfg, init, heldout) -> [Check], tolerances bound
-
-
-@dataclass
-class Evaluation:
-    solution_dir: str
-    preset: str
-    device: str
-    rounds_requested: int
-    allow_library: bool
-    passed: bool = False
-    rejected_by: str | None = None  # the check that fired, as the judge names it
-    message: str = ""
-    kernel_reports: dict = field(default_factory=dict)  # slot -> passed, failures
-    warmup: dict | None = None
-    rounds: list[dict] = field(default_factory=list)  # order, baseline_s, candidate_s, ratio
-    self_rounds: list[dict] = field(default_factory=list)  # first_s, second_s, ratio
-    median_ratio: float | None = None
-    min_ratio: float | None = None
-    max_ratio: float | None = None
-    self_spread: float | None = None  # from repeat_self rounds
-    baseline_spread: float | None = None  # of the baseline's times across rounds
-    noise_source: str | None = None  # which spread decided `inconclusive`
-    inconclusive: bool = False
-    statistic: str = stats.STATISTIC
-    calibration: dict | None = None  # the identity of the thresholds that judged it
-    # what confined its runs and its baselines': "namespaces" only if every one had them
-    isolation: str | None = None
-
-    @property
-    def candidate_ran(self) -> bool:
-        """True when at least one timed candidate run finished (a record is written then)."""
-        return any(r.get("candidate_s") is not None for r in self.rounds)
-
-    @property
-    def candidate_median_s(self) -> float | None:
-        times = [r["candidate_s"] for r in self.rounds if r.get("candidate_s") is not None]
-        return stats.summarize(times).median if times else None
-
-    @property
-    def baseline_median_s(self) -> float | None:
-        times = [r["baseline_s"] for r in self.rounds if r.get("baseline_s") is not None]
-        return stats.summarize(times).median if times else None
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "candidate_ran": self.candidate_ran,
-                "candidate_median_s": self.candidate_median_s,
-                "baseline_median_s": self.baseline_median_s}
 
 
 # ---------------------------------------------------------------------------- defaults
@@ -205,6 +163,13 @@ def _name(ev: Evaluation) -> str:
     return Path(ev.solution_dir).name
 
 
+def _window(side: str, result) -> dict:
+    """A run's wall-clock window (time.time() at go and done) under the row's names for
+    `side`; None for a run that did not happen or reported none (a fake runner)."""
+    return {f"{side}_started_at": getattr(result, "started_at", None),
+            f"{side}_ended_at": getattr(result, "ended_at", None)}
+
+
 def _status(result) -> str:
     return f"{result.seconds:.2f} s" if result.ok else f"rejected ({result.check})"
 
@@ -250,8 +215,9 @@ def official_evaluations(solution_dirs: list[str | Path], preset: str, device: s
     judge, calibration = (judge, None) if judge else _default_judge(preset, device, tolerances)
     kernel_check = kernel_check or _default_kernel_check
     allow_library = allow_library or [False] * len(solution_dirs)
-    evs = [Evaluation(str(d), preset, device, rounds, bool(lib), calibration=calibration)
-           for d, lib in zip(solution_dirs, allow_library)]
+    timing = windows.timing_place(device)
+    evs = [Evaluation(str(d), preset, device, rounds, bool(lib), calibration=calibration,
+                      timing=dict(timing)) for d, lib in zip(solution_dirs, allow_library)]
     plan = (warmup + rounds, warmup + rounds + repeat_self * 2 * rounds)
     session = _Evaluations(evs, runner, Path(baseline_dir or _baseline_dir()), cfg, plan,
                        on_progress)
@@ -275,7 +241,7 @@ def _evaluate_one(session: _Evaluations, i: int, kernel_check: Callable[..., dic
     if repeat_self and ev.rejected_by is None:
         _self_rounds(session, i, rounds)
     if ev.rejected_by is None:
-        _summarize(ev)
+        summarize(ev)
 
 
 def _kernel_checks(session: _Evaluations, i: int, kernel_check: Callable[..., dict]) -> None:
@@ -306,7 +272,8 @@ def _warm_up(session: _Evaluations, i: int) -> None:
     warm_cfg, inputs, base = session.warm
     cand = session.run(i, warm_cfg, inputs, "warm-up", compile_cache="update")
     session.evs[i].warmup = {"steps": warm_cfg["steps"], "baseline_s": base.seconds,
-                             "candidate_s": cand.seconds if cand.ok else None}
+                             "candidate_s": cand.seconds if cand.ok else None,
+                             **_window("baseline", base), **_window("candidate", cand)}
     if not cand.ok:
         session.reject(i, cand.check, f"warm-up: {cand.message}")
 
@@ -331,7 +298,8 @@ def _timed_round(session: _Evaluations, i: int, r: int, judge: Judge) -> None:
         order = "candidate,baseline"
     base = shared["baseline"]
     row = {"round": r + 1, "order": order, "baseline_s": base.seconds if base else None,
-           "candidate_s": cand.seconds if cand.ok else None, "ratio": None, "checks": []}
+           "candidate_s": cand.seconds if cand.ok else None, "ratio": None, "checks": [],
+           **_window("baseline", base), **_window("candidate", cand)}
     session.evs[i].rounds.append(row)
     if not cand.ok:
         session.reject(i, cand.check, f"{label}: {cand.message}")
@@ -360,26 +328,5 @@ def _self_rounds(session: _Evaluations, i: int, rounds: int) -> None:
             return
         session.evs[i].self_rounds.append({
             "round": r + 1, "first_s": first.seconds, "second_s": second.seconds,
-            "ratio": stats.paired_ratios([first.seconds], [second.seconds])[0]})
-
-
-def _summarize(ev: Evaluation) -> None:
-    summary = stats.summarize([r["ratio"] for r in ev.rounds])
-    ev.median_ratio, ev.min_ratio, ev.max_ratio = summary.median, summary.min, summary.max
-    if len(ev.rounds) > 1:
-        ev.baseline_spread = stats.spread([r["baseline_s"] for r in ev.rounds])
-    if ev.self_rounds:
-        ev.self_spread = stats.spread([r["ratio"] for r in ev.self_rounds])
-    # The larger of the two spreads is the noise: self rounds can miss what the baseline's
-    # own times show (results/20261126T220121_tiny_cpu_baseline_a3e045e6.json: self spread
-    # 0.30, baseline spread 0.49, so the baseline rounds set the noise).
-    known = {source: value for source, value in (("repeat-self", ev.self_spread),
-                                                 ("baseline rounds", ev.baseline_spread))
-             if value is not None}
-    if known:
-        ev.noise_source = max(known, key=known.get)
-        noise = known[ev.noise_source]
-    else:  # one timing of identical code says nothing about noise: no claim is conclusive
-        ev.noise_source, noise = None, None
-    ev.inconclusive = noise is None or stats.inconclusive(ev.median_ratio, noise)
-    ev.passed, ev.message = True, "every candidate run passed the training checks"
+            "ratio": stats.paired_ratios([first.seconds], [second.seconds])[0],
+            **_window("first", first), **_window("second", second)})

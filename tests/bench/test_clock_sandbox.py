@@ -55,6 +55,16 @@ def test_real_processes_baseline_passes_and_a_thread_cannot_lower_its_time(
     assert all(r["baseline_s"] > 0 and r["candidate_s"] > 0 for r in same_ev.rounds)
     assert all(r["ratio"] == pytest.approx(r["baseline_s"] / r["candidate_s"])
                for r in same_ev.rounds)
+    # each run's wall-clock window spans its monotonic time, and no two runs overlapped
+    for r in same_ev.rounds:
+        for side in ("baseline", "candidate"):
+            span = r[f"{side}_ended_at"] - r[f"{side}_started_at"]
+            assert span == pytest.approx(r[f"{side}_s"], abs=0.05)
+    from bench.windows import overlaps
+
+    assert overlaps([{**same_ev.to_dict(), "_path": "same"},
+                     {**lazy_ev.to_dict(), "_path": "lazy"}]) == []
+    assert same_ev.timing["device"] == "cpu" and same_ev.timing["lease"] is None
     assert all(c["passed"] for r in same_ev.rounds for c in r["checks"])
     assert {c["name"] for c in same_ev.rounds[0]["checks"]} >= {"heldout_loss", "weights",
                                                                 "trajectory"}
