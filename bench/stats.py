@@ -10,14 +10,24 @@ noise. `spread(ratios) = max / min - 1` of such ratios (0.05: runs of identical 
 differed by up to 5%). A claimed speedup is *inconclusive* when the median lies inside that
 band around 1, i.e. 1 / (1 + spread) <= median <= 1 + spread: the gain is no larger than
 what identical code showed.
+
+Across runs: an entrant's *average best* is the mean of its runs' best speedups, and its
+uncertainty a percentile bootstrap over those runs (`bootstrap_interval`): resample the
+runs with replacement, take each resample's mean, read the interval off the quantiles of
+those means. The seed is fixed, so the same records give the same interval everywhere.
 """
 
 from __future__ import annotations
 
+import math
+import random
 import statistics
 from dataclasses import dataclass
 
 STATISTIC = "median of per-round paired ratios (baseline_s / candidate_s)"
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_LEVEL = 0.95
+BOOTSTRAP_SEED = 0  # any fixed value: what matters is that it never changes
 
 
 @dataclass(frozen=True)
@@ -54,3 +64,30 @@ def spread(ratios: list[float]) -> float:
 def inconclusive(median_ratio: float, noise_spread: float) -> bool:
     """True when the claimed speedup (or slowdown) is within the noise of identical code."""
     return 1.0 / (1.0 + noise_spread) <= median_ratio <= 1.0 + noise_spread
+
+
+def bootstrap_interval(values: list[float], *, resamples: int = BOOTSTRAP_RESAMPLES,
+                       level: float = BOOTSTRAP_LEVEL,
+                       seed: int = BOOTSTRAP_SEED) -> tuple[float, float] | None:
+    """The percentile bootstrap interval of the mean of `values` (one per run) at `level`;
+    None for fewer than two values, since one run says nothing about how runs vary.
+    Python's own generator (Mersenne Twister, seeded by an int) draws the resamples: its
+    stream does not change across versions or machines, unlike numpy's methods'."""
+    if len(values) < 2:
+        return None
+    if not 0 < level < 1 or resamples < 1:
+        raise ValueError(f"level must be in (0, 1) and resamples positive, got {level}, "
+                         f"{resamples}")
+    rng, n = random.Random(seed), len(values)
+    means = sorted(math.fsum(values[int(rng.random() * n)] for _ in range(n)) / n
+                   for _ in range(resamples))
+    tail = (1.0 - level) / 2
+    return _quantile(means, tail), _quantile(means, 1.0 - tail)
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default method)."""
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)

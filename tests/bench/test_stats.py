@@ -49,3 +49,27 @@ def test_scaling_every_candidate_time_scales_the_median(times, factor):
     m1 = stats.summarize(stats.paired_ratios(base, times)).median
     m2 = stats.summarize(stats.paired_ratios(base, [t * factor for t in times])).median
     assert math.isclose(m2, m1 / factor, rel_tol=1e-9)
+
+
+def test_bootstrap_of_two_runs_is_exact():
+    # resampling two runs gives means 1, 1.5 or 2 (with probability 1/4, 1/2, 1/4), so the
+    # 2.5% and 97.5% quantiles of the resampled means are the runs themselves
+    assert stats.bootstrap_interval([1.0, 2.0]) == (1.0, 2.0)
+
+
+def test_bootstrap_is_reproducible_and_brackets_the_mean():
+    runs = [1.08, 1.50, 1.13, 2.09, 2.07, 2.55]
+    low, high = stats.bootstrap_interval(runs)
+    assert stats.bootstrap_interval(runs) == (low, high)  # fixed seed: same records, same line
+    assert min(runs) < low < sum(runs) / len(runs) < high < max(runs)
+    assert stats.bootstrap_interval([2.0] * 5) == (2.0, 2.0)  # runs that agree: no spread
+
+
+def test_one_run_has_no_interval():
+    assert stats.bootstrap_interval([3.0]) is None and stats.bootstrap_interval([]) is None
+
+
+def test_more_runs_of_the_same_spread_narrow_the_interval():
+    few = stats.bootstrap_interval([1.0, 3.0] * 2)
+    many = stats.bootstrap_interval([1.0, 3.0] * 20)
+    assert many[1] - many[0] < few[1] - few[0]
