@@ -26,13 +26,22 @@ parameters, N = batch * seq_len tokens, d = d_model, L = n_layer:
 Logits are never materialised by a fused head + cross-entropy, so they cost nothing here.
 A cache that holds all weights across phases (small presets on a 50 MB L2) can beat this
 bound; it is a yardstick for arithmetic intensity, not any real kernel's traffic.
+
+Ceilings. A GPU has datasheet peaks; a CPU has none worth trusting, so its ceiling is
+measured (`measure_ceiling`: an fp32 matmul and a copy) and cached per machine and device in
+$XDG_CACHE_HOME/speedup-bench/ceiling-<machine>-<device>.json (`ensure_ceiling` measures
+when there is none, `cached_ceiling` only reads). A record's roofline uses the ceiling it is
+given, else the cached measurement, else the datasheet.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
@@ -149,7 +158,44 @@ def measure_ceiling(device: str, *, matmul_n: int | None = None,
     return {"kind": "measured", "device": device_name(device),
             "matmul_dtype": str(dtype).removeprefix("torch."), "matmul_n": n,
             "flops_per_s": 2.0 * n**3 / matmul_s,
-            "copy_bytes": 2 * src.numel() * 4, "bytes_per_s": 2.0 * src.numel() * 4 / copy_s}
+            "copy_bytes": 2 * src.numel() * 4, "bytes_per_s": 2.0 * src.numel() * 4 / copy_s,
+            "torch": torch.__version__, "threads": None if cuda else torch.get_num_threads()}
+
+
+def ceiling_path(device: str) -> Path:
+    """Where this machine's measured ceiling for `device` is cached."""
+    from bench.windows import machine_id
+
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "speedup-bench" / f"ceiling-{machine_id()}-{device}.json"
+
+
+def cached_ceiling(device: str) -> dict | None:
+    """The cached measurement, if it was made on this device model with this torch (a
+    new BLAS or a new GPU measures again); None otherwise. Never measures."""
+    from correctness.provenance import device_name
+
+    try:
+        ceiling = json.loads(ceiling_path(device).read_text())
+    except (OSError, ValueError):
+        return None
+    same = (ceiling.get("device") == device_name(device)
+            and ceiling.get("torch") == torch.__version__)
+    return ceiling if same else None
+
+
+def ensure_ceiling(device: str, *, refresh: bool = False) -> dict:
+    """The cached ceiling, measured and cached first when there is none (or `refresh`).
+    Measure it alone on the device: anything else running lowers it."""
+    ceiling = None if refresh else cached_ceiling(device)
+    if ceiling is None:
+        ceiling = measure_ceiling(device)
+        path = ceiling_path(device)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(ceiling, indent=1) + "\n")
+        os.replace(tmp, path)  # whole or not at all: readers never see half a file
+    return ceiling
 
 
 # ---------------------------------------------------------------------------- achieved
@@ -185,11 +231,13 @@ def achieved(cfg: dict, run_seconds: float, device: str, ceiling: dict | None = 
 
 def for_evaluation(evaluation, ceiling: dict | None = None) -> dict | None:
     """Roofline numbers of an evaluation's median baseline and candidate runs (None when
-    the candidate never finished a timed run)."""
+    the candidate never finished a timed run), against `ceiling`, else this machine's
+    cached measurement."""
     from baseline import get_preset
 
     if evaluation.candidate_median_s is None:
         return None
+    ceiling = ceiling or cached_ceiling(evaluation.device)
     cfg = get_preset(evaluation.preset).to_cfg(evaluation.device)
     return {side: achieved(cfg, seconds, evaluation.device, ceiling)
             for side, seconds in (("candidate", evaluation.candidate_median_s),

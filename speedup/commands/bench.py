@@ -40,8 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-library", action="store_true",
                    help="let the solution import our kernels (reference entries only; recorded)")
     p.add_argument("--measure-ceiling", action="store_true",
-                   help="measure the device's ceiling (one large matmul, one large copy) "
-                        "and report the fraction of it")
+                   help="measure the device's ceiling now (one large matmul, one large "
+                        "copy) and cache it for this machine; without it the cached one "
+                        "is used, and a CPU is measured once when none is cached")
     p.add_argument("--results-dir", default="results", metavar="DIR",
                    help="where the record goes (default results)")
     p.add_argument("--name", default=None,
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         writable_dir(args.results_dir)
         ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
         announce_isolation()
-    ceiling = _ceiling(device) if args.measure_ceiling else None
+    ceiling = _ceiling(device, refresh=args.measure_ceiling)
     if not solution_dirs:
         return 0
     out.print(f"bench {', '.join(map(str, solution_dirs))} on {preset}/{device}: "
@@ -106,13 +107,23 @@ def _record(solution_dir: Path, ev, ceiling: dict | None, args) -> None:
     out.print(f"wrote {path}")
 
 
-def _ceiling(device: str) -> dict:
-    from bench.roofline import format_rate, measure_ceiling
+def _ceiling(device: str, refresh: bool) -> dict | None:
+    """The device's measured ceiling: measured now with --measure-ceiling, else this
+    machine's cached one; a CPU, which has no datasheet entry, is measured once when none
+    is cached. None: a GPU never measured here (its datasheet peak serves)."""
+    from bench.roofline import cached_ceiling, ceiling_path, ensure_ceiling, format_rate
     from speedup.ui import console, out
 
-    with console.status(f"measuring the {device} ceiling (one large matmul, one large copy)"):
-        ceiling = measure_ceiling(device)
-    out.print(f"ceiling of {ceiling['device']} (measured): "
+    cached = None if refresh else cached_ceiling(device)
+    if cached is None and not refresh and device != "cpu":
+        return None
+    ceiling = cached
+    if ceiling is None:
+        with console.status(f"measuring the {device} ceiling (one large matmul, one large "
+                            "copy)"):
+            ceiling = ensure_ceiling(device, refresh=True)
+    how = f"cached in {ceiling_path(device)}" if cached else "measured"
+    out.print(f"ceiling of {ceiling['device']} ({how}): "
               f"{format_rate(ceiling['flops_per_s'], device)} "
               f"({ceiling['matmul_dtype']} {ceiling['matmul_n']}^3 matmul), "
               f"{ceiling['bytes_per_s'] / 1e9:.1f} GB/s (copy, read + write)", markup=False)

@@ -17,7 +17,6 @@ def dirs(tmp_path) -> dict[str, Path]:
     return made
 
 
-
 @pytest.fixture(autouse=True)
 def one_torch_thread():
     """The fakes train in-process; on a shared 2-core machine torch's second thread spends
@@ -28,3 +27,10 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def user_cache_home(tmp_path_factory, monkeypatch):
+    """Ceilings a test measures or fakes go to a fresh XDG_CACHE_HOME, never into the real
+    ~/.cache: a ceiling measured beside a test suite is too low to keep."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

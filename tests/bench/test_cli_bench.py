@@ -72,6 +72,8 @@ def test_bench_calibrates_a_new_track_and_its_record_names_that_calibration(
     record = json.loads(path.read_text())
     assert record["calibration"] == tolerances.Source(file).identity("tiny", "cpu")
     assert record["isolation"] in ("namespaces", "process")
+    # a CPU has no datasheet: its ceiling is measured once and cached, never left out
+    assert record["roofline"]["baseline"]["ceiling"]["kind"] == "measured"
 
 
 def test_each_record_is_written_when_its_rounds_end_so_a_cut_off_keeps_it(

@@ -72,3 +72,53 @@ def test_measured_ceiling_on_cpu_is_float32_and_counts_both_copy_directions():
 def test_rates_read_in_the_device_unit():
     assert roofline.format_rate(2.5e12, "cuda") == "2.5 TFLOP/s"
     assert roofline.format_rate(3.25e7, "cpu") == "0.0325 GFLOP/s"
+
+
+def test_the_ceiling_is_measured_once_per_machine_and_cached(monkeypatch):
+    """XDG_CACHE_HOME is a fresh directory (tests/bench/conftest.py)."""
+    from correctness.provenance import device_name
+
+    calls = []
+
+    def fake_measure(device):
+        calls.append(device)
+        return {"kind": "measured", "device": device_name(device), "torch": torch.__version__,
+                "flops_per_s": 1e11, "bytes_per_s": 1e10}
+
+    monkeypatch.setattr(roofline, "measure_ceiling", fake_measure)
+    assert roofline.cached_ceiling("cpu") is None
+    first = roofline.ensure_ceiling("cpu")
+    assert roofline.ensure_ceiling("cpu") == first and calls == ["cpu"]  # the cache answers
+    assert roofline.ceiling_path("cpu").name.startswith("ceiling-")
+    roofline.ensure_ceiling("cpu", refresh=True)
+    assert calls == ["cpu", "cpu"]
+
+
+def test_a_cached_ceiling_of_other_software_is_not_used(monkeypatch):
+    import json
+
+    from correctness.provenance import device_name
+
+    path = roofline.ceiling_path("cpu")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stale = {"kind": "measured", "device": device_name("cpu"), "torch": "0.0.1",
+             "flops_per_s": 1e11, "bytes_per_s": 1e10}
+    path.write_text(json.dumps(stale))
+    assert roofline.cached_ceiling("cpu") is None  # another torch: another BLAS
+    path.write_text(json.dumps({**stale, "torch": torch.__version__}))
+    assert roofline.cached_ceiling("cpu")["flops_per_s"] == 1e11
+
+
+def test_records_of_a_cpu_take_the_cached_ceiling(monkeypatch, tiny_cfg):
+    from bench.clock import Evaluation
+    from correctness.provenance import device_name
+
+    monkeypatch.setattr(roofline, "measure_ceiling", lambda device: {
+        "kind": "measured", "device": device_name(device), "torch": torch.__version__,
+        "flops_per_s": 1e11, "bytes_per_s": 1e10})
+    roofline.ensure_ceiling("cpu")
+    ev = Evaluation("sol", "tiny", "cpu", 1, False)
+    ev.rounds = [{"baseline_s": 2.0, "candidate_s": 1.0}]
+    r = roofline.for_evaluation(ev)
+    assert r["candidate"]["ceiling"]["flops_per_s"] == 1e11
+    assert r["candidate"]["fraction_of_ceiling"] is not None
