@@ -2,10 +2,13 @@
 (a single static file with the plot embedded) and leaderboard.png.
 
 Tracks are a preset on a device; only correct records rank, by the median of per-round
-paired speedups; published anchors (not measured here) are listed in their own section.
-Example:
+paired speedups; per entrant the best run, the average best over runs with its bootstrap
+95% interval, runs, failures and refusals; per track its headroom (the roofline bound as a
+speedup, and the best reference). Published anchors (not measured here) are listed in
+their own section. --json prints all of it as JSON on stdout. Examples:
 
     speedup leaderboard --results-dir results --out .
+    speedup leaderboard --json > leaderboard.json
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder of record JSON files (default results)")
     p.add_argument("--out", default=".", metavar="DIR",
                    help="folder to write the leaderboard files into (default: here)")
+    p.add_argument("--json", action="store_true",
+                   help="print the leaderboard as JSON on stdout (the files are written too)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     except RecordError as e:
         raise UsageError(f"{e}; move the file out of {args.results_dir} or fix it") from None
     paths = leaderboard.write(tracks, args.out)
+    if args.json:
+        print(leaderboard.dumps(tracks))
+        return 0
     for track in tracks:
         top = (f"top {track.rows[0].label} {track.rows[0].best:.2f}x" if track.rows
                else "no correct records")

@@ -1,19 +1,25 @@
-"""bench.leaderboard and `speedup leaderboard`: ranking rules, the anchors kept apart, and
-the HTML page checked in a real browser (headless Chromium) when one is installed."""
+"""bench.leaderboard and `speedup leaderboard`: ranking rules, runs, failures and refusals,
+the bootstrap interval, the headroom, the anchors kept apart, JSON, and the HTML page
+checked in a real browser (headless Chromium) when one is installed."""
 
 import base64
+import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from bench import leaderboard, records
+from bench import leaderboard_render as render
 from bench.clock import Evaluation
 from speedup.cli import main
 
+ROOT = Path(__file__).resolve().parents[2]
 
-def _write(results, solution, entrant, median, preset="tiny", passed=True):
+
+def _write(results, solution, entrant, median, preset="tiny", passed=True, extra=None):
     ev = Evaluation(str(solution), preset, "cpu", rounds_requested=1, allow_library=False)
     ev.rounds = [{"round": 1, "order": "baseline,candidate", "baseline_s": 1.0,
                   "candidate_s": 1.0 / median, "ratio": median if passed else None,
@@ -22,7 +28,7 @@ def _write(results, solution, entrant, median, preset="tiny", passed=True):
     ev.message = "" if passed else "round 1: max |dW| 0.3"
     if passed:
         ev.median_ratio, ev.min_ratio, ev.max_ratio = median, median * 0.9, median * 1.1
-    return records.write_record(ev, entrant, results_dir=results, command="test")
+    return records.write_record(ev, entrant, results_dir=results, command="test", extra=extra)
 
 
 @pytest.fixture
@@ -58,6 +64,8 @@ def test_rank_correct_records_by_best_and_average_best_over_runs(results):
     agent, ref = tiny.rows
     assert (agent.best, agent.average_best, agent.runs, agent.records) == (5.0, 4.5, 2, 3)
     assert (ref.best, ref.average_best, ref.runs) == (2.5, 2.25, 2)
+    # two runs, 4x and 5x: resamples of two runs have means 4, 4.5 or 5
+    assert agent.interval == (4.0, 5.0) and (agent.failures, agent.refusals) == (0, 0)
     # the 80x record was rejected: listed, never ranked
     assert [r["entrant"]["model"] for r in tiny.rejected] == ["model-b"]
     assert [r.label for r in cpu.rows] == ["torch_native"]
@@ -65,10 +73,12 @@ def test_rank_correct_records_by_best_and_average_best_over_runs(results):
 
 def test_markdown_names_the_statistic_and_keeps_anchors_apart(results, tmp_path):
     tracks = leaderboard.build(records.load_records(results))
-    md = leaderboard.render_markdown(tracks, "leaderboard.png")
+    md = render.render_markdown(tracks, "leaderboard.png")
     ranking, anchors = md.split("## Published anchors (not measured here)")
     assert "median of per-round paired ratios" in ranking
-    assert "| 1 | claude / model-a | agent | 5.00x (4.50-5.50) | 4.50x | 2 |" in ranking
+    assert ("| 1 | claude / model-a | agent | 5.00x (4.50-5.50) | 4.50x | 4.00-5.00x | 2 | 0 "
+            "| 0 |") in ranking
+    assert "| 1.50x | none (1 run) | 1 |" in ranking  # one run: no interval, and it says so
     assert "80.00x" not in ranking and "model-b" in ranking  # rejected row, no speedup
     for model, speedup, _ in leaderboard.ANCHORS:
         assert f"| {model} | {speedup:g}x |" in anchors and model not in ranking
@@ -146,7 +156,114 @@ def test_rows_show_the_isolation_and_the_calibration_that_judged_them(results, t
                                 "user)"]
     # the fixture's evaluations named no calibration (an injected judge) nor an isolation
     assert (cpu.rows[0].isolation, cpu.rows[0].calibrations) == (["process"], ["not recorded"])
-    md = leaderboard.render_markdown([gpu, cpu], None)
+    md = render.render_markdown([gpu, cpu], None)
     assert "| AMD EPYC | namespaces | cdcdcdcd |" in md
     assert "- `cdcdcdcd: gpu/cpu cdcdcdcd (AMD EPYC" in md
-    assert "cdcdcdcd: gpu/cpu" in leaderboard.render_html([gpu, cpu], None)
+    assert "cdcdcdcd: gpu/cpu" in render.render_html([gpu, cpu], None)
+
+
+def test_runs_failures_and_refusals_follow_the_agents_outcomes(tmp_path):
+    sol = tmp_path / "sol"
+    sol.mkdir()
+    (sol / "solution.py").write_text("")
+    res = tmp_path / "results"
+    agent = {"kind": "agent", "policy": "claude", "model": "m"}
+    runs = [("r1", 3.0, True, "submitted"), ("r2", 1.0, True, "refusal"),
+            ("r3", 2.0, True, "budget"), ("r4", 9.0, False, "submitted"),
+            ("r5", 1.5, True, None)]  # r5: a record written before outcomes existed
+    for run_id, median, passed, outcome in runs:
+        extra = {"outcome": outcome} if outcome else {}
+        _write(res, sol, {**agent, "run_id": run_id}, median, passed=passed, extra=extra)
+    (track,) = leaderboard.build(records.load_records(res))
+    (row,) = track.rows
+    assert (row.runs, row.records, row.refusals, row.failures) == (5, 5, 1, 2)  # r3, r4
+    # the rejected run scores the baseline's 1x in the average instead of dropping out
+    assert row.average_best == pytest.approx((3.0 + 1.0 + 2.0 + 1.0 + 1.5) / 5)
+    assert row.best == 3.0 and [r["entrant"]["run_id"] for r in track.rejected] == ["r4"]
+
+
+def _ceiling_file(directory, device_name, rates):
+    directory.mkdir(exist_ok=True)
+    runs = [{"device": device_name, "flops_per_s": f, "bytes_per_s": b} for f, b in rates]
+    (directory / "2026-12-02-cpu-ceiling.json").write_text(json.dumps({"runs": runs}))
+
+
+def test_headroom_is_the_roofline_bound_at_the_measured_ceiling(results, tmp_path, tiny_cfg):
+    from bench import roofline
+    from correctness.provenance import device_name
+
+    measurements = tmp_path / "measurements"
+    _ceiling_file(measurements, device_name("cpu"), [(1e9, 1e10), (5e8, 1e10)])
+    tracks = leaderboard.build(records.load_records(results), measurements=measurements)
+    h = next(t for t in tracks if t.preset == "tiny").headroom
+    steps = tiny_cfg["steps"]
+    flops, nbytes = roofline.flops_per_step(tiny_cfg), roofline.min_bytes_per_step(tiny_cfg)
+    bound_s = steps * max(flops / 1e9, nbytes / 1e10)
+    assert (h.steps, h.baseline_s, h.kind) == (steps, 1.0, "measured")  # the fixture's 1 s
+    assert h.bound == pytest.approx(1.0 / bound_s) and h.limited_by == "compute"
+    assert h.bound_low == pytest.approx(1.0 / (steps * flops / 5e8))  # the worst ceiling
+    assert (h.best_reference, h.best_reference_speedup) == ("torch_native", 2.5)
+    assert h.reference_share == pytest.approx(2.5 / h.bound)
+    md = render.render_markdown(tracks, None)
+    assert f"| {h.bound:.2f}x ({h.bound_low:.2f}-{h.bound:.2f}x over 2 ceilings) |" in md
+    assert "torch_native 2.50x" in md
+
+
+def test_a_cpu_without_a_measured_ceiling_says_so(results, tmp_path):
+    tracks = leaderboard.build(records.load_records(results), measurements=tmp_path / "none")
+    h = tracks[0].headroom
+    assert h.bound is None and "--measure-ceiling" in h.note
+    assert "unknown: no measured ceiling" in render.render_markdown(tracks, None)
+
+
+def test_json_has_every_row_interval_and_headroom(results, tmp_path, capsys):
+    code = main(["leaderboard", "--results-dir", str(results), "--out", str(tmp_path), "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["interval"]["resamples"] == 10_000
+    tiny = next(t for t in data["tracks"] if t["preset"] == "tiny")
+    agent = tiny["rows"][0]
+    assert agent["label"] == "claude / model-a" and agent["interval"] == [4.0, 5.0]
+    assert {"failures", "refusals", "runs"} <= set(agent)
+    assert tiny["headroom"]["best_reference"] == "torch_native"
+    assert [r["record"].endswith(".json") for r in tiny["rejected"]] == [True]
+
+
+def test_the_committed_records_have_intervals_and_a_cpu_headroom():
+    """On the committed records: the cpu track's bound comes from the committed ceiling
+    measurement, and its best reference is the shipped CPU program."""
+    tracks = leaderboard.build(records.load_records(ROOT / "results"))
+    cpu = next(t for t in tracks if t.title == "cpu on cpu")
+    h = cpu.headroom
+    assert h.kind == "measured" and h.ceilings[0].source.startswith("bench/measurements/")
+    assert h.steps == 150 and h.limited_by == "compute"
+    assert 2.0 < h.bound_low < h.bound < 10.0, (h.bound_low, h.bound)
+    assert h.best_reference == "cpu_expert" and h.reference_share < 1.0
+    library = next(r for t in tracks if t.preset == "tiny" for r in t.rows
+                   if r.label == "library")
+    assert library.runs >= 6 and library.interval[0] < library.average_best < library.interval[1]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install "
+                    "chromium); the HTML check needs a real browser")
+def test_committed_leaderboard_shows_intervals_and_headroom_in_chromium(tmp_path):
+    import matplotlib.image
+
+    tracks = leaderboard.build(records.load_records(ROOT / "results"))
+    leaderboard.write(tracks, tmp_path)
+    page = tmp_path / "leaderboard.html"
+    dom = _chromium(page, tmp_path, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('<table class="headroom">') == len(tracks)
+    assert "<th>95% interval</th>" in dom.stdout and "<th>refusals</th>" in dom.stdout
+    cpu = next(t for t in tracks if t.title == "cpu on cpu").headroom
+    assert f"{cpu.bound:.2f}x" in dom.stdout and "cpu_expert 2.37x" in dom.stdout
+
+    shot = tmp_path / "shot.png"
+    r = _chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1200,2400",
+                  "--hide-scrollbars")
+    assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
+    pixels = (matplotlib.image.imread(shot)[..., :3] * 255).round()
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    bound_red = ((red > 0x90) & (green < 0x60) & (blue < 0x60)).sum()
+    assert bound_red > 200  # the plot's roofline-bound lines and labels were drawn
+    shutil.copy(shot, tmp_path.parent / "committed-leaderboard.png")  # kept for a look

@@ -1,0 +1,230 @@
+"""The leaderboard's files: Markdown, a static HTML page with the plot embedded, and the plot
+(PNG). Everything they show comes from bench/leaderboard.py's tracks."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+
+from bench.headroom import Headroom
+from bench.leaderboard import ANCHOR_TASK, ANCHORS, FAILED_RUN_SCORE, HUMAN_ANCHOR, Track
+from bench.records import entrant_label
+from bench.stats import BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, STATISTIC
+
+_AVERAGE = "#d07030"
+
+
+def plot_png(tracks: list[Track]) -> bytes | None:
+    """Speedup by entrant, one panel per track, log scale; None when nothing ranks."""
+    ranked = [t for t in tracks if t.rows]
+    if not ranked:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    heights = [0.9 + 0.4 * len(t.rows) for t in ranked]
+    fig, axes = plt.subplots(len(ranked), 1, figsize=(8, sum(heights) + 0.6), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, track in zip(axes[:, 0], ranked):
+        _panel(ax, track)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _panel(ax, track: Track) -> None:
+    from matplotlib import ticker
+
+    rows = track.rows[::-1]  # best at the top
+    y = list(range(len(rows)))
+    # bars grow from 1x, so a slowdown points left
+    ax.barh(y, [r.best - 1.0 for r in rows], left=1.0, color="#4878a8")
+    ax.scatter([r.average_best for r in rows], y, color=_AVERAGE, zorder=3, s=18)
+    for i, r in zip(y, rows):
+        if r.interval:
+            ax.hlines(i, *r.interval, color=_AVERAGE, linewidth=1.5, zorder=3)
+    values = [1.0] + [r.best for r in rows] + [r.interval[1] if r.interval else r.average_best
+                                               for r in rows]
+    bound = track.headroom.bound
+    if bound:
+        ax.axvline(bound, color="#a03030", linestyle="--", linewidth=1.5)
+        ax.text(bound, len(rows) - 0.5, " roofline bound", color="#a03030", fontsize=8,
+                va="top")
+        values.append(bound)
+    ax.set_yticks(y, [r.label for r in rows])
+    ax.set_xscale("log")
+    ax.set_xlim(min(values) / 1.3, max(values) * 1.3)
+    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_title(f"{track.title}: bars best run, dots average best over runs with their "
+                 f"{BOOTSTRAP_LEVEL:.0%} interval", fontsize=9)
+    ax.set_xlabel("speedup over the baseline (x, log scale)")
+
+
+# ---------------------------------------------------------------------------- tables
+
+def _speedup(row) -> str:
+    note = " (inconclusive: within noise)" if row.inconclusive else ""
+    return f"{row.best:.2f}x ({row.best_min:.2f}-{row.best_max:.2f}){note}"
+
+
+def _interval(row) -> str:
+    if row.interval is None:
+        return "none (1 run)"
+    return f"{row.interval[0]:.2f}-{row.interval[1]:.2f}x"
+
+
+def _ranking_table(track: Track) -> tuple[list[str], list[list[str]]]:
+    header = ["rank", "entrant", "kind", "best: median speedup (min-max rounds)",
+              "average best", f"{BOOTSTRAP_LEVEL:.0%} interval", "runs", "failures",
+              "refusals", "device", "isolation", "calibration"]
+    body = [[str(i), r.label, r.kind, _speedup(r), f"{r.average_best:.2f}x", _interval(r),
+             str(r.runs), str(r.failures), str(r.refusals), ", ".join(r.devices),
+             ", ".join(r.isolation), ", ".join(r.calibrations)]
+            for i, r in enumerate(track.rows, 1)]
+    return header, body
+
+
+def _rejected_table(track: Track) -> tuple[list[str], list[list[str]]]:
+    header = ["entrant", "rejected by", "why", "record"]
+    body = [[entrant_label(r["entrant"]), str(r["rejected_by"]), r.get("message", ""),
+             os.path.basename(r["_path"])] for r in track.rejected]
+    return header, body
+
+
+def _bound(h: Headroom) -> str:
+    if h.bound is None:
+        return f"unknown: {h.note}"
+    low = f" ({h.bound_low:.2f}-{h.bound:.2f}x over {len(h.ceilings)} ceilings)" \
+        if h.bound_low else ""
+    return f"{h.bound:.2f}x{low}"
+
+
+def _derivation(h: Headroom) -> str:
+    if h.baseline_s is None:
+        return h.note
+    text = f"baseline {h.baseline_s:.3g} s (median of {h.records} baseline medians)"
+    if h.bound_s is None:
+        return text
+    best = h.ceilings[0]
+    return (f"{text} / {h.bound_s:.3g} s = {h.steps} steps x {h.flops_per_step / 1e9:.4g} "
+            f"GFLOP and {h.min_bytes_per_step / 1e6:.3g} MB at {best.flops_per_s / 1e9:.3g} "
+            f"GFLOP/s, {best.bytes_per_s / 1e9:.3g} GB/s ({h.kind}: {best.source}; "
+            f"{h.limited_by}-bound)")
+
+
+def _reference(h: Headroom) -> str:
+    if h.best_reference is None:
+        return "none on this track"
+    share = f", {h.reference_share:.0%} of the bound" if h.reference_share else ""
+    return f"{h.best_reference} {h.best_reference_speedup:.2f}x{share}"
+
+
+def _headroom_table(track: Track) -> tuple[list[str], list[list[str]]]:
+    h = track.headroom
+    header = ["roofline bound (speedup)", "how", "best reference"]
+    return header, [[_bound(h), _derivation(h), _reference(h)]]
+
+
+def _anchor_table() -> tuple[list[str], list[list[str]]]:
+    header = ["who", "average best speedup", "source"]
+    body = [[m, f"{s:g}x", src] for m, s, src in ANCHORS]
+    body.append([HUMAN_ANCHOR[0], f"~{HUMAN_ANCHOR[1]:g}x", HUMAN_ANCHOR[2]])
+    return header, body
+
+
+def _md_table(header: list[str], body: list[list[str]]) -> list[str]:
+    def cells(row):
+        return "| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
+
+    return [cells(header), "| " + " | ".join("---" for _ in header) + " |", *map(cells, body)]
+
+
+RULES = (f"Statistic: the {STATISTIC} of one official evaluation (`speedup bench`). "
+         "Only records whose candidate passed every training check rank. Agents are "
+         "grouped by policy and model: 'best' is the best run, 'average best' the mean of "
+         "each run's best (the statistic the published anchors use), with a "
+         f"{BOOTSTRAP_LEVEL:.0%} percentile bootstrap interval over runs "
+         f"({BOOTSTRAP_RESAMPLES:,} resamples, fixed seed; none for one run). A run with no "
+         f"correct record counts as {FAILED_RUN_SCORE:g}x. Failures: runs that did not end "
+         "in a correct scored submission (rejected, or stopped by a budget or with no "
+         "passing state); refusals: runs the model refused; records without an outcome "
+         "count as neither unless rejected.")
+HEADROOM = ("Headroom: the roofline bound as a speedup, the track's median baseline time "
+            "over the time its steps' FLOPs and minimum bytes (from the preset, "
+            "bench/roofline.py) take at the device's measured ceiling (an fp32 matmul and "
+            "a copy on a CPU; the best of the measurements gives the bound, the worst the "
+            "low end), beside the best reference solution: a track whose references are "
+            "near their bound is saturated, not hard.")
+_ANCHOR_NOTE = ("NOT measured here: published numbers from a different, internal task, "
+                "shown for orientation only. " + ANCHOR_TASK + ".")
+
+
+def render_markdown(tracks: list[Track], png_name: str | None) -> str:
+    lines = ["# Speedup Bench leaderboard", "", RULES, "", HEADROOM, ""]
+    if png_name:
+        lines += [f"![speedup by entrant]({png_name})", ""]
+    if not tracks:
+        lines += ["No records yet: run `speedup bench DIR` to make one.", ""]
+    for track in tracks:
+        lines += [f"## Track: {track.title}", ""]
+        lines += _md_table(*_ranking_table(track)) if track.rows else ["No correct records."]
+        lines += ["", "Headroom:", "", *_md_table(*_headroom_table(track)), ""]
+        if track.rejected:
+            lines += ["Rejected (not ranked):", "", *_md_table(*_rejected_table(track)), ""]
+        lines += ["Judged by the calibrations:", "",
+                  *(f"- `{line}`" for line in track.calibrations), ""]
+    lines += ["## Published anchors (not measured here)", "", _ANCHOR_NOTE, "",
+              *_md_table(*_anchor_table()), ""]
+    return "\n".join(lines)
+
+
+def _html_table(header: list[str], body: list[list[str]], css_class: str) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in body)
+    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem}
+table{border-collapse:collapse;margin:0.5rem 0 1.5rem}th,td{border:1px solid #ccc;
+padding:0.25rem 0.6rem;text-align:left}th{background:#f0f0f0}
+table.headroom td{background:#fbf6f6}
+section.anchors{border:2px dashed #b06000;padding:0 1rem;background:#fff8ee}
+img{max-width:100%}"""
+
+
+def render_html(tracks: list[Track], png: bytes | None) -> str:
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             "<title>Speedup Bench leaderboard</title>", f"<style>{_CSS}</style></head><body>",
+             "<h1>Speedup Bench leaderboard</h1>", f"<p>{html.escape(RULES)}</p>",
+             f"<p>{html.escape(HEADROOM)}</p>"]
+    if png:
+        data = base64.b64encode(png).decode()
+        parts.append(f'<img id="plot" alt="speedup by entrant, log scale" '
+                     f'src="data:image/png;base64,{data}">')
+    if not tracks:
+        parts.append("<p>No records yet: run <code>speedup bench DIR</code> to make one.</p>")
+    for track in tracks:
+        parts.append(f"<h2>Track: {html.escape(track.title)}</h2>")
+        parts.append(_html_table(*_ranking_table(track), "ranking") if track.rows
+                     else "<p>No correct records.</p>")
+        parts += ["<p>Headroom:</p>", _html_table(*_headroom_table(track), "headroom")]
+        if track.rejected:
+            parts += ["<p>Rejected (not ranked):</p>",
+                      _html_table(*_rejected_table(track), "rejected")]
+        items = "".join(f"<li><code>{html.escape(line)}</code></li>"
+                        for line in track.calibrations)
+        parts.append(f"<p>Judged by the calibrations:</p><ul class=\"calibrations\">{items}</ul>")
+    parts += ['<section class="anchors"><h2>Published anchors (not measured here)</h2>',
+              f"<p>{html.escape(_ANCHOR_NOTE)}</p>", _html_table(*_anchor_table(), "anchors"),
+              "</section></body></html>"]
+    return "\n".join(parts) + "\n"
