@@ -46,13 +46,14 @@ class Spend:
     def prompt_tokens(self) -> int:
         return self.input_tokens + self.cache_write_tokens + self.cache_read_tokens
 
-    def add_usage(self, usage: dict, price: Price) -> float:
-        """Count one response's usage; returns its cost in dollars."""
+    def add_usage(self, usage: dict, price: Price, cache_ttl: str = "5m") -> float:
+        """Count one response's usage; returns its cost in dollars (cache writes at the
+        rate of `cache_ttl` where the usage does not split them by TTL)."""
         self.input_tokens += usage.get("input_tokens") or 0
         self.cache_write_tokens += usage.get("cache_creation_input_tokens") or 0
         self.cache_read_tokens += usage.get("cache_read_input_tokens") or 0
         self.output_tokens += usage.get("output_tokens") or 0
-        cost = price.cost(usage)
+        cost = price.cost(usage, cache_ttl)
         self.dollars += cost
         return cost
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import agent.harness
 from agent.budget import Budgets
+from agent.models import DEFAULT_MAX_TOKENS, TABLE, ModelCaps, UnknownModel, settings
 from agent.policy import Policy
-from agent.prices import FREE, price_for
-from agent.resume import read_start
+from agent.prices import CACHE_TTLS, FREE, price_for
+from agent.resume import ResumeError, read_start
 from agent.run_config import RunConfig, new_run_id
 from agent.session import Session
 
@@ -30,12 +31,14 @@ class ConfigError(Exception):
 
 def build_config(policy: str, *, preset: str, device: str, model: str | None = None,
                  replay: str | None = None, price: str | None = None,
-                 thinking: str | None = None, max_tokens: int | None = None,
+                 thinking: str | None = None, effort: str | None = None,
+                 cache_ttl: str | None = None, max_tokens: int | None = None,
                  bench_rounds: int | None = None, eval_rounds: int | None = None,
                  limits: dict | None = None, results_dir: str = "results") -> RunConfig:
     """A new run's config. `limits`: Budgets fields, None meaning the default; `price`:
-    'IN,OUT,CACHE_WRITE,CACHE_READ' overriding the price table; `thinking`: a budget in
-    tokens or 'adaptive'; every other None means RunConfig's default."""
+    'IN,OUT,CACHE_WRITE,CACHE_READ' overriding the price table; `thinking`: 'on', 'off' or
+    a budget in tokens; every other None means RunConfig's default. The thinking, effort and
+    max_tokens asked for are checked against the model's capabilities (agent/models.py)."""
     if policy == "claude":
         model = model or DEFAULT_MODEL
     elif policy == "replay":
@@ -46,40 +49,49 @@ def build_config(policy: str, *, preset: str, device: str, model: str | None = N
         cost = price_for(model, price) if policy == "claude" else FREE
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    if cache_ttl is not None and cache_ttl not in CACHE_TTLS:
+        raise ConfigError(f"--cache-ttl wants one of {', '.join(CACHE_TTLS)}, got {cache_ttl!r}")
     budget = Budgets(**{k: v for k, v in (limits or {}).items() if v is not None})
     optional = {k: v for k, v in (("max_tokens", max_tokens), ("bench_rounds", bench_rounds),
-                                  ("eval_rounds", eval_rounds)) if v is not None}
-    thinking_budget = _thinking(thinking)
-    _check_max_tokens(max_tokens)
+                                  ("eval_rounds", eval_rounds), ("cache_ttl", cache_ttl))
+                if v is not None}
     config = RunConfig(run_id=new_run_id(policy), policy=policy, model=model, preset=preset,
-                       device=device, budgets=budget, price=cost, thinking=thinking_budget,
-                       replay_from=replay, results_dir=results_dir, **optional)
-    if isinstance(thinking_budget, int) and thinking_budget >= config.max_tokens:
-        raise ConfigError(f"--thinking {thinking_budget} must be below --max-tokens "
-                          f"({config.max_tokens})")
+                       device=device, budgets=budget, price=cost, thinking=_thinking(thinking),
+                       effort=effort, replay_from=replay, results_dir=results_dir, **optional)
+    if policy == "claude" and model in TABLE:  # other models: checked once the API says
+        check_request(config, TABLE[model])
     return config
 
 
 def _thinking(text: str | None) -> int | str | None:
-    if text is None or text == "adaptive":
+    if text in (None, "on", "off"):
         return text
+    if text == "adaptive":  # the name earlier runs used for 'on'
+        return "on"
     try:
         n = int(text)
     except ValueError:
-        raise ConfigError(f"--thinking wants a token budget (>= 1024) or 'adaptive', "
+        raise ConfigError(f"--thinking wants on, off or a token budget (>= 1024), "
                           f"got {text!r}") from None
     if n < 1024:
         raise ConfigError(f"--thinking budget must be at least 1024 tokens, got {n}")
     return n
 
 
-def _check_max_tokens(max_tokens: int | None) -> None:
-    from agent.claude import MAX_NONSTREAMING_TOKENS
-
-    if max_tokens is not None and not 1 <= max_tokens <= MAX_NONSTREAMING_TOKENS:
-        raise ConfigError(f"--max-tokens must be between 1 and {MAX_NONSTREAMING_TOKENS:,} "
-                          f"(the SDK's limit for a request that does not stream), "
-                          f"got {max_tokens}")
+def check_request(config: RunConfig, caps: ModelCaps) -> None:
+    """ConfigError unless the model takes the thinking, effort and max_tokens asked for."""
+    try:
+        thinking = settings(caps, config.thinking, config.effort)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if config.max_tokens is not None and not 1 <= config.max_tokens <= caps.max_output:
+        raise ConfigError(f"--max-tokens must be between 1 and {caps.max_output:,} (the "
+                          f"most {caps.model} writes in one response), got "
+                          f"{config.max_tokens}")
+    limit = config.max_tokens or min(caps.max_output, DEFAULT_MAX_TOKENS)
+    if thinking.budget_tokens >= limit:
+        raise ConfigError(f"--thinking {thinking.budget_tokens} must be below --max-tokens "
+                          f"({limit})")
 
 
 def _replay_model(path: str | None) -> str | None:
@@ -94,12 +106,11 @@ def _replay_model(path: str | None) -> str | None:
         raise ConfigError(f"--replay {path}: {e}") from None
 
 
-def make_policy(config: RunConfig, max_retries: int | None = None,
-                system: str | None = None) -> Policy:
-    """The policy a config names; the Claude one needs ANTHROPIC_API_KEY. `system`: the
-    system prompt a resumed run started with (default: today's text for the config)."""
-    from agent.prompt import system_prompt
-
+def make_policy(config: RunConfig, max_retries: int | None = None, system: str | None = None,
+                *, http_client=None) -> Policy:
+    """The policy a config names; the Claude one needs ANTHROPIC_API_KEY, and learns the
+    model's capabilities from the Models API where it answers (agent/models.py). `system`
+    is ignored: a session sends the task text its transcript began with."""
     if config.policy == "claude":
         key = os.environ.get("ANTHROPIC_API_KEY")
         if not key:
@@ -108,8 +119,14 @@ def make_policy(config: RunConfig, max_retries: int | None = None,
         from agent.claude import DEFAULT_MAX_RETRIES, ClaudePolicy, make_client
 
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
-        system = system or system_prompt(config.preset, config.device)
-        return ClaudePolicy(make_client(key, retries), config.model, system, config.thinking)
+        client = make_client(key, retries, http_client)
+        try:
+            policy = ClaudePolicy(client, config.model, config.thinking, config.effort,
+                                  config.cache_ttl)
+        except (ValueError, UnknownModel) as e:
+            raise ConfigError(str(e)) from None
+        check_request(config, policy.caps)
+        return policy
     if config.policy == "replay":
         from agent.replay import ReplayPolicy
 
@@ -143,8 +160,12 @@ def start_session(runs_dir: str | Path, config: RunConfig, policy: Policy,
 
 def resume_session(run_dir: Path, max_retries: int | None = None,
                    on_event: Callable[[dict], None] | None = None) -> Session:
-    """The session in run_dir continued, with the policy and system prompt it started with;
+    """The session in run_dir continued, with the policy and task text it started with;
     ResumeError (agent.resume) when it cannot be."""
     start = read_start(run_dir)
-    policy = make_policy(RunConfig.from_dict(start["config"]), max_retries, start["system"])
+    config = RunConfig.from_dict(start["config"])
+    if config.policy == "inspect":
+        raise ResumeError(f"run {run_dir.name} ran under Inspect AI: continue it there "
+                          f"(inspect eval-retry), not with --resume")
+    policy = make_policy(config, max_retries)
     return Session.resume(run_dir, policy, agent.harness.ProjectHarness(), on_event=on_event)

@@ -7,6 +7,7 @@ modules are absent or being written, and tests hand the loop a fake with the sam
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,36 @@ class CheckOutcome:
 
 
 @dataclass
+class ScriptOutcome:
+    """A workspace script's run in the sandbox: its output's tail, or why it was refused."""
+
+    ok: bool
+    output_tail: str = ""
+    rejected_by: str | None = None  # the check that stopped it (static_scan, crash, ...)
+    message: str = ""
+
+
+@dataclass
+class TrackFacts:
+    """What the prompt states about the machine and the track (prompt.py formats it)."""
+
+    cpu_model: str
+    cpu_count: int
+    gpu: str | None  # name and memory, CUDA only
+    memory_limit_gib: float | None  # a CPU run's address-space limit; None on CUDA
+    versions: dict  # python, torch, triton
+    baseline_s: float | None  # the baseline's time on this track, one training run
+    baseline_source: str  # where that number comes from
+    setup_timeout_s: float
+    run_timeout_s: float
+    warmup_steps: int
+    isolation: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
 class BenchOutcome:
     """A few rounds of the clock: the median speedup over the baseline, and the verdict."""
 
@@ -64,6 +95,14 @@ class Harness(Protocol):
                      results_dir: str) -> Path: ...
 
     def library(self, device: str) -> list[Impl]: ...
+
+    def run_python(self, solution_dir: Path, script: str, args: list[str], device: str,
+                   timeout: float) -> ScriptOutcome: ...
+
+    def track_facts(self, preset: str, device: str, results_dir: str) -> TrackFacts: ...
+
+    def baseline_evaluation(self, solution_dir: Path, preset: str, device: str,
+                            outcome: str) -> Any: ...
 
 
 class ProjectHarness:
@@ -124,6 +163,51 @@ class ProjectHarness:
 
         return Path(write_record(evaluation, entrant, results_dir=results_dir, extra=extra))
 
+    def run_python(self, solution_dir: Path, script: str, args: list[str], device: str,
+                   timeout: float) -> ScriptOutcome:
+        from correctness.sandbox import run_script
+
+        r = run_script(solution_dir, script, args, device, run_timeout=timeout)
+        return ScriptOutcome(ok=bool(r.ok), output_tail=r.output_tail or "",
+                             rejected_by=None if r.ok else r.check, message=r.message or "")
+
+    def track_facts(self, preset: str, device: str, results_dir: str) -> TrackFacts:
+        """The machine, the versions, the sandbox's limits, and the baseline's time on this
+        track here: the median over this machine's records in results_dir, else one
+        sandboxed baseline run now."""
+        from bench.clock import WARMUP_STEPS
+        from correctness import provenance
+        from correctness.sandbox import detect_isolation
+        from correctness.sandbox.runner import DEFAULT_MEMORY_LIMIT, Options
+        from correctness.training_check import run_timeout
+
+        env = provenance.environment(device)
+        gpu = None
+        if device == "cuda":
+            import torch
+
+            memory = torch.cuda.get_device_properties(0).total_memory / 2**30
+            gpu = f"{env['device_name']}, {memory:.0f} GiB"
+        baseline_s, source = _baseline_time(preset, device, results_dir, env["device_name"])
+        return TrackFacts(
+            cpu_model=env["cpu_model"], cpu_count=len(os.sched_getaffinity(0)), gpu=gpu,
+            memory_limit_gib=None if device == "cuda" else DEFAULT_MEMORY_LIMIT / 2**30,
+            versions={k: env[k] for k in ("python", "torch", "triton")},
+            baseline_s=baseline_s, baseline_source=source,
+            setup_timeout_s=Options().setup_timeout, run_timeout_s=run_timeout(preset),
+            warmup_steps=WARMUP_STEPS, isolation=detect_isolation().kind)
+
+    def baseline_evaluation(self, solution_dir: Path, preset: str, device: str,
+                            outcome: str) -> Any:
+        """The untouched baseline's score without a run: 1.0x by definition (a session that
+        ended with nothing that passed the judge is ranked as the baseline)."""
+        from bench.clock import Evaluation
+
+        return Evaluation(str(solution_dir), preset, device, 0, False, passed=True,
+                          message=f"not timed: the session ended ({outcome}) with no state "
+                                  f"that passed the judge, so it scores as the baseline",
+                          median_ratio=1.0, min_ratio=1.0, max_ratio=1.0)
+
     def library(self, device: str) -> list[Impl]:
         """The library's implementations usable on `device` (those in `kernels`, so a
         policy can copy their source). Triton ones only on CUDA: on a CPU they run in the
@@ -133,6 +217,35 @@ class ProjectHarness:
         return [impl for impl in implementations()
                 if impl.module.startswith("kernels.")
                 and (device == "cuda" or not impl.needs_triton)]
+
+
+def _baseline_time(preset: str, device: str, results_dir: str,
+                   device_name: str) -> tuple[float | None, str]:
+    import statistics
+
+    from bench.records import RecordError, load_records
+
+    try:
+        records = load_records(results_dir)
+    except RecordError:
+        records = []
+    times = [r["baseline_median_s"] for r in records
+             if r["preset"] == preset and r["device"] == device
+             and r["environment"].get("device_name") == device_name
+             and r.get("baseline_median_s")]
+    if times:
+        return statistics.median(times), (f"the median over this machine's {len(times)} "
+                                          f"official evaluation(s) in {results_dir}/")
+    import baseline
+    from correctness.sandbox import BASELINE_DIR, run_solution
+    from correctness.training_check import run_timeout
+
+    cfg = baseline.get_preset(preset).to_cfg(device)
+    run = run_solution(BASELINE_DIR, cfg, baseline.make_inputs(cfg, secrets.randbits(63)),
+                       run_timeout=run_timeout(preset))
+    if not run.ok:
+        return None, f"not measured (a baseline run failed: {run.check})"
+    return run.seconds, "one sandboxed run at the start of this session"
 
 
 def evaluation_summary(evaluation: Any) -> dict:

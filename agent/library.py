@@ -25,6 +25,7 @@ from collections.abc import Generator
 from pathlib import Path
 
 from agent.policy import PolicyFinished
+from agent.tools import Toolbox
 from baseline.ops import SLOTS
 from kernels.registry import Impl
 
@@ -147,17 +148,19 @@ class LibraryPolicy:
         yield _call("submit", note=f"slots bound to the library: {chosen}; best bench "
                                    f"{best:.3f}x")
 
-    def respond(self, messages: list[dict], max_tokens: int) -> dict:
+    def respond(self, messages: list[dict], max_tokens: int, *, turn: int = 0,
+                system: str = "") -> dict:
         results = [block for m in messages if m["role"] == "user" and isinstance(m["content"], list)
                    for block in m["content"] if block.get("type") == "tool_result"]
         plan = self._plan()
         call = next(plan)
         try:
             for r in results:
-                call = plan.send({"content": r["content"], "is_error": r.get("is_error", False)})
+                call = plan.send({"content": Toolbox.without_budgets(r["content"]),
+                                  "is_error": r.get("is_error", False)})
         except StopIteration:
             raise PolicyFinished("the library plan is complete") from None
-        turn = sum(m["role"] == "assistant" for m in messages) + 1
+        turn = turn or sum(m["role"] == "assistant" for m in messages) + 1
         name, args = call
         return {"id": f"library-{turn}", "type": "message", "role": "assistant",
                 "model": self.model, "stop_reason": "tool_use", "stop_sequence": None,

@@ -1,5 +1,6 @@
-"""The task as every policy receives it. The text depends on the preset, the device and
-the budgets only, never on the model: every model is asked exactly the same thing."""
+"""The task as every policy receives it. The text depends on the track, the machine it runs
+on (harness.TrackFacts), the scoring rounds and the budgets only, never on the model: every
+model is asked exactly the same thing."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import textwrap
 
 import baseline
 from agent.budget import Budgets
+from agent.harness import TrackFacts
+from agent.tools import RUN_PYTHON_TIMEOUT_S
 
 _SYSTEM = """\
 You are optimizing the training program of a small GPT language model for speed.
@@ -23,9 +26,12 @@ signature and results. The workspace is loaded as a package, so relative imports
 
 Track: preset `{preset}` on device `{device}`:
 {cfg}
-Inputs: `init` (float32 initial weights, canonical names), `tokens` (the corpus, int64, CPU),
-`batches` ([steps, batch] start offsets: sequence b of step s is
+Inputs: `init` (float32 initial weights, canonical names), `tokens` (the corpus, int64,
+CPU), `batches` ([steps, batch] start offsets: sequence b of step s is
 tokens[batches[s, b] : batches[s, b] + seq_len + 1]). `cfg["device"]` says where to train.
+
+## The machine
+{machine}
 
 ## How you are judged
 Same computation: your `train` must perform the same AdamW training (same steps, batches,
@@ -36,19 +42,37 @@ own model) close to the reference's; relative weight distance to the reference's
 within tolerance; your reported per-step losses close to the reference's. Thresholds are
 calibrated: legal rewrites (fused kernels, bf16 autocast with fp32 master weights where
 the tolerances admit it) pass; skipping steps, changing the learning rate or batch order,
-or freezing layers fails. Timing is external: the harness's clock measures your `train`
-from start to the end of training, in a fresh process, paired with the reference, with
-fresh secret seeds; the speedup is reference time / your time.
+or freezing layers fails.
+
+The official score: when the session ends, the state you submitted (if you never submit,
+the state that passed the judge with the best run_bench speedup) is evaluated in
+{eval_rounds} paired round(s). Each round draws a fresh secret seed and trains the
+reference and your solution back to back in fresh sandboxed processes, alternating which
+goes first; every timed run of yours must pass the judge. The harness's own clock times
+each run from `go` (inputs handed over) to `done` (results written). The score is the
+median over rounds of reference time / your time. A submission that this evaluation
+rejects, and a session that never reached a state that passed the judge, score 1.0x: the
+reference's speed.
+
+What counts as setup: importing your solution is untimed but must finish within {setup:.0f} s
+and must not do training work. Before the timed rounds one untimed warm-up run of
+{warmup} steps fills the compile caches (Triton, torch.compile/Inductor,
+torch.utils.cpp_extension builds), as a user's would be; compiling that the warm-up did not
+do is timed. One training run must finish within {run:.0f} s.
 
 {imports}
+Allowed beyond plain torch: torch.compile, torch.utils.cpp_extension (C++ built by the
+library with the system compiler), Triton kernels, your own modules, files in your own
+workspace and working directory.
 Forbidden (a static scan and the sandbox reject it, and the run scores nothing): any other
 import, including this project's `kernels`, `correctness`, `bench` and
 `agent` packages (your solution is judged without the kernel library: write your own
-kernels); starting processes or threads; sockets or any network access; reading the
-environment; reading or writing files outside your workspace; eval/exec, pickle; patching
-clocks, timers or interpreter modules; caching results between runs; doing training work
-at import time. Optionally, `solution.py` may declare `KERNELS = {{slot: function}}`: the
-judge then checks each against a float64 reference (forward and gradients) too.
+kernels); starting processes or threads yourself; sockets or any network access; reading
+the environment; reading or writing files outside your workspace; eval/exec, pickle;
+patching clocks, timers or interpreter modules; caching results between runs; doing
+training work at import time. Optionally, `solution.py` may declare
+`KERNELS = {{slot: function}}`: the judge then checks each against a float64 reference
+(forward and gradients) too.
 
 ## Tools
 list_files, read_file, write_file, edit_file: your workspace only (paths relative to it).
@@ -56,26 +80,60 @@ run_check: the judge, quick: the small `tiny` preset on the CPU, unless the judg
   calibrated on your device (then `tiny`, or your track's preset, there); `train` must work
   for any preset; prints each check with its measured value and threshold.
 run_bench: the clock with few rounds; the speedup over the reference.
+run_python: a script of your workspace in the same sandbox (at most {script:.0f} s): try an
+  idea the way a researcher would, with a microbenchmark or a numerical check.
 profile: the top operators of one training run.
 submit: hand in the workspace as it is; the session ends and the official evaluation runs.
-run_check, run_bench and profile spend device seconds from your budget. If you never submit,
-the best state that passed the judge is scored when a budget ends.
+run_check, run_bench, run_python and profile spend device seconds from your budget. Every
+tool result ends with the budgets left.
 """
 
 _FIRST_MESSAGE = """\
 Budgets for this session: {turns} turns, {dollars:.2f} US dollars of API use, {device:.0f}
-device seconds for run_check/run_bench/profile, {wall:.0f} seconds of wall time. Start by
-reading the workspace; check and time your changes before you submit."""
+device seconds for run_check/run_bench/run_python/profile, {wall:.0f} seconds of wall time.
+Start by reading the workspace; check and time your changes before you submit."""
 
 
-def system_prompt(preset: str, device: str) -> str:
+_ISOLATION = {
+    "namespaces": "Linux namespaces (no network, the system read-only, only the run's own "
+                  "directories writable, its own process tree)",
+    "process": "a fresh process with interpreter-level guards (this machine refuses "
+               "namespaces)",
+}
+
+
+def _machine(facts: TrackFacts, device: str) -> str:
+    v = facts.versions
+    lines = [f"CPU: {facts.cpu_model}, {facts.cpu_count} cores available to a run."]
+    if facts.gpu:
+        lines.append(f"GPU: {facts.gpu}.")
+    if facts.memory_limit_gib is not None:
+        lines.append(f"Memory: a run may use up to {facts.memory_limit_gib:.0f} GiB of "
+                     f"address space.")
+    lines.append(f"Versions: Python {v.get('python')}, torch {v.get('torch')}, Triton "
+                 f"{v.get('triton') or 'not installed'}.")
+    if device != "cuda":
+        lines.append("On a CPU Triton runs only in its interpreter (TRITON_INTERPRET=1), "
+                     "which is for checking correctness and far slower than torch: it "
+                     "cannot make this track faster.")
+    base = "not measured" if facts.baseline_s is None else f"{facts.baseline_s:.2f} s"
+    lines.append(f"The reference's training run on this track takes {base} here "
+                 f"({facts.baseline_source}).")
+    lines.append(f"Runs are isolated by {_ISOLATION.get(facts.isolation, facts.isolation)}.")
+    return "\n".join(textwrap.fill(line, 90) for line in lines)
+
+
+def system_prompt(preset: str, device: str, facts: TrackFacts, eval_rounds: int) -> str:
     from correctness.static_scan import ALLOWED_MODULES  # the judge's own allowlist
 
     cfg = baseline.get_preset(preset).to_cfg(device)
     cfg_text = "\n".join(f"  {k} = {v!r}" for k, v in cfg.items() if k != "device")
     allowed = ", ".join(sorted(m for m in ALLOWED_MODULES if m != "__future__"))
     imports = textwrap.fill(f"Imports allowed: {allowed}, and your own workspace modules.", 90)
-    return _SYSTEM.format(preset=preset, device=device, cfg=cfg_text, imports=imports)
+    return _SYSTEM.format(
+        preset=preset, device=device, cfg=cfg_text, machine=_machine(facts, device),
+        eval_rounds=eval_rounds, setup=facts.setup_timeout_s, warmup=facts.warmup_steps,
+        run=facts.run_timeout_s, imports=imports, script=RUN_PYTHON_TIMEOUT_S)
 
 
 def first_message(budgets: Budgets) -> str:

@@ -3,7 +3,8 @@
 The partial turn's events are moved to a side file (what it spent still counts); the
 conversation, the spend, the states seen and the stop are read back from the events; the
 workspace is rebuilt by replaying the successful file-tool calls on a fresh copy of the
-baseline, and its solution hash must equal the one the transcript recorded.
+baseline, and its solution hash must equal the one the transcript recorded. A session that
+stopped on an API failure (api_errors.py: it wrote no record) continues from there.
 
 A transcript whose hashes are not solution hashes ('sha256:<hex>', the records' own) was
 written with a workspace digest that no code here computes, so its workspace cannot be
@@ -92,9 +93,10 @@ class Rebuilt:
     workspace: Workspace
     snapshots: Snapshots
     stop_reason: str | None
+    refusal_category: str | None = None
 
 
-def rebuild(run_dir: Path, events: list[dict], price: Price) -> Rebuilt:
+def rebuild(run_dir: Path, events: list[dict], price: Price, cache_ttl: str = "5m") -> Rebuilt:
     keep = complete_prefix(events)
     done, tail = events[:keep], events[keep:]
     snapshots = Snapshots(run_dir)
@@ -104,25 +106,28 @@ def rebuild(run_dir: Path, events: list[dict], price: Price) -> Rebuilt:
     want = next((e["workspace_hash"] for e in reversed(ends) if "workspace_hash" in e),
                 snapshots.initial)
     workspace = rebuild_workspace(run_dir / "workspace", done, want)
-    stop_reason = None
+    stop_reason = category = None
     for e in done:
         if e["event"] == "snapshot":
             snapshots.note(e["hash"], e["turn"], e.get("passed"), e.get("ratio"))
         elif e["event"] == "stop":
-            stop_reason, snapshots.submitted = e["reason"], e.get("submitted")
-    lost = _spent_in(tail, price)
+            # an API failure ended the loop but not the session: it goes on from here
+            stop_reason = None if e["reason"] == "api_error" else e["reason"]
+            snapshots.submitted, category = e.get("submitted"), e.get("refusal_category")
+    lost = _spent_in(tail, price, cache_ttl)
     for f in dataclasses.fields(Spend):
         if f.name != "turns":
             setattr(spend, f.name, getattr(spend, f.name) + getattr(lost, f.name))
-    return Rebuilt(messages_from(done), spend, lost, workspace, snapshots, stop_reason)
+    return Rebuilt(messages_from(done), spend, lost, workspace, snapshots, stop_reason,
+                   category)
 
 
-def _spent_in(events: list[dict], price: Price) -> Spend:
+def _spent_in(events: list[dict], price: Price, cache_ttl: str) -> Spend:
     """What a partial turn used: it still counts against the budgets."""
     lost = Spend()
     for e in events:
         if e["event"] == "response":
-            lost.add_usage(e["message"].get("usage", {}), price)
+            lost.add_usage(e["message"].get("usage", {}), price, cache_ttl)
         elif e["event"] == "tool_result":
             lost.device_s += e.get("device_s", 0.0)
     return lost

@@ -25,14 +25,16 @@ BENCH_ROUNDS = {"library": 3}
 @dataclass(frozen=True)
 class RunConfig:
     run_id: str
-    policy: str  # claude | library | replay
+    policy: str  # claude | library | replay | inspect
     model: str | None  # None for the library policy (no model behind it)
     preset: str
     device: str
     budgets: Budgets = field(default_factory=Budgets)
     price: Price = FREE
-    max_tokens: int = 16_000  # per response, thinking included
-    thinking: int | str | None = None
+    max_tokens: int | None = None  # per response, thinking included; None: the model's
+    thinking: int | str | None = None  # None: the model's default; "on", "off", a budget
+    effort: str | None = None  # output_config.effort; None: the model's default
+    cache_ttl: str = "5m"  # of the prompt cache's breakpoints (prices.CACHE_TTLS)
     bench_rounds: int | None = None  # run_bench; None: the policy's (BENCH_ROUNDS)
     eval_rounds: int = 3  # the official evaluation
     replay_from: str | None = None

@@ -1,6 +1,19 @@
 """The end of a session: the official evaluation of the state its snapshots choose (fresh
 secret seeds, the configured rounds, without the kernel library), then its record, with
-what the session spent, why it stopped and which state was scored."""
+what the session spent, why it stopped, which state was scored and the session's outcome.
+
+Outcomes (the record's agent.outcome; results/README.md has the rules):
+    submitted         the model called submit: its state is evaluated
+    budget            a budget ran out: the best state that passed the judge is evaluated
+    ended             the model stopped on its own (ended twice without a tool call, filled
+                      its context window) or the policy had no more turns: likewise
+    refusal           the API refused (stop_reason "refusal"; its category recorded): the
+                      best state that passed the judge, else the baseline
+    no_passing_state  the session ended, by a budget or on its own, before any state passed
+                      the judge
+A refusal or a session with no passing state scores as the untouched baseline, 1.0x by
+definition, without a run (harness.baseline_evaluation); either counts in the model's runs.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +30,25 @@ if TYPE_CHECKING:
     from agent.session import Session
 
 
+OUTCOMES = ("submitted", "budget", "ended", "refusal", "no_passing_state")
+
+
+def outcome_of(stop_reason: str | None, source: str) -> str:
+    """The session's outcome from why it stopped and which state the snapshots chose."""
+    if stop_reason == "submitted":
+        return "submitted"
+    if stop_reason == "refusal":
+        return "refusal"
+    if source == "baseline":
+        return "no_passing_state"
+    return "budget" if (stop_reason or "").startswith("budget:") else "ended"
+
+
 @dataclass
 class Outcome:
     run_id: str
     stop_reason: str
+    outcome: str
     spend: Spend
     source: str  # which state was scored: submitted | best_checked | baseline
     hash: str  # its solution hash, the record's solution_hash
@@ -34,19 +62,27 @@ def score(session: Session, on_progress=None) -> Outcome:
     config = session.config
     source, solution_hash = session.snapshots.chosen()
     solution = session.snapshots.path(solution_hash)
-    evaluation = session.harness.official_evaluation(solution, config.preset, config.device,
-                                          config.eval_rounds, on_progress=on_progress)
+    outcome = outcome_of(session.stop_reason, source)
+    if source == "baseline":  # the untouched baseline, never submitted: 1.0x, no run
+        evaluation = session.harness.baseline_evaluation(solution, config.preset,
+                                                         config.device, outcome)
+    else:
+        evaluation = session.harness.official_evaluation(
+            solution, config.preset, config.device, config.eval_rounds,
+            on_progress=on_progress)
     summary = evaluation_summary(evaluation)
     session.log({"event": "evaluation", "source": source, "hash": solution_hash,
-                 "path": str(solution.relative_to(session.dir)), "summary": summary})
+                 "outcome": outcome, "path": str(solution.relative_to(session.dir)),
+                 "summary": summary})
     sha = session.transcript.sha256()
     extra = record_extra(config, session.spend, session.stop_reason, source,
                          session.transcript.path, sha)
+    extra.update(outcome=outcome, refusal_category=session.refusal_category)
     record = session.harness.write_record(evaluation, entrant(config), extra,
                                           config.results_dir)
     (session.dir / "record.json").write_text(json.dumps(
         {"record": str(record), "transcript_sha256": sha}, indent=1) + "\n")
-    return Outcome(config.run_id, session.stop_reason or "", session.spend, source,
+    return Outcome(config.run_id, session.stop_reason or "", outcome, session.spend, source,
                    solution_hash, summary, Path(record))
 
 
@@ -59,7 +95,8 @@ def entrant(config: RunConfig) -> dict:
 def record_extra(config: RunConfig, spend: Spend, stop_reason: str | None, source: str,
                  transcript: Path, transcript_sha256: str) -> dict:
     """The record's `agent` block: tokens, dollars, turns, time, why it stopped, which
-    state was scored, the transcript and its hash, price, budgets, thinking."""
+    state was scored, the transcript and its hash, price, budgets, the request settings
+    (score() adds the outcome and the refusal category)."""
     return {
         "tokens": {"input": spend.input_tokens, "output": spend.output_tokens,
                    "cache_write": spend.cache_write_tokens,
@@ -69,5 +106,6 @@ def record_extra(config: RunConfig, spend: Spend, stop_reason: str | None, sourc
         "stop_reason": stop_reason, "scored_state": source,
         "transcript_path": str(transcript), "transcript_sha256": transcript_sha256,
         "price_per_mtok": config.price.to_dict(), "budgets": config.budgets.to_dict(),
-        "thinking": config.thinking,
+        "thinking": config.thinking, "effort": config.effort, "cache_ttl": config.cache_ttl,
+        "max_tokens": config.max_tokens,
     }

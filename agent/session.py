@@ -5,26 +5,30 @@ checked before every turn; every event in the transcript.
 A session lives in runs/<id>/: transcript.jsonl, workspace/ (what the tools reach),
 snapshots/ (every state the judge passed, the initial one and the submitted one),
 record.json (where the official record went). After `submit`, or when the session stops
-otherwise (a budget, a refusal, the model ending twice without a tool call, an API error
-that outlived the retries), `scoring.score` evaluates the state the snapshots choose.
+otherwise (a budget, a refusal, the model ending twice without a tool call), `scoring.score`
+evaluates the state the snapshots choose. An API failure that asking again cannot mend
+(api_errors.py) stops it with InfrastructureError instead, and no record.
 
-Where to extend it: each request's max_tokens, within the budgets, is `_next_request`'s,
-and the request itself the policy's (`ClaudePolicy.request` builds the Messages API body);
-what a response's stop reason does is `_act`; every tool call runs through `_run_tool`,
-which hands it to `Toolbox.call` (tools.py) and gives what the judge and the clock saw to
-the snapshots in `_after_tool`.
+Where to extend it: each request's max_tokens, within the budgets, and the compaction of
+a conversation near the model's context window (context.py) are `_next_request`'s; the
+request itself is the policy's (`ClaudePolicy.request` builds the Messages API body); what
+a response's stop reason does is `_act`; every tool call runs through `_run_tool`, which
+hands it to `Toolbox.call` (tools.py) and gives what the judge and the clock saw to the
+snapshots in `_after_tool`.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent import resume
+from agent import api_errors, context, resume
 from agent.budget import Spend, exhausted
 from agent.harness import Harness
-from agent.policy import Policy, PolicyFinished
+from agent.models import DEFAULT_MAX_TOKENS
+from agent.policy import BudgetExhausted, Policy, PolicyFinished
 from agent.prompt import first_message, system_prompt
 from agent.run_config import RunConfig
 from agent.scoring import Outcome, score
@@ -35,20 +39,6 @@ from agent.workspace import BASELINE_DIR, Workspace
 
 MAX_API_FAILURES = 3  # consecutive turns that failed after the SDK's retries, then stop
 API_PAUSE_S = 30.0  # wait between those turns (the SDK has already backed off)
-_TRANSIENT_STATUS = {408, 409, 429}
-
-
-def _api_errors() -> tuple[type[BaseException], ...]:
-    try:
-        import anthropic
-    except ImportError:  # offline policies run without the SDK
-        return ()
-    return (anthropic.APIStatusError, anthropic.APIConnectionError)
-
-
-def _transient(error: BaseException) -> bool:
-    status = getattr(error, "status_code", None)
-    return status is None or status in _TRANSIENT_STATUS or status >= 500
 
 
 def _tool_result(tool_use_id: str, content: str, is_error: bool) -> dict:
@@ -72,7 +62,10 @@ class Session:
         self.messages: list[dict] = []
         self.stop_reason: str | None = None
         self.stop_detail = ""
-        self.max_tokens_sent = config.max_tokens
+        self.refusal_category: str | None = None
+        self.max_tokens_sent = 0
+        self.system = self.first = ""  # the task text (prompt.py), from the start event
+        self.counted: tuple[int, int] | None = None  # context.estimate_tokens' API count
         self._last_tick = clock()
 
     @classmethod
@@ -84,11 +77,13 @@ class Session:
         s = cls(run_dir, config, policy, harness, **kw)
         s.workspace = Workspace.create(run_dir / "workspace", BASELINE_DIR)
         initial = s.snapshots.initial = s.workspace.solution_hash()
-        first = first_message(config.budgets)
-        s.messages = [{"role": "user", "content": first}]
-        s.log({"event": "start", "config": config.to_dict(),
-               "system": system_prompt(config.preset, config.device), "tools": TOOL_SPECS,
-               "first_message": first, "workspace_hash": initial})
+        facts = harness.track_facts(config.preset, config.device, config.results_dir)
+        s.system = system_prompt(config.preset, config.device, facts, config.eval_rounds)
+        s.first = first_message(config.budgets)
+        s.messages = [{"role": "user", "content": s.first}]
+        s.log({"event": "start", "config": config.to_dict(), "system": s.system,
+               "tools": TOOL_SPECS, "first_message": s.first, "facts": facts.to_dict(),
+               "workspace_hash": initial})
         s.log(s.snapshots.take(s.workspace, initial, turn=0, initial=True))
         return s
 
@@ -97,11 +92,14 @@ class Session:
         """The session continued after its last complete turn (resume.py says how)."""
         run_dir = Path(run_dir)
         resume.check_resumable(run_dir)
+        start = resume.read_start(run_dir)
         s = cls(run_dir, resume.read_config(run_dir), policy, harness, **kw)
+        s.system, s.first = start["system"], start["first_message"]
         events, partial_file = resume.set_aside_partial_turn(s.transcript.path)
-        r = resume.rebuild(run_dir, events, s.config.price)
+        r = resume.rebuild(run_dir, events, s.config.price, s.config.cache_ttl)
         s.messages, s.spend, s.workspace = r.messages, r.spend, r.workspace
         s.snapshots, s.stop_reason = r.snapshots, r.stop_reason
+        s.refusal_category = r.refusal_category
         s.log({"event": "resume", "partial_file": partial_file.name if partial_file else None,
                "lost": r.lost.to_dict(), "spend": s.spend.to_dict()})
         return s
@@ -118,9 +116,12 @@ class Session:
         self._last_tick = now
 
     def run(self, on_progress=None) -> Outcome:
-        """The loop until a stop, then the official evaluation and the record."""
+        """The loop until a stop, then the official evaluation and the record;
+        InfrastructureError, and no record, when the API could not serve the session."""
         if self.stop_reason is None:
             self._loop()
+        if self.stop_reason == "api_error":
+            raise api_errors.InfrastructureError(self.stop_detail)
         return score(self, on_progress)
 
     def _loop(self) -> None:
@@ -128,20 +129,31 @@ class Session:
             self.workspace, self.harness, preset=self.config.preset, device=self.config.device,
             bench_rounds=self.config.bench_rounds, budgets=self.config.budgets,
             spend=self.spend, clock=self.clock)
-        failures = 0
+        failures, compacted_at = 0, None
         while (request := self._next_request()) is not None:
             turn, max_tokens = request
             try:
-                response = self.policy.respond(self.messages, max_tokens)
+                response = self.policy.respond(self.messages, max_tokens, turn=turn,
+                                               system=self.system)
+            except BudgetExhausted as e:
+                self.stop_reason, self.stop_detail = f"budget:{e.budget}", str(e)
+                break
             except PolicyFinished as e:
                 self.stop_reason, self.stop_detail = "policy_done", str(e)
                 break
-            except _api_errors() as e:
-                failures += 1
+            except api_errors.api_errors() as e:
+                kind = api_errors.kind(e)
                 self.log({"event": "api_error", "turn": turn, "error": type(e).__name__,
-                          "status": getattr(e, "status_code", None), "message": str(e)})
-                if not _transient(e) or failures >= MAX_API_FAILURES:
-                    self.stop_reason, self.stop_detail = "api_error", str(e)
+                          "status": getattr(e, "status_code", None), "kind": kind,
+                          "message": str(e)})
+                if kind == "context" and compacted_at != turn:
+                    compacted_at = turn
+                    self._compact(turn, "the API answered that the prompt is too long")
+                    continue
+                failures += 1
+                if kind != "transient" or failures >= MAX_API_FAILURES:
+                    reason = "context_window" if kind == "context" else "api_error"
+                    self.stop_reason, self.stop_detail = reason, str(e)
                     break
                 self.sleep(API_PAUSE_S * failures)
                 continue
@@ -149,6 +161,7 @@ class Session:
             self._turn(turn, response)
         self._tick()
         self.log({"event": "stop", "reason": self.stop_reason, "detail": self.stop_detail,
+                  "refusal_category": self.refusal_category,
                   "submitted": self.snapshots.submitted, "spend": self.spend.to_dict()})
 
     def _next_request(self) -> tuple[int, int] | None:
@@ -161,15 +174,35 @@ class Session:
         if self.stop_reason:
             return None
         turn, self.max_tokens_sent = self.spend.turns + 1, max_tokens
+        window = getattr(self.policy, "context_window", None)
+        fixed = len(self.system) + len(json.dumps(TOOL_SPECS))
+        estimate = context.estimate_tokens(self.messages, self.counted, fixed)
+        if context.needs_compaction(estimate, max_tokens, window):
+            self._compact(turn, f"about {estimate:,} tokens and max_tokens {max_tokens:,} "
+                                f"would pass {context.COMPACT_AT:.0%} of the {window:,}-token "
+                                f"context window")
         self.log({"event": "request", "turn": turn, "params": self.policy.params(max_tokens),
                   "n_messages": len(self.messages)})
         return turn, max_tokens
+
+    def _compact(self, turn: int, reason: str) -> None:
+        """Replace the conversation by the task, a digest and where the work stands."""
+        passing = [st for st in self.snapshots.states.values() if st.passed]
+        ratios = [r for st in passing for r in st.ratios]
+        best = f"; the best run_bench speedup so far: {max(ratios):.3f}x" if ratios else ""
+        state = f"States of the workspace that passed the judge so far: {len(passing)}{best}."
+        new = context.compacted(self.first, self.messages, state)
+        self.log({"event": "compaction", "turn": turn, "reason": reason,
+                  "replaced": len(self.messages), "messages": new})
+        self.messages, self.counted = new, None
 
     def _max_tokens(self) -> tuple[int, str | None]:
         """This request's max_tokens: the configured one, capped so that its output can
         spend neither more output tokens nor more dollars than are left; and the budget
         that stops the session when the cap leaves too few for the policy."""
-        budgets, cap, reason = self.config.budgets, self.config.max_tokens, None
+        budgets, reason = self.config.budgets, None
+        cap = self.config.max_tokens or getattr(self.policy, "default_max_tokens",
+                                                DEFAULT_MAX_TOKENS)
         left = budgets.max_output_tokens - self.spend.output_tokens
         if left < cap:
             cap, reason = left, "budget:output_tokens"
@@ -183,7 +216,8 @@ class Session:
         return cap, (reason if cap < needed else None)
 
     def _turn(self, turn: int, response: dict) -> None:
-        cost = self.spend.add_usage(response.get("usage", {}), self.config.price)
+        usage = response.get("usage") or {}
+        cost = self.spend.add_usage(usage, self.config.price, self.config.cache_ttl)
         self.spend.turns = turn
         self.log({"event": "response", "turn": turn, "message": response, "cost": cost,
                   "spend": self.spend.to_dict()})
@@ -191,6 +225,10 @@ class Session:
         append = self._act(turn, response)
         if kept:
             self.messages.append({"role": "assistant", "content": response["content"]})
+            counted = sum(usage.get(k) or 0 for k in ("input_tokens", "output_tokens",
+                                                      "cache_creation_input_tokens",
+                                                      "cache_read_input_tokens"))
+            self.counted = (counted, len(self.messages)) if counted else None
         self.messages.extend(append)
         self._tick()
         self.log({"event": "turn_end", "turn": turn, "kept_response": kept, "append": append,
@@ -201,7 +239,9 @@ class Session:
         stop = response.get("stop_reason")
         uses = [b for b in response.get("content", []) if b.get("type") == "tool_use"]
         if stop == "refusal":
-            self.stop_reason = "refusal"
+            details = response.get("stop_details") or {}
+            self.stop_reason, self.refusal_category = "refusal", details.get("category")
+            self.stop_detail = details.get("explanation") or ""
             return []
         if stop == "model_context_window_exceeded":
             self.stop_reason = "context_window"

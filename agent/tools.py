@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.budget import Budgets, Spend
-from agent.harness import BenchOutcome, CheckOutcome, Harness
+from agent.harness import BenchOutcome, CheckOutcome, Harness, ScriptOutcome
 from agent.workspace import ToolError, Workspace
 
 MAX_RESULT_CHARS = 100_000  # one tool result; longer reads are cut and say so
+RUN_PYTHON_TIMEOUT_S = 300.0  # one run_python script's run, its imports not counted
+BUDGETS_LINE = "[budgets left: "  # how every result's last line starts
 
 _NO_INPUT = {"type": "object", "properties": {}, "additionalProperties": False}
 _PATH = {"type": "string", "description": "path relative to the workspace, e.g. 'ops.py'"}
@@ -51,6 +53,18 @@ TOOL_SPECS: list[dict] = [
      "description": "Time the workspace against the baseline (paired rounds, fresh "
                     "processes, judged): prints the speedup. Spends device seconds.",
      "input_schema": _NO_INPUT},
+    {"name": "run_python",
+     "description": "Run a Python script of your workspace in the sandbox solutions run in "
+                    "(the same static scan of the whole workspace, import rules, no network, "
+                    "files only in its own copy of the workspace) for at most "
+                    f"{RUN_PYTHON_TIMEOUT_S:.0f} s: a microbenchmark, a numerical check, an "
+                    "experiment. Import workspace modules as `submission.<module>` (e.g. "
+                    "`from submission import ops`). `args` is the script's global `ARGS` (a "
+                    "list of strings). Returns the end of what it printed. Spends device "
+                    "seconds.",
+     "input_schema": {"type": "object", "properties": {
+         "path": _PATH, "args": {"type": "array", "items": {"type": "string"}}},
+         "required": ["path"], "additionalProperties": False}},
     {"name": "profile",
      "description": "Profile one training run of the workspace: the top operators by time "
                     "(torch profiler). Spends device seconds.",
@@ -85,6 +99,18 @@ class Toolbox:
         self.budgets, self.spend, self.clock = budgets, spend, clock
 
     def call(self, name: str, args: dict) -> ToolResult:
+        """The call's result, its text ending with the budgets left."""
+        result = self._call(name, args)
+        result.content = f"{result.content}\n{self.budgets_left()}"
+        return result
+
+    @staticmethod
+    def without_budgets(content: str) -> str:
+        """A result's text without the budgets line `call` ends it with."""
+        head, sep, _ = content.rpartition("\n" + BUDGETS_LINE)
+        return head if sep else content
+
+    def _call(self, name: str, args: dict) -> ToolResult:
         handler = getattr(self, f"_{name}", None) if name in TOOL_NAMES else None
         if handler is None:
             return ToolResult(f"unknown tool {name!r}; the tools are {', '.join(TOOL_NAMES)}",
@@ -98,6 +124,13 @@ class Toolbox:
             return ToolResult(str(e), is_error=True)
         except OSError as e:  # e.g. a path through a file, a read of a directory
             return ToolResult(f"{name} failed: {e.strerror or e}", is_error=True)
+
+    def budgets_left(self) -> str:
+        b, s = self.budgets, self.spend
+        return (f"{BUDGETS_LINE}{max(b.max_turns - s.turns, 0)} turns, "
+                f"${max(b.max_dollars - s.dollars, 0):.2f}, "
+                f"{max(b.max_device_s - s.device_s, 0):.0f} device s, "
+                f"{max(b.max_wall_s - s.wall_s, 0):.0f} wall s]")
 
     # ------------------------------------------------------------------ files
 
@@ -130,7 +163,8 @@ class Toolbox:
     def _timed(self, fn: Callable[[], Any]) -> tuple[Any, float]:
         if self.spend.device_s >= self.budgets.max_device_s:
             raise ToolError(f"the device budget ({self.budgets.max_device_s:.0f} s) is spent: "
-                            f"run_check, run_bench and profile are refused; call submit")
+                            f"run_check, run_bench, run_python and profile are refused; call "
+                            f"submit")
         start = self.clock()
         try:
             value = fn()
@@ -144,6 +178,18 @@ class Toolbox:
     def _device_line(self) -> str:
         return (f"device seconds used: {self.spend.device_s:.1f} of "
                 f"{self.budgets.max_device_s:.0f}")
+
+    def _run_python(self, path: str, args: list[str] | None = None) -> ToolResult:
+        target = self.ws.path(path)
+        if not target.is_file():
+            raise ToolError(f"{path!r} does not exist; write the script with write_file first")
+        script = target.relative_to(self.ws.root).as_posix()
+        left = self.budgets.max_device_s - self.spend.device_s
+        timeout = max(1.0, min(RUN_PYTHON_TIMEOUT_S, left))
+        outcome, seconds = self._timed(lambda: self.harness.run_python(
+            self.ws.root, script, list(args or []), self.device, timeout))
+        text = format_script(outcome, path, seconds) + "\n" + self._device_line()
+        return ToolResult(text, is_error=not outcome.ok, device_s=seconds)
 
     def _run_check(self) -> ToolResult:
         solution_hash = self.ws.solution_hash()
@@ -185,12 +231,14 @@ def _bad_arguments(name: str, args: object) -> str | None:
     unknown = [k for k in args if k not in props]
     if missing or unknown:
         return f"missing {missing}, unknown {unknown}; the parameters are {list(props)}"
-    types = {"string": str, "integer": int}
+    types = {"string": str, "integer": int, "array": list}
     for key, value in args.items():
-        want = types[props[key]["type"]]
-        if not isinstance(value, want) or isinstance(value, bool):
-            article = "an" if props[key]["type"] == "integer" else "a"
-            return f"{key} must be {article} {props[key]['type']}"
+        kind = props[key]["type"]
+        if not isinstance(value, types[kind]) or isinstance(value, bool):
+            article = "an" if kind in ("integer", "array") else "a"
+            return f"{key} must be {article} {kind}"
+        if kind == "array" and not all(isinstance(v, str) for v in value):
+            return f"{key} must be a list of strings"
     return None
 
 
@@ -221,6 +269,17 @@ def format_check(outcome: CheckOutcome) -> str:
     if outcome.output_tail and not outcome.passed:
         lines += ["output (last lines):", outcome.output_tail]
     return "\n".join(lines)
+
+
+def format_script(outcome: ScriptOutcome, path: str, seconds: float) -> str:
+    """The script's verdict, then the end of its output (the sandbox keeps the last
+    kilobytes)."""
+    if outcome.ok:
+        head = f"{path} ran to its end in {seconds:.1f} s"
+    else:
+        head = f"FAILED: {path} stopped by {outcome.rejected_by}: {outcome.message}"
+    tail = outcome.output_tail.strip()
+    return head + (f"\noutput (last lines):\n{tail}" if tail else "\n(no output)")
 
 
 def format_bench(outcome: BenchOutcome, preset: str, device: str) -> str:

@@ -3,19 +3,20 @@ so a run killed at any point loses nothing that it had done.
 
 Events, in order (`turn` counts from 1):
     start       config, system prompt, tool schemas, the first user message, workspace hash
-    request     turn, params (model, max_tokens, thinking), n_messages sent
+    compaction  turn, reason, messages (the conversation that replaces the one before)
+    request     turn, params (model, max_tokens, thinking, output_config), n_messages sent
     response    turn, message (the Messages API response as JSON), cost, spend so far
-    api_error   turn, error type, HTTP status, message (after the SDK's own retries)
+    api_error   turn, error type, HTTP status, kind (api_errors.py), message
     tool_call   turn, id, name, input
     tool_result turn, id, name, content, is_error, device_s
     snapshot    turn, hash, path, passed?, ratio? (a state the judge or the clock saw)
     turn_end    turn, append (messages added after the response), spend, workspace hash
     resume      previous partial turn moved aside, spend it had used
-    stop        reason, spend
-    evaluation  the official evaluation's summary and which state it scored
+    stop        reason, refusal category, spend
+    evaluation  the official evaluation's summary, which state it scored, the outcome
 The conversation sent at turn k is: the first user message, then for each earlier turn its
-response message followed by that turn's `append`. A turn is complete once its turn_end is
-written; `--resume` continues after the last complete one.
+response message followed by that turn's `append`; a compaction replaces all of it. A turn
+is complete once its turn_end is written; `--resume` continues after the last complete one.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def messages_from(events: list[dict]) -> list[dict]:
     for e in events:
         if e["event"] == "start":
             messages = [{"role": "user", "content": e["first_message"]}]
+        elif e["event"] == "compaction":
+            messages = list(e["messages"])
         elif e["event"] == "response":
             response = e["message"]
         elif e["event"] == "turn_end":
@@ -113,8 +116,8 @@ def render(events: list[dict]) -> Iterator[str]:
             for block in msg.get("content", []):
                 if block.get("type") == "text" and block.get("text"):
                     yield "  " + _short(block["text"]).replace("\n", "\n  ")
-                elif block.get("type") == "thinking":
-                    yield "  (thinking) " + _short(block.get("thinking", ""), 200)
+                elif block.get("type") == "thinking" and block.get("thinking"):
+                    yield "  (thinking) " + _short(block["thinking"], 200)
             prompt = s["input_tokens"] + s["cache_write_tokens"] + s["cache_read_tokens"]
             if not prompt and not s["output_tokens"]:  # an offline policy: nothing billed
                 continue
@@ -122,6 +125,9 @@ def render(events: list[dict]) -> Iterator[str]:
                    f"tokens in {prompt:,} out {s['output_tokens']:,}]")
         elif kind == "api_error":
             yield f"  API error {e.get('status') or ''} {e['error']}: {_short(e['message'], 200)}"
+        elif kind == "compaction":
+            yield (f"  (context compacted: {e['replaced']} messages replaced by a digest; "
+                   f"{e['reason']})")
         elif kind == "tool_call":
             yield f"  → {e['name']}({_args(e['input'])})"
         elif kind == "tool_result":
@@ -133,12 +139,14 @@ def render(events: list[dict]) -> Iterator[str]:
             yield f"\n(resumed{aside})"
         elif kind == "stop":
             s = e["spend"]
-            yield (f"\nstopped: {e['reason']} after {s['turns']} turns, ${s['dollars']:.4f}, "
-                   f"{s['wall_s']:.0f} s wall, {s['device_s']:.0f} device s")
+            why = f" ({e['refusal_category']})" if e.get("refusal_category") else ""
+            yield (f"\nstopped: {e['reason']}{why} after {s['turns']} turns, "
+                   f"${s['dollars']:.4f}, {s['wall_s']:.0f} s wall, {s['device_s']:.0f} device s")
         elif kind == "evaluation":
             ev = e["summary"]
             ratio = ev.get("median_ratio")
             verdict = "passed" if ev.get("passed") else f"rejected ({ev.get('rejected_by')})"
             state = e["hash"].removeprefix("sha256:")[:12]  # as its snapshot is named
-            yield (f"official evaluation of {e['source']} state {state}: {verdict}, "
+            outcome = f" (outcome {e['outcome']})" if e.get("outcome") else ""
+            yield (f"official evaluation of {e['source']} state {state}{outcome}: {verdict}, "
                    f"median speedup {ratio if ratio is None else f'{ratio:.3f}x'}")

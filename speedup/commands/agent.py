@@ -1,11 +1,13 @@
 """Run one agent session: a policy rewrites a copy of the baseline through confined tools
-(list/read/write/edit files, run_check, run_bench, profile, submit), within budgets; then
-the official evaluation scores the submitted state (or the best one that passed the judge)
-and writes a record to results/. Everything is in runs/<id>/ (transcript.jsonl, workspace/,
-snapshots/). Policies: claude (needs ANTHROPIC_API_KEY), library (greedy over the kernel
+(list/read/write/edit files, run_check, run_bench, run_python, profile, submit), within
+budgets; then the official evaluation scores the submitted state (or the best one that
+passed the judge) and writes a record to results/; an API failure (a bad key, an unknown
+model, the network) writes none and exits 1. Everything is in runs/<id>/ (transcript.jsonl,
+workspace/, snapshots/). Policies: claude (needs ANTHROPIC_API_KEY), library (greedy over the kernel
 library, offline), replay (plays a recorded transcript). Examples:
 
     speedup agent --policy claude --model claude-sonnet-5-5 --preset tiny --max-dollars 5
+    speedup agent --policy claude --model claude-opus-5-5 --effort high --cache-ttl 1h
     speedup agent --policy library
     speedup agent --resume 20261126T190501-claude-a1b2c3
     speedup agent show 20261126T190501-claude-a1b2c3
@@ -55,12 +57,23 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
     g.add_argument("--max-wall-s", type=positive_float_arg("--max-wall-s"), default=None)
     g.add_argument("--max-device-s", type=positive_float_arg("--max-device-s"), default=None,
                    help="seconds spent in run_check, run_bench and profile")
-    m = p.add_argument_group("model requests")
-    m.add_argument("--max-tokens", type=int, default=None, help="per response, thinking included")
-    m.add_argument("--thinking", default=None, metavar="N|adaptive",
-                   help="extended thinking: a budget_tokens N (>= 1024), or 'adaptive'")
+    m = p.add_argument_group("model requests (checked against the model's capabilities, "
+                             "agent/models.py)")
+    m.add_argument("--max-tokens", type=int, default=None,
+                   help="per response, thinking included (default: the model's limit, up to "
+                        "64,000; requests stream)")
+    m.add_argument("--thinking", default=None, metavar="on|off|N",
+                   help="on: adaptive thinking, its summary returned; off; N: a budget_tokens "
+                        "N >= 1024, for the models that take one (default: the model's own "
+                        "default, summaries returned where it thinks)")
+    m.add_argument("--effort", default=None, choices=["low", "medium", "high", "xhigh", "max"],
+                   help="output_config.effort, where the model takes it (default: the model's)")
+    m.add_argument("--cache-ttl", default=None, choices=["5m", "1h"],
+                   help="prompt cache lifetime (default 5m; 1h for long tool calls, its writes "
+                        "priced at the 1-hour rate)")
     m.add_argument("--price", default=None, metavar="IN,OUT,CACHE_WRITE,CACHE_READ",
-                   help="USD per million tokens, overriding agent/prices.py for this model")
+                   help="USD per million tokens, overriding agent/prices.py for this model "
+                        "(a fifth value: the 1-hour cache write)")
     m.add_argument("--max-retries", type=int_arg("--max-retries", 0), default=None,
                    help="the SDK's retries of 429/5xx per request")
     s = p.add_argument_group("scoring and files")
@@ -102,7 +115,8 @@ def build_config(args: argparse.Namespace):
     with _usage_errors():
         config = build.build_config(
             args.policy, preset=preset, device=device, model=args.model, replay=args.replay,
-            price=args.price, thinking=args.thinking, max_tokens=args.max_tokens,
+            price=args.price, thinking=args.thinking, effort=args.effort,
+            cache_ttl=args.cache_ttl, max_tokens=args.max_tokens,
             bench_rounds=args.bench_rounds, eval_rounds=args.eval_rounds,
             limits={f.name: getattr(args, f.name) for f in dataclasses.fields(Budgets)},
             results_dir=args.results_dir)
@@ -140,6 +154,9 @@ def print_event(event: dict) -> None:
     elif kind == "api_error":
         console.print(f"API error ({event['error']}, status {event['status']}): "
                       f"{_first_line(event['message'])}", markup=False)
+    elif kind == "compaction":
+        console.print(f"turn {event['turn']}: context compacted ({event['reason']})",
+                      markup=False)
     elif kind == "stop":
         console.print(f"stopped: {event['reason']}", markup=False)
 
@@ -153,11 +170,18 @@ def evaluation_progress(done: int, total: int, label: str) -> None:
 # ---------------------------------------------------------------------------- commands
 
 def run_session(session) -> int:
-    """The loop, the official evaluation and the record; prints the outcome."""
+    """The loop, the official evaluation and the record; prints the outcome. An API failure
+    that asking again cannot mend writes no record: exit 1 with the API's message."""
+    from agent.api_errors import InfrastructureError
     from speedup.ui import console, out
 
     try:
         outcome = session.run(on_progress=evaluation_progress)
+    except InfrastructureError as e:
+        console.print(f"speedup: error: the API could not serve the run: {e}; no record was "
+                      f"written; fix the cause and `speedup agent --resume {session.dir}` "
+                      f"continues it", markup=False)
+        return 1
     except (ImportError, RuntimeError) as e:
         console.print(f"speedup: error: the official evaluation failed: {e}; the run is saved, "
                       f"`speedup agent --resume {session.dir}` retries the scoring", markup=False)
@@ -165,7 +189,8 @@ def run_session(session) -> int:
     s, ev = outcome.spend, outcome.evaluation
     ratio = ev.get("median_ratio")
     verdict = "passed" if ev.get("passed") else f"rejected by {ev.get('rejected_by')}"
-    out.print(f"run {outcome.run_id}: {outcome.stop_reason} after {s.turns} turns, "
+    out.print(f"run {outcome.run_id}: {outcome.stop_reason} (outcome {outcome.outcome}) after "
+              f"{s.turns} turns, "
               f"${s.dollars:.4f}, {s.wall_s:.0f} s wall, {s.device_s:.0f} device s", markup=False)
     short = outcome.hash.removeprefix("sha256:")[:12]
     out.print(f"scored the {outcome.source.replace('_', ' ')} state {short}: "

@@ -1,6 +1,7 @@
 """Fakes for the agent tests: a clock that only moves when told, a harness whose verdicts
 and speedups follow from the workspace's content (so tests control them by what the
-policy writes), and a scripted Messages API behind the real SDK (httpx2.MockTransport)."""
+policy writes), and a scripted Messages API behind the real SDK (httpx2.MockTransport),
+which streams its answers as server-sent events when the request streams."""
 
 from __future__ import annotations
 
@@ -14,7 +15,19 @@ import httpx2
 from agent.harness import BenchOutcome, CheckOutcome, CheckRow
 from kernels.registry import Impl
 
-CHECK_S, BENCH_S, PROFILE_S = 10.0, 20.0, 5.0  # fake device seconds per harness call
+CHECK_S, BENCH_S, PROFILE_S, SCRIPT_S = 10.0, 20.0, 5.0, 3.0  # fake device s per harness call
+
+
+def facts():
+    """The machine the fake harness describes (imported here, so that the fakes also load
+    on a tree without it: the defect tests run against the previous code too)."""
+    from agent.harness import TrackFacts
+
+    return TrackFacts(cpu_model="Test CPU", cpu_count=2, gpu=None, memory_limit_gib=16.0,
+                      versions={"python": "3.11", "torch": "2.13", "triton": "3.9"},
+                      baseline_s=2.0, baseline_source="the fake harness",
+                      setup_timeout_s=120.0, run_timeout_s=300.0, warmup_steps=3,
+                      isolation="namespaces")
 
 
 class FakeClock:
@@ -85,6 +98,24 @@ class FakeHarness:
         return FakeEvaluation(str(solution_dir), passed, ratio if passed else None,
                               None if passed else "training_check")
 
+    def baseline_evaluation(self, solution_dir, preset, device, outcome):
+        self.calls.append(("baseline", str(solution_dir), outcome))
+        return FakeEvaluation(str(solution_dir), True, 1.0)
+
+    def run_python(self, solution_dir, script, args, device, timeout):
+        from agent.harness import ScriptOutcome
+
+        self.calls.append(("run_python", script, list(args), timeout))
+        self.clock.now += SCRIPT_S
+        text = (Path(solution_dir) / script).read_text()
+        if "raise" in text:
+            return ScriptOutcome(False, "Traceback ...\nValueError: boom", "crash",
+                                 "ValueError: boom")
+        return ScriptOutcome(True, f"ran {script} with {args}")
+
+    def track_facts(self, preset, device, results_dir):
+        return facts()
+
     def write_record(self, evaluation, entrant, extra, results_dir) -> Path:
         record = {"entrant": entrant, "agent": extra, **evaluation.to_dict()}
         self.records.append(record)
@@ -123,22 +154,70 @@ class Kill(BaseException):
     """Stands in for SIGKILL: nothing in the loop or the SDK catches it."""
 
 
-class ScriptedAPI:
-    """The Messages API as a list of answers: a response dict (200), a (status, body) pair,
-    or Kill to end the process right there. Records every request body it receives."""
+def sse(message: dict) -> bytes:
+    """A response message as the stream of server-sent events the API sends for it."""
+    def event(kind: str, data: dict) -> str:
+        return f"event: {kind}\ndata: {json.dumps({'type': kind, **data})}\n\n"
 
-    def __init__(self, script: list):
+    use = message.get("usage") or {}
+    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None,
+             "usage": {**use, "output_tokens": 1}}
+    start.pop("stop_details", None)
+    out = [event("message_start", {"message": start})]
+    for i, block in enumerate(message["content"]):
+        kind = block["type"]
+        empty = {"text": {"type": "text", "text": ""},
+                 "thinking": {"type": "thinking", "thinking": "", "signature": ""},
+                 "tool_use": {**block, "input": {}}}.get(kind, block)
+        out.append(event("content_block_start", {"index": i, "content_block": empty}))
+        deltas = {"text": [{"type": "text_delta", "text": block.get("text", "")}],
+                  "thinking": [{"type": "thinking_delta", "thinking": block.get("thinking")},
+                               {"type": "signature_delta",
+                                "signature": block.get("signature", "")}],
+                  "tool_use": [{"type": "input_json_delta",
+                                "partial_json": json.dumps(block.get("input") or {})}]}
+        for delta in deltas.get(kind, []):
+            out.append(event("content_block_delta", {"index": i, "delta": delta}))
+        out.append(event("content_block_stop", {"index": i}))
+    out.append(event("message_delta", {
+        "delta": {"stop_reason": message.get("stop_reason"), "stop_sequence": None,
+                  "stop_details": message.get("stop_details")},
+        "usage": use}))
+    out.append(event("message_stop", {}))
+    return "".join(out).encode()
+
+
+class ScriptedAPI:
+    """The Messages API as a list of answers: a response dict (200; streamed when the
+    request streams), a (status, body) pair, or Kill to end the process right there.
+    Records every request body it receives. The Models API knows no model (404), so the
+    policy falls back to agent/models.py's table, unless `models` gives ModelInfo dicts."""
+
+    def __init__(self, script: list, models: dict | None = None):
         self.script = list(script)
+        self.models = models or {}
         self.bodies: list[dict] = []
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
-        self.bodies.append(json.loads(request.content))
+        if request.method == "GET" and request.url.path.startswith("/v1/models/"):
+            info = self.models.get(request.url.path.rsplit("/", 1)[1])
+            if info is None:
+                return httpx2.Response(404, json={"type": "error", "error": {
+                    "type": "not_found_error", "message": "model not found"}})
+            return httpx2.Response(200, json=info)
+        body = json.loads(request.content)
+        self.bodies.append(body)
         answer = self.script.pop(0)
         if answer is Kill:
             raise Kill()
+        if callable(answer):
+            answer = answer(body)
         if isinstance(answer, tuple):
-            status, body = answer
-            return httpx2.Response(status, json=body, headers={"retry-after-ms": "1"})
+            status, payload = answer
+            return httpx2.Response(status, json=payload, headers={"retry-after-ms": "1"})
+        if body.get("stream"):
+            return httpx2.Response(200, content=sse(answer),
+                                   headers={"content-type": "text/event-stream"})
         return httpx2.Response(200, json=answer)
 
     def client(self, max_retries: int = 0) -> anthropic.Anthropic:

@@ -6,16 +6,24 @@ from __future__ import annotations
 import pytest
 from agentfakes import FakeClock, FakeHarness, ScriptedAPI
 
+from agent import models
 from agent.budget import Budgets
 from agent.claude import ClaudePolicy
 from agent.prices import Price
-from agent.prompt import system_prompt
 from agent.run_config import RunConfig
 from agent.session import Session
 
 # $1 per million input tokens and $10 per million output tokens: round numbers, so a
 # test's expected dollars can be read off its token counts.
 TEST_PRICE = Price(input=1.0, output=10.0, cache_write=1.25, cache_read=0.1)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_capabilities():
+    """Each test's mock Models API answers for itself: nothing cached from another test."""
+    models.clear_cache()
+    yield
+    models.clear_cache()
 
 
 @pytest.fixture
@@ -29,21 +37,21 @@ def harness(clock) -> FakeHarness:
 
 
 def claude_config(run_id: str = "r1", results_dir: str = "results", **kw) -> RunConfig:
-    kw = {"budgets": Budgets(), "max_tokens": 4000, **kw}
-    return RunConfig(run_id=run_id, policy="claude", model="claude-sonnet-5-5", preset="tiny",
-                     device="cpu", price=TEST_PRICE, eval_rounds=1, results_dir=results_dir,
-                     **kw)
+    kw = {"budgets": Budgets(), "max_tokens": 4000, "model": "claude-sonnet-5-5",
+          "price": TEST_PRICE, **kw}
+    return RunConfig(run_id=run_id, policy="claude", preset="tiny", device="cpu",
+                     eval_rounds=1, results_dir=results_dir, **kw)
 
 
 @pytest.fixture
 def start_claude(tmp_path, clock, harness):
     """start_claude(script, **config) -> (session, api): a fresh run under tmp_path."""
 
-    def make(script: list, max_retries: int = 0, **kw):
-        api = ScriptedAPI(script)
+    def make(script: list, max_retries: int = 0, api=None, **kw):
+        api = api or ScriptedAPI(script)
         config = claude_config(results_dir=str(tmp_path / "results"), **kw)
-        policy = ClaudePolicy(api.client(max_retries), config.model,
-                              system_prompt("tiny", "cpu"), config.thinking)
+        policy = ClaudePolicy(api.client(max_retries), config.model, config.thinking,
+                              config.effort, config.cache_ttl)
         session = Session.start(tmp_path / "runs", config, policy, harness, clock=clock,
                                 sleep=lambda s: None)
         return session, api

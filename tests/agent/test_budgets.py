@@ -42,7 +42,7 @@ def test_output_token_budget_caps_max_tokens_then_stops(start_claude):
 
 def test_thinking_needs_room_below_max_tokens(start_claude):
     # 1,500 output tokens left cannot hold a 2,048-token thinking budget: no request is made
-    session, api = start_claude(_listing(1), thinking=2048,
+    session, api = start_claude(_listing(1), thinking=2048, model="claude-haiku-4-5",
                                 budgets=Budgets(max_output_tokens=1500))
     outcome = session.run()
     assert api.bodies == [] and outcome.stop_reason == "budget:output_tokens"

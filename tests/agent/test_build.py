@@ -24,15 +24,25 @@ def test_a_config_takes_the_defaults_it_is_not_given():
     assert config.model == DEFAULT_MODEL and config.price == PRICES[DEFAULT_MODEL]
     assert config.budgets.max_turns == 7 and config.budgets.max_dollars == 25.0
     assert config.thinking is None and config.eval_rounds == 3
+    assert config.max_tokens is None and config.cache_ttl == "5m" and config.effort is None
     library = _config(policy="library", model="ignored")
     assert library.model is None and library.price.output == 0
 
 
 @pytest.mark.parametrize("kw, needle", [
     ({"thinking": "500"}, "at least 1024"),
-    ({"thinking": "9000", "max_tokens": 8000}, "must be below --max-tokens"),
-    ({"model": "claude-mythos-preview"}, "--price"),
-    ({"max_tokens": 64000}, "does not stream"),
+    ({"thinking": "9000", "max_tokens": 8000, "model": "claude-opus-4-5"},
+     "must be below --max-tokens"),
+    ({"thinking": "4000"}, "claude-sonnet-5-5 takes no thinking budget"),
+    ({"thinking": "on", "model": "claude-haiku-4-5"}, "only with a token budget"),
+    ({"thinking": "off", "model": "claude-opus-5-5"}, "always thinks"),
+    ({"thinking": "off", "effort": "max", "model": "claude-opus-5"}, "effort high or lower"),
+    ({"effort": "low", "model": "claude-haiku-4-5"}, "takes no effort parameter"),
+    ({"effort": "xhigh", "model": "claude-opus-4-6"}, "takes low, medium, high, max"),
+    ({"cache_ttl": "2h"}, "--cache-ttl wants one of 5m, 1h"),
+    ({"model": "claude-mythos-preview"}, "no published price"),
+    ({"max_tokens": 200_000}, "between 1 and 128,000"),
+    ({"max_tokens": 100_000, "model": "claude-haiku-4-5"}, "between 1 and 64,000"),
     ({"policy": "replay"}, "needs --replay"),
 ])
 def test_what_cannot_be_built_is_a_config_error(kw, needle):

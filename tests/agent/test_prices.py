@@ -1,6 +1,7 @@
-"""The price table: every token kind priced, the long-prompt tier, overrides, and a price
-for every model the installed SDK names (so an SDK upgrade that adds a model fails here
-until the table has it or lists it as unpriced)."""
+"""The price table: every token kind priced, both cache TTLs, the long-prompt tier,
+overrides, and exactly the models the installed SDK names (so an SDK upgrade that adds a
+model fails here until the table has it or lists it as unpriced, and a row for a model the
+SDK does not know fails too)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ import typing
 import pytest
 from agentfakes import usage
 
-from agent.prices import PRICES, Price, parse_price, price_for
-
-UNPRICED = {"claude-mythos-preview"}  # no published price found (agent/prices.py)
+from agent.prices import PRICES, UNPRICED, Price, parse_price, price_for
 
 
 def test_cost_prices_every_token_kind():
@@ -28,18 +27,27 @@ def test_long_prompts_are_billed_at_the_long_rates():
     assert long == pytest.approx((50_000 * 0.50 + 1_000 * 2.50 + 50_001 * 0.05) / 1e6)
 
 
-def test_every_model_the_sdk_names_has_a_price():
+def test_the_priced_models_are_exactly_the_sdks():
     from anthropic.types.model_param import ModelParam
 
     literal = next(a for a in typing.get_args(ModelParam) if typing.get_origin(a) is
                    typing.Literal)
-    assert set(typing.get_args(literal)) - set(PRICES) <= UNPRICED
+    sdk = set(typing.get_args(literal))
+    assert set(PRICES) | set(UNPRICED) == sdk and not set(PRICES) & set(UNPRICED)
+
+
+def test_one_hour_cache_writes_are_priced_at_their_rate():
+    opus = PRICES["claude-opus-5-5"]
+    assert opus.cost(usage(inp=0, out=0, write=1_000_000), "1h") == pytest.approx(8.0)
+    assert opus.cost(usage(inp=0, out=0, write=1_000_000), "5m") == pytest.approx(5.0)
+    assert parse_price("1,2,3,4").write_1h == 2.0  # unstated: twice the input price
+    assert parse_price("1,2,3,4,7").write_1h == 7.0
 
 
 def test_override_and_unknown_models():
     assert price_for("claude-sonnet-5-5", "1,2,3,4") == Price(1, 2, 3, 4)
     assert price_for("my-model", "1,2,3,4").output == 2
-    with pytest.raises(ValueError, match="--price"):
+    with pytest.raises(ValueError, match="no published price found.*--price"):
         price_for("claude-mythos-preview")
     for bad in ("1,2,3", "a,b,c,d", "1,2,3,-4"):
         with pytest.raises(ValueError, match="four non-negative"):

@@ -8,7 +8,6 @@ import pytest
 from agentfakes import Kill, ScriptedAPI, message, tool_use, usage
 
 from agent.claude import ClaudePolicy
-from agent.prompt import system_prompt
 from agent.resume import ResumeError
 from agent.session import Session
 from agent.transcript import read_events
@@ -29,7 +28,7 @@ def _script() -> list:
 
 def _resume(run_dir, script, harness, clock):
     api = ScriptedAPI(script)
-    policy = ClaudePolicy(api.client(), "claude-sonnet-5-5", system_prompt("tiny", "cpu"))
+    policy = ClaudePolicy(api.client(), "claude-sonnet-5-5")
     return Session.resume(run_dir, policy, harness, clock=clock, sleep=lambda s: None), api
 
 
