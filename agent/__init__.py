@@ -17,6 +17,8 @@ start to its record, kept in runs/<run id>/.
     context.py    compaction: the conversation kept inside the model's context window
     library.py    the greedy non-LLM policy over the kernel library
     replay.py     plays a recorded transcript's responses (tests)
+    inspect_policy.py, inspect_task.py   the same session as an Inspect AI task
+                  (`.[inspect]`), for any model Inspect supports
     snapshots.py  the states the judge and the clock saw, and which one is scored
     session.py    the turn loop: requests, stop reasons, tool calls, budgets
     resume.py     continuing a session from its transcript
@@ -25,5 +27,6 @@ start to its record, kept in runs/<run id>/.
 
 Depends on `baseline`, on `bench.records` for the solution hash, on `kernels.registry` for
 the library policy's implementations, and on the judge and the clock only through
-`harness.py`, which imports them lazily. Nothing here imports the command line.
+`harness.py`, which imports them lazily. Nothing here imports the command line; inspect-ai
+is imported only by the Inspect modules, which nothing else imports.
 """

@@ -116,10 +116,18 @@ class Session:
         self._last_tick = now
 
     def run(self, on_progress=None) -> Outcome:
-        """The loop until a stop, then the official evaluation and the record;
-        InfrastructureError, and no record, when the API could not serve the session."""
+        """The loop until a stop, then the official evaluation and the record."""
+        self.play()
+        return self.finish(on_progress)
+
+    def play(self) -> None:
+        """The turn loop, unless the session has stopped already."""
         if self.stop_reason is None:
             self._loop()
+
+    def finish(self, on_progress=None) -> Outcome:
+        """The official evaluation and the record of a stopped session; InfrastructureError,
+        and no record, when the API could not serve it."""
         if self.stop_reason == "api_error":
             raise api_errors.InfrastructureError(self.stop_detail)
         return score(self, on_progress)

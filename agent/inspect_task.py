@@ -1,0 +1,159 @@
+"""Speedup Bench as an Inspect AI task, so any model Inspect supports (OpenAI, Google,
+Mistral, vLLM, Ollama, ...) can enter. Requires `pip install '.[inspect]'`. From the
+checkout:
+
+    inspect eval agent/inspect_task.py --model openai/gpt-5 -T preset=tiny -T device=cpu \\
+        --token-limit 5000000 --time-limit 14400
+
+It is the same session as `speedup agent`: the task text, the tools, the budgets, the
+transcript in runs/<run id>/ and the record are agent/'s own. A sample is one session
+(`--epochs N` runs N): the solver plays its turns with InspectPolicy answering through
+Inspect's model, and the scorer runs the official evaluation and writes the record
+(scoring.py), with entrant {"kind": "agent", "policy": "inspect", "model": <Inspect's model
+name>} and the sample's score the record's speedup (1.0x when it was rejected).
+
+Inspect's limits are the session's budgets: --turn-limit is its turns (--message-limit N:
+N // 2, an assistant message and a tool message a turn), --token-limit its input and its
+output tokens (Inspect stops the session at the total), --time-limit and --working-limit
+its wall seconds, --cost-limit its dollars (priced with `price`, else agent/prices.py for
+an anthropic/ model, else not at all); the device seconds are the task's `max_device_s`.
+Timed work (the judge, the clock, run_python, profile) holds one lock per process, so
+samples run at once never time each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+try:
+    import anyio.to_thread
+    from inspect_ai import Task, task
+    from inspect_ai.dataset import Sample
+    from inspect_ai.model import ModelOutput, get_model
+    from inspect_ai.scorer import Score, Target, mean, scorer
+    from inspect_ai.solver import Generate, TaskState, solver
+    from inspect_ai.util import sample_limits
+except ImportError as e:  # the optional extra
+    raise ImportError(f"the Inspect task needs inspect-ai: pip install '.[inspect]' ({e})") \
+        from None
+
+import agent.harness
+from agent.budget import Budgets
+from agent.inspect_policy import InspectPolicy
+from agent.prices import FREE, PRICES, parse_price
+from agent.run_config import RunConfig, new_run_id
+from agent.session import Session
+
+_SESSIONS: dict[str, Session] = {}  # run id -> the session its sample's scorer finishes
+_TIMED = threading.Lock()  # one timed section at a time in this process
+_TIMED_METHODS = ("check", "bench", "profile", "run_python", "official_evaluation",
+                  "track_facts")
+
+
+class _Serialized:
+    """A harness whose timed methods hold the process's lock: concurrent samples take
+    turns on the device instead of timing each other."""
+
+    def __init__(self, harness):
+        self._harness = harness
+
+    def __getattr__(self, name):
+        method = getattr(self._harness, name)
+        if name not in _TIMED_METHODS:
+            return method
+
+        def locked(*args, **kwargs):
+            with _TIMED:
+                return method(*args, **kwargs)
+
+        return locked
+
+
+def budgets_from_limits(max_device_s: float | None = None) -> Budgets:
+    """The session's budgets from the sample's Inspect limits (those set; the rest keep
+    Budgets' defaults)."""
+    limits = sample_limits()
+    value = {name: getattr(limits, name).limit for name in ("token", "message", "turn",
+                                                            "time", "working", "cost")}
+    fields: dict = {}
+    turns = [v for v in (value["turn"], value["message"] and value["message"] // 2) if v]
+    if turns:
+        fields["max_turns"] = int(min(turns))
+    if value["token"]:
+        fields["max_input_tokens"] = fields["max_output_tokens"] = int(value["token"])
+    walls = [v for v in (value["time"], value["working"]) if v]
+    if walls:
+        fields["max_wall_s"] = float(min(walls))
+    if value["cost"]:
+        fields["max_dollars"] = float(value["cost"])
+    if max_device_s is not None:
+        fields["max_device_s"] = float(max_device_s)
+    return dataclasses.replace(Budgets(), **fields)
+
+
+def _price(model: str, price: str | None):
+    if price:
+        return parse_price(price)
+    provider, _, name = model.partition("/")
+    return PRICES.get(name, FREE) if provider == "anthropic" else FREE
+
+
+@solver
+def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int | None,
+                 max_device_s: float | None, price: str | None, runs_dir: str,
+                 results_dir: str):
+    """The session's turns, in a worker thread; the scorer finishes it."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        model = get_model()
+        optional = {"bench_rounds": bench_rounds} if bench_rounds else {}
+        config = RunConfig(run_id=new_run_id("inspect"), policy="inspect", model=str(model),
+                           preset=preset, device=device, budgets=budgets_from_limits(
+                               max_device_s), price=_price(str(model), price),
+                           eval_rounds=eval_rounds, results_dir=results_dir, **optional)
+        harness = _Serialized(agent.harness.ProjectHarness())
+        session = await anyio.to_thread.run_sync(
+            lambda: Session.start(runs_dir, config, InspectPolicy(model), harness),
+            abandon_on_cancel=False)
+        _SESSIONS[config.run_id] = session
+        state.store.set("run_id", config.run_id)
+        await anyio.to_thread.run_sync(session.play, abandon_on_cancel=False)
+        state.output = ModelOutput.from_content(str(model), f"stopped: {session.stop_reason}")
+        return state
+
+    return solve
+
+
+@scorer(metrics=[mean()])
+def official_record():
+    """The official evaluation of the session's chosen state, and its record."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        session = _SESSIONS.pop(state.store.get("run_id"))
+        outcome = await anyio.to_thread.run_sync(session.finish, abandon_on_cancel=False)
+        ratio = outcome.evaluation.get("median_ratio")
+        passed = bool(outcome.evaluation.get("passed"))
+        return Score(value=ratio if passed and ratio is not None else 1.0,
+                     answer=outcome.outcome,
+                     explanation=f"{outcome.outcome}: scored the {outcome.source} state",
+                     metadata={"record": str(outcome.record), "run_id": outcome.run_id,
+                               "stop_reason": outcome.stop_reason})
+
+    return score
+
+
+@task
+def speedup_bench(preset: str = "tiny", device: str = "cpu", eval_rounds: int = 3,
+                  bench_rounds: int | None = None, max_device_s: float | None = None,
+                  price: str | None = None, runs_dir: str = "runs",
+                  results_dir: str = "results") -> Task:
+    """One sample per session; `price`: 'IN,OUT,CACHE_WRITE,CACHE_READ' in USD per million
+    tokens for the dollar budget of a model agent/prices.py does not price."""
+    sample = Sample(input=f"a Speedup Bench session on preset {preset}, device {device} (the "
+                          f"task text and every turn: runs/<run id>/transcript.jsonl)",
+                    id=f"{preset}-{device}")
+    return Task(dataset=[sample],
+                solver=play_session(preset, device, eval_rounds, bench_rounds, max_device_s,
+                                    price, runs_dir, results_dir),
+                scorer=official_record())
