@@ -34,6 +34,15 @@ def _chars(value) -> int:
     return len(value) if isinstance(value, str) else len(json.dumps(value, ensure_ascii=False))
 
 
+def counted(usage: dict, covered: int) -> tuple[int, int] | None:
+    """What the API counted for a response (its prompt and its output), with the number of
+    messages that count covers; None when it counted nothing (an offline policy)."""
+    tokens = sum(usage.get(k) or 0 for k in ("input_tokens", "output_tokens",
+                                             "cache_creation_input_tokens",
+                                             "cache_read_input_tokens"))
+    return (tokens, covered) if tokens else None
+
+
 def estimate_tokens(messages: list[dict], counted: tuple[int, int] | None,
                     fixed_chars: int) -> int:
     """The conversation's tokens: `counted` = (tokens the API counted for the last

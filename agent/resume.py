@@ -26,7 +26,7 @@ from agent.prices import Price
 from agent.run_config import RunConfig
 from agent.snapshots import Snapshots
 from agent.tools import FILE_TOOLS
-from agent.transcript import complete_prefix, messages_from, read_events
+from agent.transcript import complete_prefix, conversation_from, read_events
 from agent.workspace import BASELINE_DIR, Workspace
 
 HASH_PREFIX = "sha256:"  # every solution_hash starts with it
@@ -94,6 +94,7 @@ class Rebuilt:
     snapshots: Snapshots
     stop_reason: str | None
     refusal_category: str | None = None
+    counted: tuple[int, int] | None = None  # context.counted of the last response
 
 
 def rebuild(run_dir: Path, events: list[dict], price: Price, cache_ttl: str = "5m") -> Rebuilt:
@@ -118,8 +119,8 @@ def rebuild(run_dir: Path, events: list[dict], price: Price, cache_ttl: str = "5
     for f in dataclasses.fields(Spend):
         if f.name != "turns":
             setattr(spend, f.name, getattr(spend, f.name) + getattr(lost, f.name))
-    return Rebuilt(messages_from(done), spend, lost, workspace, snapshots, stop_reason,
-                   category)
+    messages, counted = conversation_from(done)
+    return Rebuilt(messages, spend, lost, workspace, snapshots, stop_reason, category, counted)
 
 
 def _spent_in(events: list[dict], price: Price, cache_ttl: str) -> Spend:

@@ -99,7 +99,7 @@ class Session:
         r = resume.rebuild(run_dir, events, s.config.price, s.config.cache_ttl)
         s.messages, s.spend, s.workspace = r.messages, r.spend, r.workspace
         s.snapshots, s.stop_reason = r.snapshots, r.stop_reason
-        s.refusal_category = r.refusal_category
+        s.refusal_category, s.counted = r.refusal_category, r.counted
         s.log({"event": "resume", "partial_file": partial_file.name if partial_file else None,
                "lost": r.lost.to_dict(), "spend": s.spend.to_dict()})
         return s
@@ -233,10 +233,7 @@ class Session:
         append = self._act(turn, response)
         if kept:
             self.messages.append({"role": "assistant", "content": response["content"]})
-            counted = sum(usage.get(k) or 0 for k in ("input_tokens", "output_tokens",
-                                                      "cache_creation_input_tokens",
-                                                      "cache_read_input_tokens"))
-            self.counted = (counted, len(self.messages)) if counted else None
+            self.counted = context.counted(usage, len(self.messages))
         self.messages.extend(append)
         self._tick()
         self.log({"event": "turn_end", "turn": turn, "kept_response": kept, "append": append,

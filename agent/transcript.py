@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+from agent import context
+
 
 class Transcript:
     def __init__(self, path: str | Path):
@@ -71,19 +73,26 @@ def complete_prefix(events: list[dict]) -> int:
 
 def messages_from(events: list[dict]) -> list[dict]:
     """The conversation after the last complete turn, rebuilt from the events."""
-    messages, response = [], None
+    return conversation_from(events)[0]
+
+
+def conversation_from(events: list[dict]) -> tuple[list[dict], tuple[int, int] | None]:
+    """The conversation after the last complete turn, and what the API last counted of it
+    (context.counted), as the live loop held them."""
+    messages, response, count = [], None, None
     for e in events:
         if e["event"] == "start":
             messages = [{"role": "user", "content": e["first_message"]}]
         elif e["event"] == "compaction":
-            messages = list(e["messages"])
+            messages, count = list(e["messages"]), None
         elif e["event"] == "response":
             response = e["message"]
         elif e["event"] == "turn_end":
             if e["kept_response"]:  # the live loop drops an empty assistant message
                 messages.append({"role": "assistant", "content": response["content"]})
+                count = context.counted(response.get("usage") or {}, len(messages))
             messages.extend(e["append"])
-    return messages
+    return messages, count
 
 
 # ---------------------------------------------------------------------------- show

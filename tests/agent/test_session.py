@@ -229,3 +229,31 @@ def test_bench_rounds_default_to_the_policys_and_survive_a_round_trip():
     assert config("library", bench_rounds=2).bench_rounds == 2
     saved = config("library").to_dict()
     assert RunConfig.from_dict(saved) == config("library")
+
+
+def test_a_refusal_after_a_passing_state_scores_that_state_and_keeps_its_category(
+        start_claude, harness):
+    refusal = {**message({"type": "text", "text": "I won't."}, stop="refusal"),
+               "stop_details": {"type": "refusal", "category": "frontier_llm",
+                                "explanation": None}}
+    script = [message(tool_use("edit_file", "t1", path="ops.py", old_string=OLD,
+                               new_string=NEW), tool_use("run_check", "t2")), refusal]
+    session, _ = start_claude(script)
+    outcome = session.run()
+    assert outcome.outcome == "refusal" and outcome.source == "best_checked"
+    assert harness.calls[-1][0] == "evaluate"  # a state that passed: evaluated, not assumed
+    extra = harness.records[0]["agent"]
+    assert extra["outcome"] == "refusal" and extra["refusal_category"] == "frontier_llm"
+
+
+@pytest.mark.parametrize("stop_reason, source, outcome", [
+    ("submitted", "submitted", "submitted"), ("refusal", "baseline", "refusal"),
+    ("budget:dollars", "best_checked", "budget"), ("budget:turns", "baseline",
+                                                   "no_passing_state"),
+    ("end_turn", "best_checked", "ended"), ("context_window", "baseline", "no_passing_state"),
+    ("policy_done", "best_checked", "ended"),
+])
+def test_outcomes(stop_reason, source, outcome):
+    from agent.scoring import outcome_of
+
+    assert outcome_of(stop_reason, source) == outcome

@@ -141,3 +141,38 @@ def test_a_harness_crash_is_a_tool_error_not_a_dead_run(tools):
 
     tools.harness.check = crash
     _refused(tools.call("run_check", {}), "the harness failed", "judge exploded")
+
+
+def test_run_python_runs_a_workspace_script_and_charges_device_seconds(tools):
+    tools.call("write_file", {"path": "exp.py", "content": "print(ARGS)\n"})
+    result = tools.call("run_python", {"path": "exp.py", "args": ["64", "fp32"]})
+    assert not result.is_error and "ran exp.py with ['64', 'fp32']" in result.content
+    assert result.device_s == tools.spend.device_s > 0
+    (call,) = [c for c in tools.harness.calls if c[0] == "run_python"]
+    assert call[1:] == ("exp.py", ["64", "fp32"], 300.0)  # its time limit
+
+
+def test_run_python_failures_and_refusals_come_back_as_errors(tools):
+    _refused(tools.call("run_python", {"path": "nope.py"}), "does not exist")
+    _refused(tools.call("run_python", {"path": "../x.py"}), "'..'")
+    _refused(tools.call("run_python", {"path": "a.py", "args": "64"}), "args must be an array")
+    _refused(tools.call("run_python", {"path": "a.py", "args": [64]}), "list of strings")
+    tools.call("write_file", {"path": "boom.py", "content": "raise ValueError('boom')\n"})
+    _refused(tools.call("run_python", {"path": "boom.py"}), "FAILED: boom.py stopped by crash",
+             "ValueError: boom")
+
+
+def test_run_python_gets_at_most_the_device_seconds_left(tools):
+    tools.spend.device_s = tools.budgets.max_device_s - 42
+    tools.call("write_file", {"path": "exp.py", "content": "X = 1\n"})
+    tools.call("run_python", {"path": "exp.py"})
+    assert tools.harness.calls[-1][-1] == 42
+    tools.spend.device_s = tools.budgets.max_device_s
+    _refused(tools.call("run_python", {"path": "exp.py"}), "device budget")
+
+
+def test_every_result_ends_with_the_budgets_left(tools):
+    tools.spend.turns, tools.spend.dollars = 3, 1.5
+    for result in (tools.call("list_files", {}), tools.call("read_file", {"path": "x"})):
+        assert result.content.splitlines()[-1] == \
+            "[budgets left: 97 turns, $23.50, 3600 device s, 14400 wall s]"
