@@ -23,6 +23,9 @@ TABLE's sources (platform.claude.com/docs/en/...):
 - Secondary (migration write-ups citing the Sonnet/Opus/Haiku 5.5 migration guides):
   Sonnet 5.5 turns thinking off with `between_tools` and rejects `disabled`; Haiku 5.5
   can disable it at effort high or lower; all three 5.5 models take the five effort levels.
+- The installed SDK (anthropic._data): MODELS_TO_WARN_WITH_THINKING_ENABLED names Opus 4.6
+  and Mythos Preview (enabled thinking deprecated there, so accepted); DEPRECATED_MODELS
+  lists Mythos Preview and Opus 4.5 with their end of life.
 Not stated in any documentation found, so the conservative request is chosen (see `note`):
 Fable/Mythos 5.2 effort levels beyond high; Mythos Preview's limits (32,000 output tokens
 and a 200,000-token window assumed, the smallest of any listed model's) and whether it
@@ -207,7 +210,7 @@ def settings(caps: ModelCaps, thinking: int | str | None, effort: str | None) ->
         # transcript shows it (the newer models omit it by default)
         on = caps.thinks_by_default and "adaptive" in caps.thinking
         return Settings(summarized if on else None, output)
-    if thinking == "on":
+    if thinking in ("on", "adaptive"):  # 'adaptive' is a synonym transcripts may carry
         if "adaptive" not in caps.thinking:
             raise ValueError(f"--thinking on: {caps.model} thinks only with a token budget; "
                              f"give --thinking N (N >= 1024)")
