@@ -146,7 +146,7 @@ def test_a_first_turn_refusal_is_a_baseline_record_marked_refused_and_counted(cl
 
     (track,) = build(_records(tmp_path))
     (row,) = track.rows
-    assert row.runs == 2 and row.average_best == pytest.approx(1.25)
+    assert row.runs == 2 and row.average_best == pytest.approx(1.25) and row.refusals == 1
 
 
 def test_a_long_session_on_a_200k_model_stays_inside_its_window(cli, tmp_path):
