@@ -17,7 +17,8 @@ You are optimizing the training program of a small GPT language model for speed.
 ## The task
 Your workspace is a copy of the reference solution: `solution.py` defines
 `train(cfg, init, tokens, batches) -> {{"state_dict": ..., "losses": [...]}}` and the files
-beside it (`config.py`, `data.py`, `model.py`, `ops.py`, `train.py`, `rng.py`) implement it.
+beside it (`config.py`, `data.py`, `model.py`, `ops.py`, `train.py`, `rng.py`) implement it;
+`heldout.py` is the held-out loss, which the judge computes with its own copy.
 `ops.py` holds the kernel slots (layer_norm, attention, gelu, cross_entropy, adamw) in
 deliberately naive form; `train.py` holds a naive training loop. Make `train` as fast as you
 can while it still computes the same training. Anything in the workspace may change

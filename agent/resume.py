@@ -27,7 +27,8 @@ from agent.run_config import RunConfig
 from agent.snapshots import Snapshots
 from agent.tools import FILE_TOOLS
 from agent.transcript import complete_prefix, conversation_from, read_events
-from agent.workspace import BASELINE_DIR, Workspace
+from agent.workspace import Workspace
+from correctness.sandbox import BASELINE_DIR  # every workspace starts as its copy
 
 HASH_PREFIX = "sha256:"  # every solution_hash starts with it
 

@@ -20,15 +20,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from agent.budget import Spend
-from agent.harness import evaluation_summary
+from agent.harness import Harness, evaluation_summary
 from agent.run_config import RunConfig
-
-if TYPE_CHECKING:
-    from agent.session import Session
-
+from agent.snapshots import Snapshots
+from agent.transcript import Transcript
 
 OUTCOMES = ("submitted", "budget", "ended", "refusal", "no_passing_state")
 
@@ -44,6 +42,22 @@ def outcome_of(stop_reason: str | None, source: str) -> str:
     return "budget" if (stop_reason or "").startswith("budget:") else "ended"
 
 
+class Ended(Protocol):
+    """What scoring reads of a session that has stopped (agent.session.Session is one;
+    named here so that scoring, below the session, never imports it)."""
+
+    config: RunConfig
+    dir: Path
+    harness: Harness
+    snapshots: Snapshots
+    transcript: Transcript
+    spend: Spend
+    stop_reason: str | None
+    refusal_category: str | None
+
+    def log(self, event: dict[str, Any]) -> None: ...
+
+
 @dataclass
 class Outcome:
     run_id: str
@@ -56,7 +70,7 @@ class Outcome:
     record: Path
 
 
-def score(session: Session, on_progress=None) -> Outcome:
+def score(session: Ended, on_progress=None) -> Outcome:
     """Evaluate the chosen state from its snapshot, write the record, and point
     runs/<id>/record.json at it (a run with that file is finished)."""
     config = session.config

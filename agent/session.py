@@ -35,7 +35,8 @@ from agent.scoring import Outcome, score
 from agent.snapshots import Snapshots
 from agent.tools import TOOL_SPECS, Toolbox
 from agent.transcript import Transcript
-from agent.workspace import BASELINE_DIR, Workspace
+from agent.workspace import Workspace
+from correctness.sandbox import BASELINE_DIR  # every workspace starts as its copy
 
 MAX_API_FAILURES = 3  # consecutive turns that failed after the SDK's retries, then stop
 API_PAUSE_S = 30.0  # wait between those turns (the SDK has already backed off)

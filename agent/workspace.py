@@ -15,10 +15,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path, PurePosixPath
 
-import baseline
 from bench.records import is_cache, solution_files, solution_hash
 
-BASELINE_DIR = Path(baseline.__file__).parent  # every session's workspace starts as its copy
 MAX_FILE_BYTES = 1_000_000  # far above any sane kernel file; stops disk-filling writes
 MAX_WORKSPACE_BYTES = 8_000_000
 

@@ -199,22 +199,5 @@ def to_json(tracks: list[Track]) -> dict:
                         for m, s, src in ANCHORS]}
 
 
-def write(tracks: list[Track], out_dir: str | os.PathLike = ".") -> list[Path]:
-    """Render the leaderboard files into out_dir; returns the paths written."""
-    from bench import leaderboard_render as render
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    png = render.plot_png(tracks)
-    written = []
-    if png:
-        (out / "leaderboard.png").write_bytes(png)
-        written.append(out / "leaderboard.png")
-    (out / "leaderboard.md").write_text(
-        render.render_markdown(tracks, "leaderboard.png" if png else None))
-    (out / "leaderboard.html").write_text(render.render_html(tracks, png))
-    return [out / "leaderboard.md", out / "leaderboard.html", *written]
-
-
 def dumps(tracks: list[Track]) -> str:
     return json.dumps(to_json(tracks), indent=1)

@@ -7,6 +7,7 @@ import base64
 import html
 import io
 import os
+from pathlib import Path
 
 from bench.headroom import Headroom
 from bench.leaderboard import ANCHOR_TASK, ANCHORS, FAILED_RUN_SCORE, HUMAN_ANCHOR, Track
@@ -228,3 +229,18 @@ def render_html(tracks: list[Track], png: bytes | None) -> str:
               f"<p>{html.escape(_ANCHOR_NOTE)}</p>", _html_table(*_anchor_table(), "anchors"),
               "</section></body></html>"]
     return "\n".join(parts) + "\n"
+
+
+def write(tracks: list[Track], out_dir: str | os.PathLike = ".") -> list[Path]:
+    """Render the leaderboard files into out_dir; returns the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    png = plot_png(tracks)
+    written = []
+    if png:
+        (out / "leaderboard.png").write_bytes(png)
+        written.append(out / "leaderboard.png")
+    (out / "leaderboard.md").write_text(
+        render_markdown(tracks, "leaderboard.png" if png else None))
+    (out / "leaderboard.html").write_text(render_html(tracks, png))
+    return [out / "leaderboard.md", out / "leaderboard.html", *written]

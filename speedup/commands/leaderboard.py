@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bench import leaderboard
+    from bench import leaderboard, leaderboard_render
     from bench.records import RecordError, load_records
     from speedup.ui import UsageError, out, writable_dir
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         tracks = leaderboard.build(load_records(args.results_dir))
     except RecordError as e:
         raise UsageError(f"{e}; move the file out of {args.results_dir} or fix it") from None
-    paths = leaderboard.write(tracks, args.out)
+    paths = leaderboard_render.write(tracks, args.out)
     if args.json:
         print(leaderboard.dumps(tracks))
         return 0

@@ -16,9 +16,9 @@ from mockapi import DocumentedAPI
 
 import agent.claude
 import agent.harness
-from agent.workspace import BASELINE_DIR
 from bench import clock as clock_mod
 from bench import records
+from correctness.sandbox import BASELINE_DIR
 from speedup.cli import main
 
 REAL_HARNESS = agent.harness.ProjectHarness

@@ -16,7 +16,7 @@ from agent.library import LibraryPolicy, library_files
 from agent.run_config import RunConfig
 from agent.session import Session
 from agent.transcript import read_events
-from agent.workspace import BASELINE_DIR
+from correctness.sandbox import BASELINE_DIR
 from correctness.trusted import import_solution
 from kernels.registry import Impl
 

@@ -13,7 +13,6 @@ import json
 from agentfakes import ScriptedAPI, message, tool_use
 
 import agent.harness
-import agent.workspace
 from agent.claude import ClaudePolicy
 from agent.harness import ProjectHarness
 from agent.library import library_files
@@ -22,6 +21,7 @@ from agent.session import Session
 from agent.snapshots import Snapshots
 from agent.transcript import read_events
 from baseline.ops import SLOTS
+from correctness.sandbox import BASELINE_DIR
 
 GELU = '''def gelu(x: Tensor) -> Tensor:
     inner = math.sqrt(2.0 / math.pi) * (x + 0.044715 * x * x * x)
@@ -76,7 +76,7 @@ def test_scripted_session_on_the_real_judge_and_clock(tmp_path, monkeypatch):
 def test_the_baseline_time_comes_from_this_machines_records(tmp_path):
     from bench import clock, records
 
-    ev = clock.Evaluation(str(agent.workspace.BASELINE_DIR), "tiny", "cpu", 1, False,
+    ev = clock.Evaluation(str(BASELINE_DIR), "tiny", "cpu", 1, False,
                           passed=True, median_ratio=1.0, min_ratio=1.0, max_ratio=1.0)
     ev.rounds = [{"order": "AB", "baseline_s": s, "candidate_s": s, "ratio": 1.0, "checks": []}
                  for s in (2.0, 3.0, 4.0)]

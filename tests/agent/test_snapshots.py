@@ -8,8 +8,9 @@ from test_session import _session_script
 
 from agent.snapshots import Snapshots
 from agent.transcript import read_events
-from agent.workspace import BASELINE_DIR, ToolError, Workspace
+from agent.workspace import ToolError, Workspace
 from bench.records import solution_hash
+from correctness.sandbox import BASELINE_DIR
 
 
 def test_every_snapshot_is_named_by_the_solution_hash_of_its_directory(start_claude):

@@ -12,7 +12,8 @@ from agentfakes import FakeClock, FakeHarness
 import agent
 from agent.budget import Budgets, Spend
 from agent.tools import Toolbox
-from agent.workspace import BASELINE_DIR, MAX_FILE_BYTES, Workspace
+from agent.workspace import MAX_FILE_BYTES, Workspace
+from correctness.sandbox import BASELINE_DIR
 
 REPO = Path(agent.__file__).resolve().parent.parent
 HARNESS_FILE = REPO / "agent" / "session.py"  # any file of the harness outside the workspace

@@ -121,7 +121,7 @@ def _chromium(page, tmp_path, *args):
 def test_html_loads_in_chromium_with_table_plot_and_no_console_errors(results, tmp_path):
     import matplotlib.image
 
-    leaderboard.write(leaderboard.build(records.load_records(results)), tmp_path)
+    render.write(leaderboard.build(records.load_records(results)), tmp_path)
     page = tmp_path / "leaderboard.html"
     dom = _chromium(page, tmp_path, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
@@ -249,7 +249,7 @@ def test_committed_leaderboard_shows_intervals_and_headroom_in_chromium(tmp_path
     import matplotlib.image
 
     tracks = leaderboard.build(records.load_records(ROOT / "results"))
-    leaderboard.write(tracks, tmp_path)
+    render.write(tracks, tmp_path)
     page = tmp_path / "leaderboard.html"
     dom = _chromium(page, tmp_path, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
