@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 
 try:
     import anyio.to_thread
@@ -57,6 +58,13 @@ class _Serialized:
 
     def __init__(self, harness):
         self._harness = harness
+        self.waited_s = 0.0
+
+    def take_wait_s(self) -> float:
+        """Seconds spent waiting for the lock since the last call (not charged as device
+        seconds, agent.tools.Toolbox)."""
+        waited, self.waited_s = self.waited_s, 0.0
+        return waited
 
     def __getattr__(self, name):
         method = getattr(self._harness, name)
@@ -64,7 +72,9 @@ class _Serialized:
             return method
 
         def locked(*args, **kwargs):
+            asked = time.monotonic()
             with _TIMED:
+                self.waited_s += time.monotonic() - asked
                 return method(*args, **kwargs)
 
         return locked

@@ -171,9 +171,15 @@ class Toolbox:
         except Exception as e:  # the harness failing must not end the run
             raise ToolError(f"the harness failed: {type(e).__name__}: {e}") from None
         finally:
-            elapsed = self.clock() - start
+            elapsed = max(0.0, self.clock() - start - self._waited())
             self.spend.device_s += elapsed
         return value, elapsed
+
+    def _waited(self) -> float:
+        """Seconds the harness spent waiting for the device (a sweep's lease, Inspect's
+        lock): not the agent's device time, so not charged."""
+        take = getattr(self.harness, "take_wait_s", None)
+        return take() if callable(take) else 0.0
 
     def _device_line(self) -> str:
         return (f"device seconds used: {self.spend.device_s:.1f} of "

@@ -1,4 +1,4 @@
-"""`speedup`: the one entry point. Each subcommand lives in `bench/commands/<name>.py` and
+"""`speedup`: the one entry point. Each subcommand lives in `speedup/commands/<name>.py` and
 defines HELP, add_arguments(parser) and run(args) -> exit code."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import sys
 
 from speedup.ui import UsageError, add_calibration_arguments, console, tolerance_source
 
-COMMANDS = ["train", "check", "calibrate", "bench", "bench-kernels", "leaderboard", "agent", "run"]
+COMMANDS = ["train", "check", "calibrate", "bench", "bench-kernels", "leaderboard", "agent",
+            "sweep", "run"]
 
 
 class _Parser(argparse.ArgumentParser):
