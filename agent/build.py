@@ -66,7 +66,7 @@ def build_config(policy: str, *, preset: str, device: str, model: str | None = N
 def _thinking(text: str | None) -> int | str | None:
     if text in (None, "on", "off"):
         return text
-    if text == "adaptive":  # the name earlier runs used for 'on'
+    if text == "adaptive":  # the API's name for 'on', which run configs may hold
         return "on"
     try:
         n = int(text)
