@@ -21,15 +21,16 @@ Tried and dropped: GELU as x * sigmoid(2u) in in-place passes (torch.tanh is slo
 CPU, but the extra passes ate the gain), a materialised or block-causal attention from
 batched matmuls (138 to 180 ms per layer against the flash kernel's 80), OpenBLAS through
 numpy for the matmuls (no faster than MKL on one thread), and torch.compile of the loss
-(measured on the loaded 2-core machine: 405 s to compile the first step, then steps at
-most ~10% faster than eager: the compile costs several times the whole run, and work done
-before `go` or at import to hide it is exactly what the judge forbids).
+(on a CPU its compile of the first step costs more than its faster steps can win back in
+a run of this length, and compiling before `go` or at import to hide that is exactly what
+the judge forbids).
 """
 
 from __future__ import annotations
 
-# torch.optim imports torch._dynamo at the first step() (1.8 s measured on the 2-core CPU):
-# importing it here puts that in the untimed setup instead of the timed run.
+# torch.optim imports torch._dynamo on first use (the first AdamW took 1.6-2.9 s to build,
+# bench/measurements/2026-12-01-startup-costs.json): importing it here puts that in the
+# untimed setup instead of the timed run.
 import torch
 import torch._dynamo  # noqa: F401
 import torch.nn.functional as F
