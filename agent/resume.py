@@ -24,7 +24,7 @@ from pathlib import Path
 from agent.budget import Spend
 from agent.prices import Price
 from agent.run_config import RunConfig
-from agent.snapshots import Snapshots
+from agent.snapshots import SnapshotError, Snapshots
 from agent.tools import FILE_TOOLS
 from agent.transcript import complete_prefix, conversation_from, read_events
 from agent.workspace import Workspace
@@ -102,7 +102,7 @@ def rebuild(run_dir: Path, events: list[dict], price: Price, cache_ttl: str = "5
     keep = complete_prefix(events)
     done, tail = events[:keep], events[keep:]
     snapshots = Snapshots(run_dir)
-    snapshots.initial = done[0]["workspace_hash"]
+    snapshots.initial = _state_id(snapshots, done[0]["workspace_hash"])
     ends = [e for e in done if e["event"] in ("turn_end", "resume", "stop")]
     spend = Spend.from_dict(ends[-1]["spend"]) if ends else Spend()
     want = next((e["workspace_hash"] for e in reversed(ends) if "workspace_hash" in e),
@@ -111,17 +111,33 @@ def rebuild(run_dir: Path, events: list[dict], price: Price, cache_ttl: str = "5
     stop_reason = category = None
     for e in done:
         if e["event"] == "snapshot":
-            snapshots.note(e["hash"], e["turn"], e.get("passed"), e.get("ratio"))
+            snapshots.note(_state_id(snapshots, e.get("hash")), e["turn"], e.get("passed"),
+                           e.get("ratio"))
         elif e["event"] == "stop":
             # an API failure ended the loop but not the session: it goes on from here
             stop_reason = None if e["reason"] == "api_error" else e["reason"]
             snapshots.submitted, category = e.get("submitted"), e.get("refusal_category")
+    try:  # every state the session may score is one it saw, with its files unchanged
+        for state in (*snapshots.states, snapshots.submitted or snapshots.initial):
+            snapshots.verified(state)
+    except SnapshotError as e:
+        raise ResumeError(f"the transcript names a state this run cannot score: {e}") from e
     lost = _spent_in(tail, price, cache_ttl)
     for f in dataclasses.fields(Spend):
         if f.name != "turns":
             setattr(spend, f.name, getattr(spend, f.name) + getattr(lost, f.name))
     messages, counted = conversation_from(done)
     return Rebuilt(messages, spend, lost, workspace, snapshots, stop_reason, category, counted)
+
+
+def _state_id(snapshots: Snapshots, value) -> str:
+    """A state id read from the transcript (untrusted input), checked to be a solution
+    hash before it names any directory."""
+    try:
+        snapshots.path(value)
+    except SnapshotError as e:
+        raise ResumeError(f"the transcript names a state this run cannot score: {e}") from e
+    return value
 
 
 def _spent_in(events: list[dict], price: Price, cache_ttl: str) -> Spend:

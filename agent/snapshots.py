@@ -7,10 +7,19 @@ snapshot's id is the solution_hash of its directory and of the record that score
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.workspace import Workspace
+
+# A state's id is a solution hash and nothing else: transcripts are shared for replay and
+# resume, so an id read from one is untrusted input and names a directory only through this.
+STATE_ID = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+class SnapshotError(ValueError):
+    """A state id that is not a solution hash, or a snapshot whose files are not that state."""
 
 
 @dataclass
@@ -28,8 +37,26 @@ class Snapshots:
         self.submitted: str | None = None
 
     def path(self, solution_hash: str) -> Path:
-        """snapshots/<first 16 hex digits of the hash>/."""
+        """snapshots/<first 16 hex digits of the hash>/; SnapshotError for anything that is
+        not a solution hash."""
+        if not isinstance(solution_hash, str) or not STATE_ID.fullmatch(solution_hash):
+            raise SnapshotError(f"{str(solution_hash)[:80]!r} is not a snapshot id "
+                                "(a solution hash, sha256:<64 hex digits>)")
         return self.run_dir / "snapshots" / solution_hash.removeprefix("sha256:")[:16]
+
+    def verified(self, solution_hash: str) -> Path:
+        """The snapshot of a state this session saw, its files checked against the hash;
+        SnapshotError when the state is unknown, missing or its files differ."""
+        from bench.records import solution_hash as hash_of
+
+        path = self.path(solution_hash)
+        if solution_hash not in self.states and solution_hash != self.initial:
+            raise SnapshotError(f"no snapshot of state {solution_hash[:23]}... was taken in "
+                                "this run")
+        if not path.is_dir() or hash_of(path) != solution_hash:
+            raise SnapshotError(f"the snapshot {path.name} does not hold state "
+                                f"{solution_hash[:23]}... (missing or changed)")
+        return path
 
     def note(self, solution_hash: str, turn: int, passed: bool | None = None,
              ratio: float | None = None) -> None:

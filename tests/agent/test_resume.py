@@ -4,6 +4,8 @@ workspace is rebuilt from the transcript, and what the partial turn spent still 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from agentfakes import Kill, ScriptedAPI, message, tool_use, usage
 
@@ -134,3 +136,38 @@ def test_a_run_recorded_with_the_former_workspace_digest_is_refused(start_claude
         _resume(session.dir, [], harness, clock)
     assert path.read_bytes() == before
     assert not list(session.dir.glob("transcript.partial-*.jsonl"))
+
+
+# ---------------------------------------------------------------------------- untrusted
+# EXPLOIT: transcripts are shared for replay and resume, so they are untrusted input. A
+# hand-edited stop or snapshot event naming a state outside the run's snapshots must never
+# be scored.
+
+def _killed_in_evaluation(start_claude, harness):
+    session, _ = start_claude([message(tool_use("submit", "t1"))])
+    real = harness.official_evaluation
+    harness.official_evaluation = lambda *a, **k: (_ for _ in ()).throw(Kill())
+    with pytest.raises(Kill):
+        session.run()
+    harness.official_evaluation = real
+    return session
+
+
+@pytest.mark.parametrize("forged", ["../../evil", "sha256:../../../evil",
+                                    "sha256:" + "0" * 64])
+def test_a_forged_submitted_state_is_refused_not_scored(start_claude, harness, clock,
+                                                        tmp_path, forged):
+    session = _killed_in_evaluation(start_claude, harness)
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "solution.py").write_text("def train(cfg, init, tokens, batches):\n    pass\n")
+    path = session.dir / "transcript.jsonl"
+    events = read_events(path)
+    for e in events:
+        if e["event"] == "stop":
+            e["submitted"] = forged
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    with pytest.raises(ResumeError, match="snapshot"):
+        _resume(session.dir, [], harness, clock)[0].run()
+    assert not any(c[0] == "evaluate" for c in harness.calls)
+    assert harness.records == []
