@@ -38,6 +38,20 @@ def tiny_reference(tiny_cfg, tiny_inputs) -> dict:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """In-process training and evaluation run on one torch thread, in every test: at the
+    tests' shapes a second thread gains nothing, and on a shared 2-core machine it mostly
+    spin-waits, which can make an in-process training tens of times slower. A test that
+    times threads sets its own count."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def one_thread_children():
     """Sandboxed children inherit OMP_NUM_THREADS: on a shared 2-core machine torch's
     second thread mostly spin-waits (a tiny baseline child: 30 s with 2 threads, 5 s with

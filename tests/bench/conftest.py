@@ -18,18 +18,6 @@ def dirs(tmp_path) -> dict[str, Path]:
 
 
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The fakes train in-process; on a shared 2-core machine torch's second thread spends
-    its time spin-waiting (4 steps of tiny: 1.5 s with 2 threads, 0.12 s with 1)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(autouse=True)
 def user_cache_home(tmp_path_factory, monkeypatch):
     """Ceilings a test measures or fakes go to a fresh XDG_CACHE_HOME, never into the real
     ~/.cache: a ceiling measured beside a test suite is too low to keep."""

@@ -1,5 +1,4 @@
-"""Fixtures of the judge's tests: solution directories written on the fly, and one torch
-thread in-process (the children get one through tests/conftest.py)."""
+"""Fixtures of the judge's tests: solution directories written on the fly."""
 
 from __future__ import annotations
 
@@ -7,18 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """In-process training and evaluation too: with two threads on a loaded 2-core machine,
-    torch's second thread spends its time spin-waiting."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture
