@@ -13,15 +13,17 @@ Protocol (DESIGN.md, "The clock"):
    ABBA...), so drift of the machine falls on both sides alike. The time is the sandbox
    parent's monotonic clock from `go` to `done` (RunResult.seconds); nothing the child
    reports about time is read. Beside each time, the run's wall-clock window (RunResult's
-   started_at/ended_at) goes into its row, so overlaps can be checked afterwards. Every
+   started_at/ended_at) and what the machine gave it (RunResult.usage) go into its row. A
+   round whose runs other work contended is timed again; an evaluation that could not get
+   a quiet machine claims nothing (bench/contention.py). Every
    candidate run is judged against that round's baseline run
    (`correctness.training_check.compare`) on held-out text from a second secret seed,
    drawn once every child of the pairing is dead; the first failure rejects the candidate.
    Half the rounds run the baseline first, unlike `check_training` (candidate first): the
    reference result then lives only in this process, which no child can read (the
    sandbox makes it non-dumpable while a child lives), and its sandbox dir is gone.
-4. `repeat_self`: R more rounds of the candidate against itself, whose ratio spread is the
-   noise that an honest claim must exceed (`bench.stats`).
+4. `repeat_self`: R more rounds of the candidate against itself, whose ratio spread is
+   reported as the noise identical code shows (`bench.stats`).
 
 `official_evaluations` runs several candidates, one after another in the order given, against one
 shared set of baseline runs: round r's seed and its baseline run are made once, when the
@@ -31,7 +33,7 @@ paired with that run. Each candidate's evaluation is complete, and handed to
 candidate's result; the shared runs save a baseline run per extra candidate and round,
 which is most of the time on a GPU.
 
-The result, `Evaluation`, and its summary (the statistic and the noise rule) live in
+The result, `Evaluation`, and its summary (the statistic, its interval, the verdict) live in
 bench/evaluation.py; `Evaluation.timing` names where the runs were timed (bench/windows.py).
 
 The runner and the judge are parameters, so the statistics are tested with fakes whose
@@ -44,7 +46,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import stats, windows
+from bench import contention, stats, windows
 from bench.evaluation import Evaluation, summarize
 
 WARMUP_STEPS = 3
@@ -86,10 +88,10 @@ def _default_judge(preset: str, device: str, tolerances=None) -> tuple[Judge, di
     return judge, source.identity(preset, device)
 
 
-def _baseline_dir() -> Path:
-    from correctness.sandbox import BASELINE_DIR
+def _baseline_dir(preset: str) -> Path:
+    import baseline
 
-    return Path(BASELINE_DIR)
+    return baseline.reference_dir(preset)
 
 
 def _check_dict(check) -> dict:
@@ -110,6 +112,7 @@ class _Evaluations:
         self.evs, self.runner, self.baseline_dir, self.cfg = evs, runner, baseline_dir, cfg
         self.baseline_runs, self.candidate_runs = plan  # planned, per side
         self.done = {side: 0 for side in ("baseline", *range(len(evs)))}
+        self.retried = dict.fromkeys(self.done, 0)  # runs added by timing rounds again
         self.on_progress = on_progress
         self.warm: tuple[dict, dict, object] | None = None  # warm-up cfg, inputs, baseline run
         # per round: its inputs (fresh, kept in this process only) and its baseline run
@@ -118,9 +121,10 @@ class _Evaluations:
     @property
     def total(self) -> int:
         """Runs planned: a rejected candidate runs no more; with none left, nor the baseline."""
-        cands = sum(self.done[i] if ev.rejected_by else self.candidate_runs
+        cands = sum(self.done[i] if ev.rejected_by else self.candidate_runs + self.retried[i]
                     for i, ev in enumerate(self.evs))
-        base = self.baseline_runs if self.active() else self.done["baseline"]
+        base = (self.baseline_runs + self.retried["baseline"] if self.active()
+                else self.done["baseline"])
         return base + cands
 
     def active(self) -> list[int]:
@@ -161,13 +165,6 @@ class _Evaluations:
 
 def _name(ev: Evaluation) -> str:
     return Path(ev.solution_dir).name
-
-
-def _window(side: str, result) -> dict:
-    """A run's wall-clock window (time.time() at go and done) under the row's names for
-    `side`; None for a run that did not happen or reported none (a fake runner)."""
-    return {f"{side}_started_at": getattr(result, "started_at", None),
-            f"{side}_ended_at": getattr(result, "ended_at", None)}
 
 
 def _status(result) -> str:
@@ -217,9 +214,10 @@ def official_evaluations(solution_dirs: list[str | Path], preset: str, device: s
     allow_library = allow_library or [False] * len(solution_dirs)
     timing = windows.timing_place(device)
     evs = [Evaluation(str(d), preset, device, rounds, bool(lib), calibration=calibration,
-                      timing=dict(timing)) for d, lib in zip(solution_dirs, allow_library)]
+                      timing=dict(timing), contention_rule=dict(contention.RULE))
+           for d, lib in zip(solution_dirs, allow_library)]
     plan = (warmup + rounds, warmup + rounds + repeat_self * 2 * rounds)
-    session = _Evaluations(evs, runner, Path(baseline_dir or _baseline_dir()), cfg, plan,
+    session = _Evaluations(evs, runner, Path(baseline_dir or _baseline_dir(preset)), cfg, plan,
                        on_progress)
     for i, ev in enumerate(evs):
         _evaluate_one(session, i, kernel_check, judge, rounds, warmup, repeat_self)
@@ -273,46 +271,76 @@ def _warm_up(session: _Evaluations, i: int) -> None:
     cand = session.run(i, warm_cfg, inputs, "warm-up", compile_cache="update")
     session.evs[i].warmup = {"steps": warm_cfg["steps"], "baseline_s": base.seconds,
                              "candidate_s": cand.seconds if cand.ok else None,
-                             **_window("baseline", base), **_window("candidate", cand)}
+                             **contention.pair_fields(base, cand)}
     if not cand.ok:
         session.reject(i, cand.check, f"warm-up: {cand.message}")
 
 
 def _timed_round(session: _Evaluations, i: int, r: int, judge: Judge) -> None:
     """Candidate i's round r, against the round's baseline run (made now if no candidate
-    made it before); judged at once."""
+    made it before), timed again while other work contended either run (module
+    docstring); judged at once."""
     import baseline
 
-    cfg, label = session.cfg, f"round {r + 1}"
+    cfg, label, ev = session.cfg, f"round {r + 1}", session.evs[i]
     if r == len(session.shared):
         session.shared.append({"inputs": baseline.make_inputs(cfg, secrets.randbits(62)),
                                "baseline": None})
-    shared = session.shared[r]
-    inputs = shared["inputs"]
-    if shared["baseline"] is None and r % 2 == 0:
-        shared["baseline"] = session.run("baseline", cfg, inputs, label)
-    cand = session.run(i, cfg, inputs, label)
-    order = "baseline,candidate"
-    if shared["baseline"] is None and cand.ok:  # a failed run needs no partner
-        shared["baseline"] = session.run("baseline", cfg, inputs, label)
-        order = "candidate,baseline"
-    base = shared["baseline"]
+    base, cand, order, discarded = _attempts(session, i, r, label)
     row = {"round": r + 1, "order": order, "baseline_s": base.seconds if base else None,
            "candidate_s": cand.seconds if cand.ok else None, "ratio": None, "checks": [],
-           **_window("baseline", base), **_window("candidate", cand)}
-    session.evs[i].rounds.append(row)
+           "attempts": len(discarded) + 1, "discarded": discarded,
+           **contention.pair_fields(base, cand)}
+    row["contended"] = cand.ok and contention.contended(row)
+    ev.contended = ev.contended or row["contended"]
+    ev.rounds.append(row)
     if not cand.ok:
         session.reject(i, cand.check, f"{label}: {cand.message}")
         return
     # A seed of its own, drawn now: every child of this pairing is dead, and nothing any of
     # them saw (init, corpus, batches) is derived from it.
     heldout = baseline.make_heldout(cfg, secrets.randbits(62))
-    row["checks"] = [_check_dict(c) for c in judge(base, cand, cfg, inputs["init"], heldout)]
+    init = session.shared[r]["inputs"]["init"]
+    row["checks"] = [_check_dict(c) for c in judge(base, cand, cfg, init, heldout)]
     failed = [c for c in row["checks"] if not c["passed"]]
     if failed:
         session.reject(i, failed[0]["name"], f"{label}: {failed[0]['detail']}")
     else:
         row["ratio"] = stats.paired_ratios([base.seconds], [cand.seconds])[0]
+
+
+def _attempts(session: _Evaluations, i: int, r: int, label: str) -> tuple:
+    """(baseline run, candidate run, order, discarded attempts) of round r: the pair is
+    timed again, both runs, while other work contended either one, up to
+    ATTEMPTS_PER_ROUND in all, and once only in an evaluation already contended."""
+    discarded: list[dict] = []
+    while True:
+        attempt = f"{label}, attempt {len(discarded) + 1}" if discarded else label
+        base, cand, order = _pair(session, i, r, attempt)
+        if (not cand.ok or session.evs[i].contended
+                or not contention.contended(contention.pair_fields(base, cand))
+                or len(discarded) + 1 == contention.ATTEMPTS_PER_ROUND):
+            return base, cand, order, discarded
+        discarded.append({"order": order, "baseline_s": base.seconds,
+                          "candidate_s": cand.seconds, **contention.pair_fields(base, cand)})
+        session.shared[r]["baseline"] = None  # the next attempt times the baseline again
+        session.retried["baseline"] += 1
+        session.retried[i] += 1
+
+
+def _pair(session: _Evaluations, i: int, r: int, label: str) -> tuple[object, object, str]:
+    """(baseline run, candidate run, order) of one attempt at round r. The baseline runs
+    first in even rounds, after the first candidate to reach it in odd ones; a later
+    candidate is paired with the run already made."""
+    cfg, shared = session.cfg, session.shared[r]
+    if shared["baseline"] is None and r % 2 == 0:
+        shared["baseline"] = session.run("baseline", cfg, shared["inputs"], label)
+    cand = session.run(i, cfg, shared["inputs"], label)
+    order = "baseline,candidate"
+    if shared["baseline"] is None and cand.ok:  # a failed run needs no partner
+        shared["baseline"] = session.run("baseline", cfg, shared["inputs"], label)
+        order = "candidate,baseline"
+    return shared["baseline"], cand, order
 
 
 def _self_rounds(session: _Evaluations, i: int, rounds: int) -> None:
@@ -329,4 +357,4 @@ def _self_rounds(session: _Evaluations, i: int, rounds: int) -> None:
         session.evs[i].self_rounds.append({
             "round": r + 1, "first_s": first.seconds, "second_s": second.seconds,
             "ratio": stats.paired_ratios([first.seconds], [second.seconds])[0],
-            **_window("first", first), **_window("second", second)})
+            **contention.run_fields("first", first), **contention.run_fields("second", second)})

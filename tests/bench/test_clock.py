@@ -5,7 +5,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from clockfakes import FakeResult, WorkCountRunner, exact_judge, train_baseline, train_twice
+from clockfakes import (
+    FakeResult,
+    ScriptedRunner,
+    WorkCountRunner,
+    exact_judge,
+    pass_judge,
+    train_baseline,
+    train_twice,
+)
 
 from bench import clock
 from bench.stats import STATISTIC
@@ -67,48 +75,33 @@ def test_repeat_self_measures_the_candidate_against_itself(dirs):
     assert ev.self_spread == 0.0 and ev.noise_source == "repeat-self"
 
 
-class ScriptedRunner:
-    """Seconds from a script per side, for the noise rule's arithmetic."""
-
-    def __init__(self, dirs, baseline_s, candidate_s):
-        self.dirs, self.times = dirs, {"baseline": list(baseline_s), "candidate": list(candidate_s)}
-
-    def __call__(self, solution_dir, cfg, inputs, *, allow_library=False, **options):
-        side = "baseline" if solution_dir == self.dirs["baseline"] else "candidate"
-        return FakeResult(ok=True, seconds=self.times[side].pop(0))
-
-
-def _pass_judge(ref, cand, cfg, init, heldout):
-    return []
-
-
-def test_gain_within_self_noise_is_inconclusive(dirs):
-    # rounds: ratios 1.04, 1.04; self rounds: 1.0/1.1 and 1.0/1.0 -> spread 10%
+def test_a_gain_within_the_self_noise_is_still_judged_by_the_interval(dirs):
+    # rounds: ratios 1.04, 1.04; self rounds: 1.0/1.1 and 1.0/1.0 -> spread 10%, reported
     runner = ScriptedRunner(dirs, [1.04, 1.04], [1.0, 1.0, 1.0, 1.1, 1.0, 1.0])
     ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=2, warmup=False,
-                        repeat_self=True, runner=runner, judge=_pass_judge,
+                        repeat_self=True, runner=runner, judge=pass_judge,
                         baseline_dir=dirs["baseline"])
     assert ev.median_ratio == pytest.approx(1.04)
-    assert ev.self_spread == pytest.approx(1.1 - 1.0)
-    assert ev.inconclusive
+    assert ev.self_spread == pytest.approx(1.1 - 1.0) and ev.noise_source == "repeat-self"
+    assert ev.ratio_interval == [pytest.approx(1.04), pytest.approx(1.04)]
+    assert not ev.inconclusive  # paired rounds that agree exactly: the interval is a point
 
 
-def test_the_larger_spread_is_the_noise(dirs):
-    # self rounds agree to 1%, but the baseline's own times spread 40%: a 1.3x claim is noise
-    runner = ScriptedRunner(dirs, [1.3, 1.82, 1.3], [1.0, 1.4, 1.0, 1.0, 1.01, 1.0, 1.0, 1.0, 1.0])
+def test_drift_that_hits_both_sides_alike_cancels_in_the_pairs(dirs):
+    # the baseline's own times spread 40% across rounds, the pairs' ratios do not
+    runner = ScriptedRunner(dirs, [1.3, 1.82, 1.3], [1.0, 1.4, 1.0])
     ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
-                        repeat_self=True, runner=runner, judge=_pass_judge,
-                        baseline_dir=dirs["baseline"])
+                        runner=runner, judge=pass_judge, baseline_dir=dirs["baseline"])
     assert ev.median_ratio == pytest.approx(1.3)
-    assert ev.self_spread == pytest.approx(0.01)
     assert ev.noise_source == "baseline rounds" and ev.baseline_spread == pytest.approx(0.4)
-    assert ev.inconclusive
+    assert ev.ratio_interval == [pytest.approx(1.3), pytest.approx(1.3)]
+    assert not ev.inconclusive
 
 
 def test_without_repeat_self_the_baseline_rounds_are_the_noise(dirs):
     runner = ScriptedRunner(dirs, [2.0, 2.2, 2.0], [1.0, 1.0, 1.0])
     ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
-                        runner=runner, judge=_pass_judge, baseline_dir=dirs["baseline"])
+                        runner=runner, judge=pass_judge, baseline_dir=dirs["baseline"])
     assert ev.noise_source == "baseline rounds"
     assert ev.baseline_spread == pytest.approx(0.1)
     assert ev.median_ratio == 2.0 and not ev.inconclusive
@@ -314,8 +307,8 @@ def test_a_failing_declared_kernel_means_the_solution_never_runs(dirs):
 def test_one_round_without_repeat_self_has_unknown_noise_and_claims_nothing(dirs):
     runner = ScriptedRunner(dirs, [2.0], [1.0])
     ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=1, warmup=False,
-                        runner=runner, judge=_pass_judge, baseline_dir=dirs["baseline"])
-    assert ev.median_ratio == 2.0
+                        runner=runner, judge=pass_judge, baseline_dir=dirs["baseline"])
+    assert ev.median_ratio == 2.0 and ev.ratio_interval is None
     assert ev.baseline_spread is None and ev.noise_source is None and ev.inconclusive
 
 

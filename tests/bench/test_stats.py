@@ -1,4 +1,5 @@
-"""bench.stats: paired ratios, their median, and the inconclusive rule, on exact numbers."""
+"""bench.stats: paired ratios, their median, and the interval that decides a claim, on exact
+numbers."""
 
 import math
 
@@ -30,16 +31,67 @@ def test_spread_of_identical_runs():
     assert stats.spread([0.95, 1.0, 1.045]) == pytest.approx(1.045 / 0.95 - 1)
 
 
-@pytest.mark.parametrize("median, spread, expected", [
-    (1.04, 0.05, True),  # a 4% gain inside 5% noise proves nothing
-    (1.06, 0.05, False),
-    (0.96, 0.05, True),  # slowdowns alike: 1/1.05 = 0.952
-    (0.94, 0.05, False),
-    (2.0, 0.0, False),
-    (1.0, 0.0, True),  # no gain at all is never a claim
+def test_t_critical_values_are_students():
+    """The table against Student's t itself (mpmath, which torch's sympy brings along)."""
+    import mpmath
+
+    def exact(df: int) -> float:
+        cdf = lambda x: 1 - mpmath.betainc(df / 2, 0.5, 0, df / (df + x * x),  # noqa: E731
+                                           regularized=True) / 2
+        return float(mpmath.findroot(lambda x: cdf(x) - 0.975, 2.0))
+
+    for df in range(1, 31):
+        assert stats.t_critical(df) == pytest.approx(exact(df), abs=5e-4)
+    for df in (31, 60, 1000):
+        assert exact(df) <= stats.t_critical(df) <= 1.05 * exact(df)  # wide, never narrow
+    with pytest.raises(ValueError):
+        stats.t_critical(0)
+
+
+def test_interval_of_the_geometric_mean_ratio():
+    # log ratios ln 2 + (0, 0.1, -0.1): mean ln 2, standard deviation 0.1, t(2) = 4.303
+    half = 4.303 * 0.1 / math.sqrt(3)
+    low, high = stats.ratio_interval([2.0, 2.0 * math.exp(0.1), 2.0 * math.exp(-0.1)])
+    assert (low, high) == (pytest.approx(2.0 * math.exp(-half)),
+                           pytest.approx(2.0 * math.exp(half)))
+    assert stats.conclusive((low, high))
+
+
+def test_identical_code_with_noise_is_inconclusive():
+    interval = stats.ratio_interval([1.08, 0.93, 1.02])
+    assert interval[0] < 1.0 < interval[1] and not stats.conclusive(interval)
+
+
+def test_agreeing_rounds_give_a_point_and_one_round_no_interval():
+    assert stats.ratio_interval([1.5, 1.5, 1.5]) == pytest.approx((1.5, 1.5))
+    assert stats.conclusive(stats.ratio_interval([0.5, 0.5]))
+    assert stats.ratio_interval([3.0]) is None and not stats.conclusive(None)
+
+
+@pytest.mark.parametrize("interval, expected", [
+    ((1.01, 1.2), True), ((0.8, 0.99), True),  # a gain, a loss
+    ((0.9, 1.1), False), ((1.0, 1.2), False), ((0.8, 1.0), False),  # 1 inside or on the edge
 ])
-def test_inconclusive_when_gain_within_noise(median, spread, expected):
-    assert stats.inconclusive(median, spread) is expected
+def test_conclusive_when_the_interval_excludes_one(interval, expected):
+    assert stats.conclusive(interval) is expected
+
+
+def test_three_rounds_bootstrap_would_be_min_to_max():
+    """Why the clock does not bootstrap its rounds: with 3, the percentile interval is
+    [min, max], so any 3 rounds on one side of 1 would be conclusive however far apart.
+    The t interval of the same rounds contains 1."""
+    rounds = [1.05, 1.6, 2.6]
+    assert stats.bootstrap_interval(rounds) == (1.05, 2.6)
+    assert not stats.conclusive(stats.ratio_interval(rounds))
+
+
+@given(st.lists(st.floats(0.05, 20.0), min_size=2, max_size=9), st.floats(0.05, 20.0))
+def test_interval_brackets_the_geometric_mean_and_scales_with_the_ratios(ratios, factor):
+    low, high = stats.ratio_interval(ratios)
+    geometric = math.exp(sum(map(math.log, ratios)) / len(ratios))
+    assert low <= geometric * (1 + 1e-9) and geometric <= high * (1 + 1e-9)
+    scaled = stats.ratio_interval([r * factor for r in ratios])
+    assert scaled == (pytest.approx(low * factor), pytest.approx(high * factor))
 
 
 @given(st.lists(st.floats(0.01, 100.0), min_size=1, max_size=9),
