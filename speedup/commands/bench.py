@@ -161,13 +161,15 @@ def _report(ev, ceiling: dict | None) -> None:
     from speedup.ui import out
 
     out.print(f"{ev.solution_dir} on {ev.preset}/{ev.device}", markup=False)
-    table = Table("round", "order", "baseline s", "candidate s", "speedup", "verdict")
+    table = Table("round", "order", "baseline s", "candidate s", "speedup", "other work",
+                  "verdict")
     for r in ev.rounds:
         failed = [c["name"] for c in r["checks"] if not c["passed"]]
         verdict = ("rejected: " + ", ".join(failed) if failed
                    else f"rejected: {ev.rejected_by}" if r["candidate_s"] is None else "pass")
         table.add_row(str(r["round"]), r["order"], _fmt(r["baseline_s"], "{:.3f}"),
-                      _fmt(r["candidate_s"], "{:.3f}"), _fmt(r["ratio"], "{:.3f}x"), verdict)
+                      _fmt(r["candidate_s"], "{:.3f}"), _fmt(r["ratio"], "{:.3f}x"),
+                      _contention_cell(r), verdict)
     if ev.rounds:
         out.print(table)
     for r in ev.self_rounds:
@@ -176,7 +178,10 @@ def _report(ev, ceiling: dict | None) -> None:
     if ev.passed:
         out.print(f"speedup {ev.median_ratio:.3f}x (min {ev.min_ratio:.3f}x, max "
                   f"{ev.max_ratio:.3f}x): {ev.statistic}, {len(ev.rounds)} rounds")
-        out.print(_noise_line(ev))
+        out.print(_claim_line(ev), markup=False)
+        if ev.noise_source is not None:
+            noise = ev.self_spread if ev.noise_source == "repeat-self" else ev.baseline_spread
+            out.print(f"noise: spread {noise:.1%} ({ev.noise_source})")
     roof = for_evaluation(ev, ceiling)
     if roof:
         for side in ("candidate", "baseline"):
@@ -192,13 +197,29 @@ def _report(ev, ceiling: dict | None) -> None:
     out.print(f"verdict: {verdict}", markup=False)
 
 
-def _noise_line(ev) -> str:
-    if ev.noise_source is None:
-        return ("noise: unknown (one round, no --repeat-self): INCONCLUSIVE until identical "
-                "code has been timed twice")
-    noise = ev.self_spread if ev.noise_source == "repeat-self" else ev.baseline_spread
-    verdict = "INCONCLUSIVE: the gain is within the noise" if ev.inconclusive else "conclusive"
-    return f"noise: spread {noise:.1%} ({ev.noise_source}); {verdict}"
+def _claim_line(ev) -> str:
+    """Whether the speedup is a claim: its interval over rounds, or why there is none."""
+    from bench import contention
+
+    if ev.contended:
+        return f"INCONCLUSIVE: {contention.message(ev.rounds, ev.contention_rule)}"
+    if ev.ratio_interval is None:
+        return "INCONCLUSIVE: one round has no interval; time two or more"
+    low, high = ev.ratio_interval
+    found = "excludes" if not ev.inconclusive else "contains"
+    return (f"{'conclusive' if not ev.inconclusive else 'INCONCLUSIVE'}: the 95% interval "
+            f"{low:.3f}x-{high:.3f}x {found} 1 ({ev.interval_method})")
+
+
+def _contention_cell(row: dict) -> str:
+    """Other work's largest share of the CPUs during the row's runs, and the attempts."""
+    from bench import contention
+
+    share = contention.foreign_share(row)
+    cell = "-" if share is None else f"{share:.0%}"
+    if row.get("contended"):
+        cell += " CONTENDED"
+    return cell + (f" ({row['attempts']} attempts)" if row.get("attempts", 1) > 1 else "")
 
 
 def _fmt(value, spec: str) -> str:

@@ -137,3 +137,21 @@ def test_records_from_before_usage_and_intervals_load_and_render(tmp_path):
     assert len(loaded) == len(old) + 1
     tracks = leaderboard.build(loaded)
     assert render_markdown(tracks, None).count("|") > 10
+
+
+def test_speedup_bench_prints_the_interval_and_a_contended_machine(dirs):
+    from speedup.commands.bench import _claim_line, _contention_cell
+
+    gain = ScriptedRunner(dirs, [2.0, 2.1, 1.9], [1.0, 1.02, 0.97], candidate_shares=[BUSY])
+    ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=2, warmup=False,
+                                   runner=gain, judge=pass_judge, baseline_dir=dirs["baseline"])
+    low, high = ev.ratio_interval
+    assert _claim_line(ev).startswith(f"conclusive: the 95% interval {low:.3f}x-{high:.3f}x "
+                                      "excludes 1")
+    assert _contention_cell(ev.rounds[0]) == "0% (2 attempts)"
+    busy = WorkCountRunner({dirs["baseline"]: train_baseline, dirs["twice"]: train_twice},
+                           contention={"twice": [BUSY] * 20})
+    ev = _evaluate(dirs, busy, candidate="twice", rounds=2)
+    assert _claim_line(ev).startswith("INCONCLUSIVE: could not get a quiet machine")
+    assert _contention_cell(ev.rounds[0]) == f"50% CONTENDED ({LIMIT} attempts)"
+    assert _contention_cell({"round": 1}) == "-"  # a runner that measured nothing
