@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,16 @@ class Preset:
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     layer_norm_eps: float = 1e-5
+    # The preset's reference program: "" is this package's own `train` (baseline/), else
+    # the name of a subpackage of baseline/ that is a solution directory. Which program is
+    # the reference is not part of the training, so `cfg` does not carry it.
+    reference: str = ""
 
     def to_cfg(self, device: str = "cpu") -> dict:
         """The plain-values dict handed to `train(cfg, ...)`."""
-        return {**dataclasses.asdict(self), "device": device}
+        values = dataclasses.asdict(self)
+        del values["reference"]
+        return {**values, "device": device}
 
     @property
     def tokens_per_step(self) -> int:
@@ -71,6 +80,14 @@ PRESETS: dict[str, Preset] = {
         corpus_tokens=1 << 22, heldout_tokens=1 << 16, batch_size=32, steps=800,
         lr=2e-3, min_lr=2e-4, warmup_steps=40,
     ),
+    # The range track (issue 18): the NumPy first draft in baseline/draft/ is its reference
+    # program, sized so that its waste multiplies past 52x against the best program for
+    # the same training on 2 cores. Sizing: bench/measurements/2026-12-07-range-track-design.json.
+    "range": Preset(
+        name="range", vocab_size=256, d_model=32, n_layer=2, n_head=2, seq_len=64,
+        corpus_tokens=1 << 18, heldout_tokens=1 << 14, batch_size=16, steps=300,
+        lr=1e-2, min_lr=1e-3, warmup_steps=20, reference="draft",
+    ),
 }
 
 
@@ -78,3 +95,10 @@ def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
+
+
+def reference_dir(preset: Preset | str) -> Path:
+    """The directory of the preset's reference program: the solution the judge compares
+    against, the clock times as the baseline, and an agent's workspace starts from."""
+    chosen = get_preset(preset) if isinstance(preset, str) else preset
+    return PACKAGE_DIR / chosen.reference if chosen.reference else PACKAGE_DIR
