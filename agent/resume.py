@@ -28,7 +28,7 @@ from agent.snapshots import SnapshotError, Snapshots
 from agent.tools import FILE_TOOLS
 from agent.transcript import complete_prefix, conversation_from, read_events
 from agent.workspace import Workspace
-from correctness.sandbox import BASELINE_DIR  # every workspace starts as its copy
+from baseline import reference_dir  # every workspace starts as a copy of the preset's
 
 HASH_PREFIX = "sha256:"  # every solution_hash starts with it
 
@@ -152,11 +152,11 @@ def _spent_in(events: list[dict], price: Price, cache_ttl: str) -> Spend:
 
 
 def rebuild_workspace(root: Path, done: list[dict], want: str) -> Workspace:
-    """A fresh baseline copy with the successful file-tool calls replayed; ResumeError
-    unless its solution hash is `want`, the last one recorded."""
+    """A fresh copy of the preset's reference program with the successful file-tool calls
+    replayed; ResumeError unless its solution hash is `want`, the last one recorded."""
     if root.exists():
         shutil.rmtree(root)
-    workspace = Workspace.create(root, BASELINE_DIR)
+    workspace = Workspace.create(root, reference_dir(done[0]["config"]["preset"]))
     calls = {}
     for e in done:
         if e["event"] == "tool_call" and e["name"] in FILE_TOOLS:

@@ -36,7 +36,7 @@ from agent.snapshots import Snapshots
 from agent.tools import TOOL_SPECS, Toolbox
 from agent.transcript import Transcript
 from agent.workspace import Workspace
-from correctness.sandbox import BASELINE_DIR  # every workspace starts as its copy
+from baseline import reference_dir  # every workspace starts as a copy of the preset's
 
 MAX_API_FAILURES = 3  # consecutive turns that failed after the SDK's retries, then stop
 API_PAUSE_S = 30.0  # wait between those turns (the SDK has already backed off)
@@ -76,7 +76,7 @@ class Session:
         run_dir = Path(runs_dir) / config.run_id
         run_dir.mkdir(parents=True)
         s = cls(run_dir, config, policy, harness, **kw)
-        s.workspace = Workspace.create(run_dir / "workspace", BASELINE_DIR)
+        s.workspace = Workspace.create(run_dir / "workspace", reference_dir(config.preset))
         initial = s.snapshots.initial = s.workspace.solution_hash()
         facts = harness.track_facts(config.preset, config.device, config.results_dir)
         s.system = system_prompt(config.preset, config.device, facts, config.eval_rounds)

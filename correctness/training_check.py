@@ -28,7 +28,6 @@ import baseline
 from . import static_scan as scanner
 from . import tolerances as tolerance_table
 from .sandbox import (
-    BASELINE_DIR,
     RunResult,
     check_solution_kernels,
     kernel_failures,
@@ -189,7 +188,8 @@ def check_training(solution_dir: str | Path, preset: str, device: str, *,
                                 static_scan=static_scan, run_timeout=timeout)
     if not verdict.cand.ok:
         return reject(Check(verdict.cand.check or "run", False, detail=verdict.cand.message))
-    verdict.ref = run_solution(BASELINE_DIR, cfg, inputs, run_timeout=timeout)
+    verdict.ref = run_solution(baseline.reference_dir(preset), cfg, inputs,
+                               run_timeout=timeout)
     if not verdict.ref.ok:
         raise HarnessError(f"the baseline itself failed ({verdict.ref.check}): "
                            f"{verdict.ref.message}; an overloaded machine can cause this")

@@ -110,8 +110,9 @@ class SandboxRun:
         self.work = root / "work"
         self.log_path = root / "output.log"
         self.marker = secrets.token_hex(8)
-        if solution_dir.resolve() == BASELINE_DIR:
-            self.solution = BASELINE_DIR  # the reference: the installed program, read-only
+        if solution_dir.resolve().is_relative_to(BASELINE_DIR):
+            # a reference program (baseline.reference_dir): the installed one, read-only
+            self.solution = solution_dir.resolve()
         else:
             self.solution = root / "solution"
             shutil.copytree(solution_dir, self.solution, symlinks=True,

@@ -51,11 +51,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def entrant_for(solution_dir: Path, name: str | None) -> dict:
-    """A reference entry for the baseline and for the solutions we ship, else a submission."""
+    """A reference entry for the baseline, the other presets' reference programs under it
+    and the solutions we ship, else a submission."""
     from correctness.sandbox import BASELINE_DIR, PROJECT_DIR
 
     resolved = solution_dir.resolve()
-    ours = resolved == BASELINE_DIR or resolved.parent == PROJECT_DIR / "solutions"
+    ours = resolved.is_relative_to(BASELINE_DIR) or resolved.parent == PROJECT_DIR / "solutions"
     return {"kind": "reference" if ours else "submission", "name": name or resolved.name}
 
 
