@@ -237,11 +237,11 @@ def _baseline_time(preset: str, device: str, results_dir: str,
         return statistics.median(times), (f"the median over this machine's {len(times)} "
                                           f"official evaluation(s) in {results_dir}/")
     import baseline
-    from correctness.sandbox import run_solution
+    from correctness.sandbox import reference_dir, run_solution
     from correctness.training_check import run_timeout
 
     cfg = baseline.get_preset(preset).to_cfg(device)
-    run = run_solution(baseline.reference_dir(preset), cfg,
+    run = run_solution(reference_dir(preset), cfg,
                        baseline.make_inputs(cfg, secrets.randbits(63)),
                        run_timeout=run_timeout(preset))
     if not run.ok:

@@ -28,7 +28,7 @@ from agent.snapshots import SnapshotError, Snapshots
 from agent.tools import FILE_TOOLS
 from agent.transcript import complete_prefix, conversation_from, read_events
 from agent.workspace import Workspace
-from baseline import reference_dir  # every workspace starts as a copy of the preset's
+from correctness.sandbox import reference_dir  # a workspace starts as its copy
 
 HASH_PREFIX = "sha256:"  # every solution_hash starts with it
 

@@ -36,7 +36,7 @@ from agent.snapshots import Snapshots
 from agent.tools import TOOL_SPECS, Toolbox
 from agent.transcript import Transcript
 from agent.workspace import Workspace
-from baseline import reference_dir  # every workspace starts as a copy of the preset's
+from correctness.sandbox import reference_dir  # a workspace starts as its copy
 
 MAX_API_FAILURES = 3  # consecutive turns that failed after the SDK's retries, then stop
 API_PAUSE_S = 30.0  # wait between those turns (the SDK has already backed off)

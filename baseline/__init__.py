@@ -5,10 +5,10 @@ run's inputs), `ops.py` (the kernel slots and their naive references), `model.py
 and its initial weights), `train.py` (the loop), `heldout.py` (how the harness scores the
 weights a run returns). `rng.py` is the counter-based random numbers behind every seed;
 `solution.py` is the baseline as a solution. `draft/` is the `range` preset's reference
-program, a NumPy first draft (`config.reference_dir` names each preset's).
+program, a NumPy first draft (`Preset.reference` names each preset's).
 """
 
-from .config import PRESETS, Preset, get_preset, reference_dir
+from .config import PRESETS, Preset, get_preset
 from .data import entropy_floor, generate, make_batches, make_inputs, unigram_entropy
 from .heldout import heldout_loss, make_heldout
 from .model import GPT, make_init, param_shapes
@@ -17,5 +17,5 @@ from .train import lr_at, train
 __all__ = [
     "GPT", "PRESETS", "Preset", "entropy_floor", "generate", "get_preset", "heldout_loss",
     "lr_at", "make_batches", "make_heldout", "make_init", "make_inputs", "param_shapes",
-    "reference_dir", "train", "unigram_entropy",
+    "train", "unigram_entropy",
 ]

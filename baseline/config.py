@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
-
-PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -40,8 +37,9 @@ class Preset:
     grad_clip: float = 1.0
     layer_norm_eps: float = 1e-5
     # The preset's reference program: "" is this package's own `train` (baseline/), else
-    # the name of a subpackage of baseline/ that is a solution directory. Which program is
-    # the reference is not part of the training, so `cfg` does not carry it.
+    # the name of a subpackage of baseline/ that is a solution directory (the judge's
+    # correctness.sandbox.reference_dir finds it). Which program is the reference is not
+    # part of the training, so `cfg` does not carry it.
     reference: str = ""
 
     def to_cfg(self, device: str = "cpu") -> dict:
@@ -95,10 +93,3 @@ def get_preset(name: str) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
-
-
-def reference_dir(preset: Preset | str) -> Path:
-    """The directory of the preset's reference program: the solution the judge compares
-    against, the clock times as the baseline, and an agent's workspace starts from."""
-    chosen = get_preset(preset) if isinstance(preset, str) else preset
-    return PACKAGE_DIR / chosen.reference if chosen.reference else PACKAGE_DIR

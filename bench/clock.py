@@ -89,9 +89,9 @@ def _default_judge(preset: str, device: str, tolerances=None) -> tuple[Judge, di
 
 
 def _baseline_dir(preset: str) -> Path:
-    import baseline
+    from correctness.sandbox import reference_dir
 
-    return baseline.reference_dir(preset)
+    return reference_dir(preset)
 
 
 def _check_dict(check) -> dict:

@@ -31,6 +31,7 @@ from .sandbox import (
     RunResult,
     check_solution_kernels,
     kernel_failures,
+    reference_dir,
     run_solution,
     validate_results,
 )
@@ -188,7 +189,7 @@ def check_training(solution_dir: str | Path, preset: str, device: str, *,
                                 static_scan=static_scan, run_timeout=timeout)
     if not verdict.cand.ok:
         return reject(Check(verdict.cand.check or "run", False, detail=verdict.cand.message))
-    verdict.ref = run_solution(baseline.reference_dir(preset), cfg, inputs,
+    verdict.ref = run_solution(reference_dir(preset), cfg, inputs,
                                run_timeout=timeout)
     if not verdict.ref.ok:
         raise HarnessError(f"the baseline itself failed ({verdict.ref.check}): "

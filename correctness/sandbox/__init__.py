@@ -1,6 +1,7 @@
 """The sandboxed runner: the only way a solution's code ever runs.
 
-    api         run_solution, profile_solution, check_solution_kernels, run_script (its uses)
+    api         run_solution, profile_solution, check_solution_kernels, run_script (its uses),
+                reference_dir (which program a preset's reference is)
     runner      one run: directories, the child process, the ready/go/done protocol
     isolation   Linux namespaces through bubblewrap, or process isolation where refused
     processes   the status pipe, killing a run's processes, the parent's own guard
@@ -13,6 +14,7 @@ from .api import (
     check_solution_kernels,
     kernel_failures,
     profile_solution,
+    reference_dir,
     run_script,
     run_solution,
 )
@@ -23,5 +25,5 @@ from .runner import BASELINE_DIR, CACHE_ROOT, CACHES, ENV_PASSTHROUGH, PROJECT_D
 __all__ = [
     "BASELINE_DIR", "CACHES", "CACHE_ROOT", "ENV_PASSTHROUGH", "PROJECT_DIR", "Isolation",
     "RunResult", "check_solution_kernels", "detect_isolation", "kernel_failures",
-    "profile_solution", "run_script", "run_solution", "validate_results",
+    "profile_solution", "reference_dir", "run_script", "run_solution", "validate_results",
 ]

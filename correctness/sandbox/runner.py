@@ -111,7 +111,7 @@ class SandboxRun:
         self.log_path = root / "output.log"
         self.marker = secrets.token_hex(8)
         if solution_dir.resolve().is_relative_to(BASELINE_DIR):
-            # a reference program (baseline.reference_dir): the installed one, read-only
+            # a reference program (reference_dir): the installed one, read-only
             self.solution = solution_dir.resolve()
         else:
             self.solution = root / "solution"

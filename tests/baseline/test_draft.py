@@ -22,7 +22,7 @@ from baseline.draft import train as draft_train
 from baseline.model import decays
 from baseline.train import clip_grad_norm, update
 from correctness import tolerances
-from correctness.sandbox import run_solution
+from correctness.sandbox import BASELINE_DIR, reference_dir, run_solution
 from correctness.static_scan import scan
 from correctness.training_check import check_training
 
@@ -140,20 +140,20 @@ def test_train_is_deterministic_and_has_the_solution_format(inputs):
 
 
 def test_the_range_preset_names_the_draft_and_the_others_baseline():
-    assert baseline.reference_dir("range") == config.PACKAGE_DIR / "draft"
-    assert (baseline.reference_dir("range") / "solution.py").is_file()
+    assert reference_dir("range") == BASELINE_DIR / "draft"
+    assert (reference_dir("range") / "solution.py").is_file()
     for name in ("tiny", "cpu", "gpu"):
-        assert baseline.reference_dir(name) == config.PACKAGE_DIR
+        assert reference_dir(name) == BASELINE_DIR
     assert "reference" not in baseline.get_preset("range").to_cfg()
 
 
 def test_a_copy_scans_clean_and_runs_sandboxed_like_the_installed_one(tmp_path, inputs):
     copy = tmp_path / "workspace"
-    shutil.copytree(baseline.reference_dir("range"), copy,
+    shutil.copytree(reference_dir("range"), copy,
                     ignore=shutil.ignore_patterns("__pycache__"))
     assert scan(copy) == []
     cfg = {**SMALL, "steps": 3}
-    installed = run_solution(baseline.reference_dir("range"), cfg, inputs)
+    installed = run_solution(reference_dir("range"), cfg, inputs)
     copied = run_solution(copy, cfg, inputs)
     assert installed.ok and copied.ok, (installed.message, copied.message)
     assert copied.losses == installed.losses
@@ -172,7 +172,7 @@ def test_a_copy_passes_the_training_check_against_the_draft(tmp_path, monkeypatc
     tiny = tolerances.Source().entry("tiny", "cpu")  # strict: a copy must be bit-identical
     table.save("range", "cpu", tiny)
     copy = tmp_path / "workspace"
-    shutil.copytree(baseline.reference_dir("range"), copy,
+    shutil.copytree(reference_dir("range"), copy,
                     ignore=shutil.ignore_patterns("__pycache__"))
     verdict = check_training(copy, "range", "cpu", seed=3, tolerances=table)
     assert verdict.passed, [c for c in verdict.checks if not c.passed]
