@@ -3,9 +3,12 @@ solutions (the baseline, sibling modules, relative imports, torch/triton code) s
 
 from __future__ import annotations
 
+import keyword
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from correctness.sandbox import BASELINE_DIR
 from correctness.static_scan import declares_kernels, preimports, scan
@@ -127,3 +130,125 @@ def test_declares_kernels_and_preimports(write_solution):
 ])
 def test_torch_optim_and_compile_get_dynamo_loaded_in_the_untimed_setup(write_solution, source):
     assert preimports(write_solution(source)) == ["torch._dynamo"]
+
+
+# ---------------------------------------------------------------------------- what names refer to
+
+@pytest.mark.parametrize("source,rule,words", [
+    # private aliases of forbidden modules, resolved in the judge's own process
+    ("import random\nm = random._os", "attribute", "random._os is the module os"),
+    ("import collections\nm = collections._sys.modules", "attribute",
+     "collections._sys is the module sys"),
+    ("import enum\nb = enum.bltns", "attribute", "enum.bltns is the module builtins"),
+    ("from random import _os as o\no.mkfifo('f')", "import", "random._os is the module os"),
+    ("import torch\nmp = torch.cuda.tunable.mp", "attribute", "is the module multiprocessing"),
+    # forbidden functions under any spelling
+    ("import torch\ns = torch.UntypedStorage.from_file('f', True, 5)", "forbidden_call",
+     "torch.UntypedStorage.from_file"),
+    ("import torch\ns = torch.storage.UntypedStorage.from_file('f', True, 5)", "forbidden_call",
+     "torch.UntypedStorage.from_file"),
+    ("import torch\ns = torch.ByteStorage.from_file('f', True, 5)", "forbidden_call",
+     "torch.TypedStorage.from_file"),
+    ("import torch\ntorch.save({}, 'f')", "forbidden_call", "torch.save"),
+    ("from torch import serialization as s\ns.save({}, 'f')", "forbidden_call", "torch.save"),
+    ("import torch\ntorch.jit.save(m, 'f')", "forbidden_call", "torch.jit.save"),
+    ("import torch\ntorch.export.save(p, 'f')", "forbidden_call", "torch.export.save"),
+    ("import torch\ntorch.cuda.tunable.set_filename('f')", "forbidden_call", "set_filename"),
+    ("import torch\nh = torch.profiler.tensorboard_trace_handler('d')", "forbidden_call",
+     "tensorboard_trace_handler"),
+    ("from torch.utils import collect_env", "forbidden_call", "torch.utils.collect_env"),
+    ("import torch.utils.collect_env", "forbidden_call", "torch.utils.collect_env"),
+    ("import torch\nw = torch._C.PyTorchFileWriter('f')", "forbidden_call", "torch._C"),
+    ("import torch\nx = torch.package.PackageExporter('f')", "forbidden_call", "torch.package"),
+    ("import numpy as np\nc = np.ctypeslib.load_library('x', '.')", "forbidden_call",
+     "numpy.ctypeslib"),
+    ("import typing\nh = typing.get_type_hints(C)", "forbidden_call", "evaluates"),
+    # chains through values: the name rules stand behind resolution
+    ("def f(x):\n    return x.untyped_storage().from_file('f', True, 5)", "forbidden_call",
+     "from_file"),
+    ("def f(m):\n    m.save('f')", "forbidden_call", "save"),
+    ("def f(p):\n    p.export_chrome_trace('f')", "forbidden_call", "export_chrome_trace"),
+    # every way to refer to a reflection builtin but calling it by name
+    ("import torch\ng = getattr\nm = g(torch, 'nn')", "attribute", "getattr used as a value"),
+    ("import functools, torch\nf = functools.partial(getattr, torch)", "attribute",
+     "getattr used as a value"),
+    ("import torch\nm = list(map(getattr, [torch], ['nn']))", "attribute",
+     "getattr used as a value"),
+    ("import operator\nget = operator.attrgetter", "attribute", "attrgetter used as a value"),
+    ("import torch\nm = [getattr][0](torch, 'nn')", "attribute", "getattr used as a value"),
+    # run-time names still refused where the scan cannot read them
+    ("import torch\ndef f(name):\n    return getattr(torch, name)", "attribute",
+     "built at run time"),
+    ("import torch\nSLOTS = ('nn',)\nSLOTS = ('o' + 's',)\nt = [getattr(torch, s) for s in SLOTS]",
+     "attribute", "built at run time"),
+    ("from . import ops\ndef f(name):\n    return getattr(ops, name)", "attribute",
+     "built at run time"),
+    ("from . import ops\nfor s in ('gelu',):\n    f = getattr(ops, s)\n    s = '__builtins__'",
+     "attribute", "built at run time"),
+    ("import torch\nt = [getattr(torch, s) for s in ('nn', '__dict__')]", "attribute",
+     "'__dict__'"),
+    ("import random\nt = [getattr(random, s) for s in ('_os',)]", "attribute",
+     "random._os is the module os"),
+    ("class C:\n    __annotations__ = {'x': int}", "attribute", "__annotations__"),
+])
+def test_the_scan_reads_what_a_name_refers_to(source, rule, words, write_solution):
+    root = write_solution(source + "\n", ops="def gelu(x):\n    return x\n")
+    found = [f for f in scan(root) if f.rule == rule]
+    assert any(words in f.message for f in found), scan(root)
+
+
+@pytest.mark.parametrize("source", [
+    "from baseline.ops import SLOTS\nfrom . import ops\nTABLE = {s: getattr(ops, s) for s in SLOTS}",
+    "from baseline.ops import SLOTS\nimport ops\nTABLE = {s: getattr(ops, s) for s in SLOTS}",
+    "from baseline import ops as reference\nimport ops\nTABLE = {}\n"
+    "for s in reference.SLOTS:\n    TABLE[s] = getattr(ops, s, None)",
+    "import ops\nNAMES = ('gelu', 'attention')\nfns = [getattr(ops, n) for n in NAMES]",
+    "import ops\nfns = {n: getattr(ops, n) for n in ['gelu', 'adamw'] if hasattr(ops, n)}",
+    "import numpy as np\nnp.save('w.npy', np.zeros(3))\na = np.load('w.npy')",
+    "import torch\nx = torch.zeros(3)\nctx_saved = x.untyped_storage().nbytes()",
+    "import random\nr = random.Random(0)\nv = r.random()",
+])
+def test_honest_reflection_and_library_use_scan_clean(source, write_solution):
+    root = write_solution(source + "\n", ops="def gelu(x):\n    return x\n"
+                                             "def attention(q):\n    return q\n")
+    assert scan(root) == []
+
+
+def _forbidden_aliases() -> list[tuple[str, str, str]]:
+    """(module, attribute, what it is) for every attribute of a loaded library module on
+    the allowlist that is a module off it: the spellings a name rule would have to list."""
+    import functools
+    import sys
+    import types
+
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
+
+    from correctness.scan_resolve import FORBIDDEN_MODULES
+    from correctness.static_scan import ALLOWED_MODULES
+
+    found = []
+    for name, module in sorted(sys.modules.items()):
+        if module is None or name.partition(".")[0] not in ALLOWED_MODULES - {"baseline"} \
+                or any(name == p or name.startswith(p + ".") for p in FORBIDDEN_MODULES) \
+                or not all(part.isidentifier() for part in name.split(".")) \
+                or functools.reduce(lambda m, a: getattr(m, a, None), name.split(".")[1:],
+                                    sys.modules[name.partition(".")[0]]) is not module:
+            continue  # `import a.b as x` binds a's attribute b, which may not be the module
+        for attr, value in sorted(vars(module).items()):
+            if isinstance(value, types.ModuleType) and attr.isidentifier() and \
+                    value.__name__.partition(".")[0] not in ALLOWED_MODULES:
+                found.append((name, attr, value.__name__))
+    return found
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(alias=st.sampled_from(_forbidden_aliases()),
+       local=st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z").filter(
+           lambda s: not keyword.iskeyword(s) and s not in ("ops", "solution")))
+def test_every_library_alias_of_a_forbidden_module_is_refused(alias, local, write_solution):
+    """Whatever the library calls it and whatever the solution calls the library."""
+    module, attr, target = alias
+    root = write_solution(f"import {module} as {local}\nm = {local}.{attr}\n")
+    assert any(f.rule == "attribute" and f"is the module {target}" in f.message
+               for f in scan(root)), (alias, scan(root))
