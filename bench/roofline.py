@@ -27,6 +27,11 @@ Logits are never materialised by a fused head + cross-entropy, so they cost noth
 A cache that holds all weights across phases (small presets on a 50 MB L2) can beat this
 bound; it is a yardstick for arithmetic intensity, not any real kernel's traffic.
 
+Shapes. `step_matmuls` lists the step's products one by one (their FLOPs are
+`flops_per_step`), so that bench/shape_ceiling.py can price each at the rate this machine
+reaches at its shape: the shape-aware ceiling. The big-GEMM ceiling below prices them all at
+one large matmul's rate: an upper bound, which smaller products need not reach.
+
 Ceilings. A GPU has datasheet peaks; a CPU has none worth trusting, so its ceiling is
 measured (`measure_ceiling`: an fp32 matmul and a copy) and cached per machine and device in
 $XDG_CACHE_HOME/speedup-bench/ceiling-<machine>-<device>.json (`ensure_ceiling` measures
@@ -50,6 +55,51 @@ def flops_per_step(cfg: dict) -> float:
     d, T, V, L = cfg["d_model"], cfg["seq_len"], cfg["vocab_size"], cfg["n_layer"]
     forward_per_token = L * (24 * d * d + 4 * T * d) + 2 * d * V
     return 3.0 * forward_per_token * cfg["batch_size"] * T
+
+
+@dataclass(frozen=True)
+class Matmul:
+    """One matrix product of a training step: `batch` independent (m x k) @ (k x n)
+    products in one call (attention's per-sequence, per-head products), made `count`
+    times a step (once per layer)."""
+    name: str
+    m: int
+    n: int
+    k: int
+    batch: int = 1
+    count: int = 1
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """(batch, m, n, k): what a throughput measurement is keyed by."""
+        return (self.batch, self.m, self.n, self.k)
+
+    @property
+    def flops(self) -> float:
+        """Per step, all `count` calls."""
+        return 2.0 * self.batch * self.m * self.n * self.k * self.count
+
+
+def step_matmuls(cfg: dict) -> list[Matmul]:
+    """Every matrix product of one training step at cfg's shapes, forward and backward;
+    their FLOPs add up to `flops_per_step`. A linear layer y = x W^T, x (N, in), W (out,
+    in), N = batch * seq_len tokens, computes y (N, out, in), then dx = dy W (N, in, out)
+    and dW = dy^T x (out, in, N). Attention, per sequence and head (hd = d / n_head):
+    s = q k^T (T, T, hd), y = p v (T, hd, T); backward dp = dy v^T (T, T, hd), dv = p^T dy,
+    dq = ds k, dk = ds^T q (each T, hd, T). The tied head is a linear layer d -> vocab."""
+    B, T, d, L = cfg["batch_size"], cfg["seq_len"], cfg["d_model"], cfg["n_layer"]
+    N, hd, heads = B * T, d // cfg["n_head"], B * cfg["n_head"]
+    linears = (("attn.c_attn", d, 3 * d, L), ("attn.c_proj", d, d, L),
+               ("mlp.c_fc", d, 4 * d, L), ("mlp.c_proj", 4 * d, d, L),
+               ("lm_head", d, cfg["vocab_size"], 1))
+    found = []
+    for name, d_in, d_out, count in linears:
+        found += [Matmul(f"{name} forward", N, d_out, d_in, 1, count),
+                  Matmul(f"{name} grad input", N, d_in, d_out, 1, count),
+                  Matmul(f"{name} grad weight", d_out, d_in, N, 1, count)]
+    return found + [Matmul(f"attention {name}", T, n, k, heads, L) for name, n, k in (
+        ("q k^T", T, hd), ("p v", hd, T), ("grad p", T, hd), ("grad v", hd, T),
+        ("grad q", hd, T), ("grad k", hd, T))]
 
 
 def param_count(cfg: dict) -> int:
@@ -200,19 +250,26 @@ def ensure_ceiling(device: str, *, refresh: bool = False) -> dict:
 
 # ---------------------------------------------------------------------------- achieved
 
-def achieved(cfg: dict, run_seconds: float, device: str, ceiling: dict | None = None) -> dict:
+def achieved(cfg: dict, run_seconds: float, device: str, ceiling: dict | None = None,
+             shapes: dict | None = None) -> dict:
     """The roofline numbers of one training run of cfg['steps'] steps in run_seconds.
     The ceiling is the measured one when given, else the datasheet's bf16 tensor-core peak
-    (the fastest a legal solution could go), else none (CPUs have no table entry)."""
+    (the fastest a legal solution could go), else none (CPUs have no table entry).
+    `shapes`: a bench.shape_ceiling entry for cfg's step, which gives the shape-aware
+    ceiling's time for the run and the fraction of it the run reaches."""
+    from bench.shape_ceiling import step_seconds
     from correctness.provenance import device_name
 
     steps = cfg["steps"]
     flops, nbytes = flops_per_step(cfg), min_bytes_per_step(cfg)
+    shape_bound_s = steps * step_seconds(shapes) if shapes else None
     result = {
         "flops_per_step": flops, "min_bytes_per_step": nbytes,
         "arithmetic_intensity": flops / nbytes,
         "tokens_per_s": cfg["batch_size"] * cfg["seq_len"] * steps / run_seconds,
         "achieved_flops_per_s": flops * steps / run_seconds,
+        "shape_ceiling": shapes, "shape_bound_s": shape_bound_s,
+        "fraction_of_shape_ceiling": shape_bound_s / run_seconds if shapes else None,
         "ceiling": None, "fraction_of_ceiling": None, "roofline_bound_s": None,
     }
     peak = datasheet_peak(device_name(device)) if device == "cuda" else None
@@ -229,17 +286,20 @@ def achieved(cfg: dict, run_seconds: float, device: str, ceiling: dict | None = 
     return result
 
 
-def for_evaluation(evaluation, ceiling: dict | None = None) -> dict | None:
+def for_evaluation(evaluation, ceiling: dict | None = None,
+                   shapes: dict | None = None) -> dict | None:
     """Roofline numbers of an evaluation's median baseline and candidate runs (None when
-    the candidate never finished a timed run), against `ceiling`, else this machine's
-    cached measurement."""
+    the candidate never finished a timed run), against `ceiling` and the shape measurement
+    `shapes`, else this machine's cached ones."""
     from baseline import get_preset
+    from bench.shape_ceiling import cached_shapes
 
     if evaluation.candidate_median_s is None:
         return None
     ceiling = ceiling or cached_ceiling(evaluation.device)
     cfg = get_preset(evaluation.preset).to_cfg(evaluation.device)
-    return {side: achieved(cfg, seconds, evaluation.device, ceiling)
+    shapes = shapes or cached_shapes(cfg, evaluation.preset, evaluation.device)
+    return {side: achieved(cfg, seconds, evaluation.device, ceiling, shapes)
             for side, seconds in (("candidate", evaluation.candidate_median_s),
                                   ("baseline", evaluation.baseline_median_s))}
 

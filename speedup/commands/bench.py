@@ -4,17 +4,19 @@ timed by this process's clock; every candidate run judged against its round's ba
 
 Prints per-round times and ratios, the median speedup with min-max (the statistic:
 the median of per-round paired ratios baseline_s / candidate_s), tokens/s, achieved
-FLOP/s and the fraction of the device's ceiling, and the verdict. Writes one record per
-candidate to --results-dir when it finished at least one timed run (marked rejected if the
-judge rejected it; see results/README.md). Several DIRs share one set of baseline runs and
-are evaluated one after another in the order given, each reported and its record written
-as soon as its rounds end, so a bench stopped part-way keeps the records of the DIRs
-before. Exit code 0: every candidate passed; 1: one was rejected; 2: bad input; 3: the
-baseline itself failed (the machine or the harness is broken). Examples:
+FLOP/s, the fraction of the preset's shape-aware ceiling each run reaches (an estimate:
+bench/shape_ceiling.py) and of the device's big-GEMM peak (an upper bound), and the
+verdict. Writes one record per candidate to --results-dir when it finished at least one
+timed run (marked rejected if the judge rejected it; see results/README.md). Several DIRs
+share one set of baseline runs and are evaluated one after another in the order given,
+each reported and its record written as soon as its rounds end, so a bench stopped
+part-way keeps the records of the DIRs before. Exit code 0: every candidate passed; 1: one
+was rejected; 2: bad input; 3: the baseline itself failed (the machine or the harness is
+broken). Examples:
 
     speedup bench solutions/torch_native --preset tiny --device cpu --rounds 3
     speedup bench solutions/torch_native solutions/triton --device cuda --allow-library
-    speedup bench --measure-ceiling --device cuda      # the device's ceiling only
+    speedup bench --measure-ceiling --device cuda      # the device's ceilings only
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-library", action="store_true",
                    help="let the solution import our kernels (reference entries only; recorded)")
     p.add_argument("--measure-ceiling", action="store_true",
-                   help="measure the device's ceiling now (one large matmul, one large "
-                        "copy) and cache it for this machine; without it the cached one "
-                        "is used, and a CPU is measured once when none is cached")
+                   help="measure the device's ceilings now and cache them for this machine: "
+                        "the big-GEMM one (one large matmul, one large copy) and the "
+                        "preset's shape-aware one (every matmul shape of its training "
+                        "step, and a copy of its minimum bytes); without it the cached ones "
+                        "are used, the shape-aware one (and a CPU's big-GEMM one) measured "
+                        "once when none is cached")
     p.add_argument("--results-dir", default="results", metavar="DIR",
                    help="where the record goes (default results)")
     p.add_argument("--name", default=None,
@@ -79,14 +84,15 @@ def run(args: argparse.Namespace) -> int:
         ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
         announce_isolation()
     ceiling = _ceiling(device, refresh=args.measure_ceiling)
+    shapes = _shape_ceiling(preset, device, refresh=args.measure_ceiling)
     if not solution_dirs:
         return 0
     out.print(f"bench {', '.join(map(str, solution_dirs))} on {preset}/{device}: "
               f"{args.rounds} paired rounds{' + repeat-self' if args.repeat_self else ''}")
 
     def finished(ev) -> None:
-        _report(ev, ceiling)
-        _record(Path(ev.solution_dir), ev, ceiling, args)
+        _report(ev, ceiling, shapes)
+        _record(Path(ev.solution_dir), ev, ceiling, shapes, args)
 
     evs = _evaluate(solution_dirs, preset, device, args, finished)
     if evs is None:
@@ -94,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(ev.passed for ev in evs) else 1
 
 
-def _record(solution_dir: Path, ev, ceiling: dict | None, args) -> None:
+def _record(solution_dir: Path, ev, ceiling: dict | None, shapes: dict, args) -> None:
     from bench.records import write_record
     from bench.roofline import for_evaluation
     from speedup.ui import out
@@ -103,7 +109,7 @@ def _record(solution_dir: Path, ev, ceiling: dict | None, args) -> None:
         out.print(f"no record for {solution_dir}: it never finished a timed run")
         return
     path = write_record(ev, entrant_for(solution_dir, args.name), results_dir=args.results_dir,
-                        roofline=for_evaluation(ev, ceiling),
+                        roofline=for_evaluation(ev, ceiling, shapes),
                         command=" ".join(["speedup", *sys.argv[1:]]))
     out.print(f"wrote {path}")
 
@@ -131,6 +137,30 @@ def _ceiling(device: str, refresh: bool) -> dict | None:
     return ceiling
 
 
+def _shape_ceiling(preset: str, device: str, refresh: bool) -> dict:
+    """The preset's shape-aware ceiling on this machine (bench/shape_ceiling.py): measured
+    now with --measure-ceiling or when none is cached for these shapes, else the cached one.
+    No device has a datasheet for it, so it is measured on a GPU too."""
+    from baseline import get_preset
+    from bench.shape_ceiling import cached_shapes, ensure_shapes, shapes_path
+    from speedup.ui import console, out
+
+    cfg = get_preset(preset).to_cfg(device)
+    shapes = None if refresh else cached_shapes(cfg, preset, device)
+    how = f"cached in {shapes_path(device)}"
+    if shapes is None:
+        with console.status(f"measuring the {device} matmul rate at each of {preset}'s "
+                            "training-step shapes"):
+            shapes = ensure_shapes(cfg, preset, device, refresh=True)
+        how = "measured"
+    out.print(f"shape-aware ceiling of {preset} on {shapes['device']} ({how}): "
+              f"{shapes['seconds_per_step'] * 1e3:.3g} ms a step, every matmul at its "
+              f"shape's measured rate plus {shapes['step_bytes'] / 1e6:.3g} MB at "
+              f"{shapes['bytes_per_s'] / 1e9:.1f} GB/s (an estimate, not a proof)",
+              markup=False)
+    return shapes
+
+
 def _evaluate(solution_dirs: list[Path], preset: str, device: str, args, on_evaluation):
     from bench.clock import official_evaluations
     from correctness.training_check import HarnessError
@@ -155,7 +185,7 @@ def _evaluate(solution_dirs: list[Path], preset: str, device: str, args, on_eval
             return None
 
 
-def _report(ev, ceiling: dict | None) -> None:
+def _report(ev, ceiling: dict | None, shapes: dict) -> None:
     from rich.table import Table
 
     from bench.roofline import for_evaluation, format_rate
@@ -183,14 +213,16 @@ def _report(ev, ceiling: dict | None) -> None:
         if ev.noise_source is not None:
             noise = ev.self_spread if ev.noise_source == "repeat-self" else ev.baseline_spread
             out.print(f"noise: spread {noise:.1%} ({ev.noise_source})")
-    roof = for_evaluation(ev, ceiling)
+    roof = for_evaluation(ev, ceiling, shapes)
     if roof:
         for side in ("candidate", "baseline"):
             r = roof[side]
             fraction = ("" if r["fraction_of_ceiling"] is None else
-                        f", {r['fraction_of_ceiling']:.2%} of the {r['ceiling']['kind']} ceiling")
+                        f", {r['fraction_of_ceiling']:.2%} of the {r['ceiling']['kind']} "
+                        "big-GEMM peak (an upper bound)")
             out.print(f"{side}: {r['tokens_per_s']:,.0f} tokens/s, "
-                      f"{format_rate(r['achieved_flops_per_s'], ev.device)}{fraction}")
+                      f"{format_rate(r['achieved_flops_per_s'], ev.device)}{fraction}; "
+                      f"{r['fraction_of_shape_ceiling']:.1%} of the shape-aware ceiling")
         if roof["candidate"]["ceiling"] is None:
             out.print("(no ceiling for this device in the datasheet table: pass "
                       "--measure-ceiling for the fraction)")

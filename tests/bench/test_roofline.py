@@ -122,3 +122,43 @@ def test_records_of_a_cpu_take_the_cached_ceiling(monkeypatch, tiny_cfg):
     r = roofline.for_evaluation(ev)
     assert r["candidate"]["ceiling"]["flops_per_s"] == 1e11
     assert r["candidate"]["fraction_of_ceiling"] is not None
+
+
+ODD = {"vocab_size": 50, "d_model": 24, "n_layer": 3, "n_head": 3, "seq_len": 17,
+       "batch_size": 5}  # a preset no table knows: the list is computed from any cfg
+
+
+@pytest.mark.parametrize("preset", ["tiny", "cpu", "gpu", "odd"])
+def test_the_step_matmuls_add_up_to_flops_per_step(preset):
+    cfg = ODD if preset == "odd" else baseline.get_preset(preset).to_cfg("cpu")
+    matmuls = roofline.step_matmuls(cfg)
+    assert sum(m.flops for m in matmuls) == roofline.flops_per_step(cfg)
+    # forward + two backward products of each of 5 linear layers, 2 + 4 attention products
+    assert len(matmuls) == 5 * 3 + 6
+    heads = cfg["batch_size"] * cfg["n_head"]
+    assert {m.batch for m in matmuls if m.name.startswith("attention")} == {heads}
+
+
+def test_a_linear_layers_three_products_have_its_shapes(tiny_cfg):
+    N, d = tiny_cfg["batch_size"] * tiny_cfg["seq_len"], tiny_cfg["d_model"]
+    fc = {m.name: (m.m, m.n, m.k, m.count) for m in roofline.step_matmuls(tiny_cfg)
+          if m.name.startswith("mlp.c_fc")}
+    L = tiny_cfg["n_layer"]
+    assert fc == {"mlp.c_fc forward": (N, 4 * d, d, L),  # x (N, d) @ W^T (d, 4d)
+                  "mlp.c_fc grad input": (N, d, 4 * d, L),  # dy (N, 4d) @ W (4d, d)
+                  "mlp.c_fc grad weight": (4 * d, d, N, L)}  # dy^T (4d, N) @ x (N, d)
+
+
+def test_a_run_is_set_against_the_shape_aware_ceiling(tiny_cfg):
+    from bench import shape_ceiling
+
+    entry = {"matmuls": [{"m": 10, "n": 10, "k": 10, "batch": 2, "count": 3,
+                          "flops_per_s": 1.2e6}], "step_bytes": 1e3, "bytes_per_s": 1e6}
+    step_s = 2 * 10**3 * 2 * 3 / 1.2e6 + 1e3 / 1e6  # 0.01 s of matmul + 0.001 s of bytes
+    assert shape_ceiling.step_seconds(entry) == pytest.approx(step_s)
+    r = roofline.achieved(tiny_cfg, 2.0, "cpu", shapes=entry)
+    assert r["shape_bound_s"] == pytest.approx(150 * step_s)
+    assert r["fraction_of_shape_ceiling"] == pytest.approx(150 * step_s / 2.0)
+    assert r["shape_ceiling"] is entry
+    bare = roofline.achieved(tiny_cfg, 2.0, "cpu")
+    assert bare["shape_ceiling"] is None and bare["fraction_of_shape_ceiling"] is None
