@@ -21,7 +21,9 @@ Runs, failures and refusals (agents' records carry `agent.outcome`):
   count as neither unless they failed the judge.
 
 Every rejected record is listed; an entrant with no correct record is never ranked. Each track has a
-headroom (bench/headroom.py): the roofline bound as a speedup and the best reference.
+headroom (bench/headroom.py): the best reference, the shape-aware ceiling (an estimate of
+the reachable speedup), the big-GEMM roofline as an upper bound only, and the ladder of its
+reference solutions with the fraction of that ceiling each reaches.
 Published anchors were not measured here and stay in their own section.
 """
 

@@ -9,12 +9,14 @@ import io
 import os
 from pathlib import Path
 
-from bench.headroom import Headroom
+from bench.headroom import SHAPE_CEILING_LABEL, UPPER_BOUND_LABEL, Headroom
 from bench.leaderboard import ANCHOR_TASK, ANCHORS, FAILED_RUN_SCORE, HUMAN_ANCHOR, Track
 from bench.records import entrant_label
 from bench.stats import BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, STATISTIC
 
 _AVERAGE = "#d07030"
+_CEILING = "#2a7a3a"  # the shape-aware ceiling's line
+_UPPER = "#a03030"  # the upper bound's line
 
 
 def plot_png(tracks: list[Track]) -> bytes | None:
@@ -52,12 +54,13 @@ def _panel(ax, track: Track) -> None:
             ax.hlines(i, *r.interval, color=_AVERAGE, linewidth=1.5, zorder=3)
     values = [1.0] + [r.best for r in rows] + [r.interval[1] if r.interval else r.average_best
                                                for r in rows]
-    bound = track.headroom.bound
-    if bound:
-        ax.axvline(bound, color="#a03030", linestyle="--", linewidth=1.5)
-        ax.text(bound, len(rows) - 0.5, " roofline bound", color="#a03030", fontsize=8,
-                va="top")
-        values.append(bound)
+    lines = ((track.headroom.shape_ceiling, _CEILING, "-", " shape-aware ceiling (estimate)"),
+             (track.headroom.upper_bound, _UPPER, "--", " upper bound (big-GEMM peak)"))
+    for x, color, style, text in lines:
+        if x:
+            ax.axvline(x, color=color, linestyle=style, linewidth=1.5)
+            ax.text(x, len(rows) - 0.5, text, color=color, fontsize=8, va="top")
+            values.append(x)
     ax.set_yticks(y, [r.label for r in rows])
     ax.set_xscale("log")
     ax.set_xlim(min(values) / 1.3, max(values) * 1.3)
@@ -102,37 +105,71 @@ def _rejected_table(track: Track) -> tuple[list[str], list[list[str]]]:
 
 
 def _bound(h: Headroom) -> str:
-    if h.bound is None:
+    if h.upper_bound is None:
         return f"unknown: {h.note}"
-    low = f" ({h.bound_low:.2f}-{h.bound:.2f}x over {len(h.ceilings)} ceilings)" \
-        if h.bound_low else ""
-    return f"{h.bound:.2f}x{low}"
+    low = (f" ({h.upper_bound_low:.2f}-{h.upper_bound:.2f}x over {len(h.ceilings)} ceilings)"
+           if h.upper_bound_low else "")
+    return f"{h.upper_bound:.2f}x{low}"
 
 
-def _derivation(h: Headroom) -> str:
+def _bound_derivation(h: Headroom) -> str:
     if h.baseline_s is None:
         return h.note
-    text = f"baseline {h.baseline_s:.3g} s (median of {h.records} baseline medians)"
-    if h.bound_s is None:
+    text = _baseline(h)
+    if h.upper_bound_s is None:
         return text
     best = h.ceilings[0]
-    return (f"{text} / {h.bound_s:.3g} s = {h.steps} steps x {h.flops_per_step / 1e9:.4g} "
-            f"GFLOP and {h.min_bytes_per_step / 1e6:.3g} MB at {best.flops_per_s / 1e9:.3g} "
-            f"GFLOP/s, {best.bytes_per_s / 1e9:.3g} GB/s ({h.kind}: {best.source}; "
-            f"{h.limited_by}-bound)")
+    return (f"{text} / {h.upper_bound_s:.3g} s = {h.steps} steps x "
+            f"{h.flops_per_step / 1e9:.4g} GFLOP and {h.min_bytes_per_step / 1e6:.3g} MB at "
+            f"{best.flops_per_s / 1e9:.3g} GFLOP/s, {best.bytes_per_s / 1e9:.3g} GB/s "
+            f"({h.kind}: {best.source}; {h.limited_by}-bound)")
+
+
+def _baseline(h: Headroom) -> str:
+    return f"baseline {h.baseline_s:.3g} s (median of {h.records} baseline medians)"
+
+
+def _ceiling(h: Headroom) -> str:
+    if h.shape_ceiling is None:
+        return f"unknown: {h.shape_note}"
+    count = len(h.shape_measurements)
+    fastest = f" (the fastest of {count} measurements)" if count > 1 else ""
+    return f"{h.shape_ceiling:.2f}x{fastest}"
+
+
+def _ceiling_derivation(h: Headroom) -> str:
+    if h.shape_ceiling is None:
+        return h.shape_note
+    fastest = h.shape_measurements[0]
+    return (f"{_baseline(h)} / ({h.steps} steps x {h.shape_step_s * 1e3:.3g} ms: "
+            f"{fastest.matmul_s * 1e3:.3g} ms of matmuls, each at the rate measured for its "
+            f"shape, + {fastest.bytes_s * 1e3:.3g} ms for {h.min_bytes_per_step / 1e6:.3g} MB; "
+            f"{fastest.source}, {fastest.date[:10]})")
 
 
 def _reference(h: Headroom) -> str:
     if h.best_reference is None:
         return "none on this track"
-    share = f", {h.reference_share:.0%} of the bound" if h.reference_share else ""
+    share = (f", {h.best_reference_share:.0%} of the shape-aware ceiling"
+             if h.best_reference_share else "")
     return f"{h.best_reference} {h.best_reference_speedup:.2f}x{share}"
 
 
 def _headroom_table(track: Track) -> tuple[list[str], list[list[str]]]:
     h = track.headroom
-    header = ["roofline bound (speedup)", "how", "best reference"]
-    return header, [[_bound(h), _derivation(h), _reference(h)]]
+    header = ["headroom", "speedup over the baseline", "how"]
+    return header, [["best measured reference", _reference(h), "its best median speedup"],
+                    [SHAPE_CEILING_LABEL, _ceiling(h), _ceiling_derivation(h)],
+                    [UPPER_BOUND_LABEL, _bound(h), _bound_derivation(h)]]
+
+
+def _ladder_table(track: Track) -> tuple[list[str], list[list[str]]]:
+    header = ["rung (reference solution)", "best median speedup",
+              "fraction of the shape-aware ceiling"]
+    body = [[r.name, f"{r.speedup:.2f}x",
+             "no ceiling measured" if r.share_of_ceiling is None else f"{r.share_of_ceiling:.0%}"]
+            for r in track.headroom.ladder]
+    return header, body
 
 
 def _anchor_table() -> tuple[list[str], list[list[str]]]:
@@ -159,12 +196,16 @@ RULES = (f"Statistic: the {STATISTIC} of one official evaluation (`speedup bench
          "in a correct scored submission (rejected, or stopped by a budget or with no "
          "passing state); refusals: runs the model refused; records without an outcome "
          "count as neither unless rejected.")
-HEADROOM = ("Headroom: the roofline bound as a speedup, the track's median baseline time "
-            "over the time its steps' FLOPs and minimum bytes (from the preset, "
-            "bench/roofline.py) take at the device's measured ceiling (an fp32 matmul and "
-            "a copy on a CPU; the best of the measurements gives the bound, the worst the "
-            "low end), beside the best reference solution: a track whose references are "
-            "near their bound is saturated, not hard.")
+HEADROOM = ("Headroom, per track: the best measured reference solution; the shape-aware "
+            "ceiling, the track's median baseline time over the time its steps take with "
+            "every matmul at the rate this machine measured for that matmul's shape plus the "
+            "step's minimum bytes at the measured copy bandwidth (bench/shape_ceiling.py: an "
+            "estimate of what a fused program can reach, not a proof); and the big-GEMM "
+            "roofline as an upper bound only, every matmul at one large matmul's measured "
+            "rate (bench/roofline.py), which a step's smaller products need not reach: it "
+            "is not the room there is. The ladder lists the reference solutions with the "
+            "fraction of the shape-aware ceiling each reaches: a track whose references are "
+            "near their ceiling is saturated, not hard.")
 _ANCHOR_NOTE = ("NOT measured here: published numbers from a different, internal task, "
                 "shown for orientation only. " + ANCHOR_TASK + ".")
 
@@ -179,6 +220,8 @@ def render_markdown(tracks: list[Track], png_name: str | None) -> str:
         lines += [f"## Track: {track.title}", ""]
         lines += _md_table(*_ranking_table(track)) if track.rows else ["No correct records."]
         lines += ["", "Headroom:", "", *_md_table(*_headroom_table(track)), ""]
+        if track.headroom.ladder:
+            lines += ["Ladder:", "", *_md_table(*_ladder_table(track)), ""]
         if track.rejected:
             lines += ["Rejected (not ranked):", "", *_md_table(*_rejected_table(track)), ""]
         lines += ["Judged by the calibrations:", "",
@@ -219,6 +262,8 @@ def render_html(tracks: list[Track], png: bytes | None) -> str:
         parts.append(_html_table(*_ranking_table(track), "ranking") if track.rows
                      else "<p>No correct records.</p>")
         parts += ["<p>Headroom:</p>", _html_table(*_headroom_table(track), "headroom")]
+        if track.headroom.ladder:
+            parts += ["<p>Ladder:</p>", _html_table(*_ladder_table(track), "ladder")]
         if track.rejected:
             parts += ["<p>Rejected (not ranked):</p>",
                       _html_table(*_rejected_table(track), "rejected")]
