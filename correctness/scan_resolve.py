@@ -166,15 +166,16 @@ def _verdict(step: str, obj: object, libraries: frozenset[str]) -> tuple[str, st
     return None
 
 
-def _lookup(owner: object, name: str) -> object:
-    """owner.name by static lookup (importing a submodule of a library module), or MISSING."""
+def _lookup(owner: object, name: str, imports: bool = True) -> object:
+    """owner.name by static lookup (importing a submodule of a library module, if
+    `imports`), or MISSING."""
     parent = module_name(owner)
     if parent is not None:
         namespace = _namespace(owner)
         if name in namespace:
             return namespace[name]
-        if spelled(f"{parent}.{name}") is not None:
-            return MISSING  # never imported, even to resolve
+        if not imports or spelled(f"{parent}.{name}") is not None:
+            return MISSING  # a forbidden module is never imported, even to resolve
         return _import(f"{parent}.{name}")
     try:
         return inspect.getattr_static(owner, name)
@@ -206,7 +207,7 @@ def _canonical(name: str) -> object:
         if module is not None:
             obj = module
             for part in parts[n:]:
-                obj = _lookup(obj, part) if obj is not MISSING else MISSING
+                obj = _lookup(obj, part, imports=False) if obj is not MISSING else MISSING
             return obj
     return MISSING
 

@@ -93,7 +93,9 @@ class FileRules(ast.NodeVisitor):
             self.check_module(alias.name, node)
             local = alias.asname or alias.name.partition(".")[0]
             self.bind(local, alias.name if alias.asname else local)
-            self.check_chain(alias.name, node, rule_for_module="import")
+            # `import a.b` names the module a.b itself: its spelling is its name, and the
+            # judge imports it only when a chain through it is walked
+            self.check_chain(alias.name, node, library=False)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level > 1:

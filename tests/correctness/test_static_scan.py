@@ -198,7 +198,8 @@ def test_the_scan_reads_what_a_name_refers_to(source, rule, words, write_solutio
 
 
 @pytest.mark.parametrize("source", [
-    "from baseline.ops import SLOTS\nfrom . import ops\nTABLE = {s: getattr(ops, s) for s in SLOTS}",
+    "from baseline.ops import SLOTS\nfrom . import ops\n"
+    "TABLE = {s: getattr(ops, s) for s in SLOTS}",
     "from baseline.ops import SLOTS\nimport ops\nTABLE = {s: getattr(ops, s) for s in SLOTS}",
     "from baseline import ops as reference\nimport ops\nTABLE = {}\n"
     "for s in reference.SLOTS:\n    TABLE[s] = getattr(ops, s, None)",
@@ -242,7 +243,8 @@ def _forbidden_aliases() -> list[tuple[str, str, str]]:
     return found
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(alias=st.sampled_from(_forbidden_aliases()),
        local=st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z").filter(
            lambda s: not keyword.iskeyword(s) and s not in ("ops", "solution")))
