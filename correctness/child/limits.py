@@ -1,7 +1,8 @@
 """Limits set in the child before any untrusted code exists: memory and file sizes, no core
-dumps, death with the parent, and (when the child runs as real root, as in process
-isolation on a CI machine) no capabilities, so the parent's memory and environment stay
-out of reach even for native code."""
+dumps, death with the parent, (when the child runs as real root, as it does without
+namespaces on a CI machine) no capabilities, so the parent's memory and environment stay
+out of reach even for native code, and no new privileges; then, for "landlock" isolation,
+the kernel's confinement (confine.py), before any library has started a thread."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import signal
 import sys
 
 
-def limit_resources(memory_limit: int | None, file_size_limit: int) -> None:
+def limit_resources(memory_limit: int | None, file_size_limit: int,
+                    confinement: dict[str, list[str]] | None = None) -> None:
     import resource
 
     def hard(which: int, value: int) -> None:
@@ -21,6 +23,10 @@ def limit_resources(memory_limit: int | None, file_size_limit: int) -> None:
         hard(resource.RLIMIT_AS, memory_limit)
     if sys.platform.startswith("linux"):
         _linux_process_limits()
+    if confinement is not None:
+        from .confine import apply
+
+        apply(confinement)
 
 
 def _linux_process_limits() -> None:
