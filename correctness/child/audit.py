@@ -10,8 +10,9 @@ help):
 - processes: one policy for every way CPython starts one (`subprocess.Popen`, whichever of
   fork/exec or `os.posix_spawn` it then takes, `os.exec*`, `os.spawn*`): allowed only when
   the first caller outside the standard library is torch or triton and the program is a
-  compiler tool (or this interpreter, which Inductor uses to test-load what it compiled).
-  Everything else, and `os.fork`/`os.system`, is refused;
+  compiler tool; this interpreter (which no hook would watch) only for Inductor's ISA probe
+  (torch/_inductor/cpu_vec_isa.py), and only with the probe's own code, which loads the
+  library Inductor compiled. Everything else, and `os.fork`/`os.system`, is refused;
 - sockets, signals to other processes, new audit hooks, rlimit changes;
 - introspection of the heap and frames, unpickling, threads and native calls (ctypes) when
   the caller is not a library: a caller is a library only if its file is in the standard
@@ -21,11 +22,21 @@ help):
 "Standard library" is the interpreter's real stdlib directory, never a site-packages
 directory inside it or beside it (a virtual environment's `lib/pythonX.Y` holds its
 site-packages, so the platform-stdlib path of a venv would count every library as stdlib).
+
+The hook never runs code it did not write on an argument: a path, a program or a dir_fd
+is read only from a plain str, bytes or int (or pathlib's and os.DirEntry's own path
+objects), and anything else is refused as what it is; a str subclass's methods or an
+object's `__fspath__` could otherwise run inside the hook and tell it one path while the
+call uses another. While the hook is checking an event, the only event it lets through is
+the one its own frame walk raises; any other means code that is not the hook's is running
+inside it, and is refused.
 """
 
 from __future__ import annotations
 
 import os
+import pathlib
+import re
 import sys
 
 # Executables that Triton, torch.compile and torch.utils.cpp_extension start themselves
@@ -38,6 +49,14 @@ COMPILER_TOOLS = frozenset({
     "ptxas", "cuobjdump", "nvcc", "gcc", "g++", "cc", "c++", "clang", "clang++", "ldconfig",
     "file", "ninja", "openssl",
 })
+# Inductor's ISA probe (torch/_inductor/cpu_vec_isa.py, VecISA._probe_load; read in torch
+# 2.13): `python -c` of a template that dlopens the library Inductor just compiled. Every
+# line of the code must be one of the template's; the library's path is one safe string.
+ISA_PROBE = os.path.join("_inductor", "cpu_vec_isa.py")
+PROBE_LINE = re.compile(r'|import sys|( {4})?import torch(  # noqa: F401)?'
+                        r'|if sys\.platform != "linux":|from ctypes import cdll'
+                        r'|cdll\.LoadLibrary\("[A-Za-z0-9_./+@%=,:-]+"\)')
+PROBE_ONLY = "this interpreter is started only by Inductor's ISA probe, with the probe's code"
 # Every path by which CPython starts a program: (event, position of the program, of argv).
 LAUNCH_EVENTS = {"subprocess.Popen": (0, 1), "os.posix_spawn": (0, 1), "os.exec": (0, 1),
                  "os.spawn": (1, 2)}
@@ -75,6 +94,9 @@ WRITE_EVENTS = {
     "shutil.copyfile": [(1, None)], "shutil.copytree": [(1, None)], "shutil.move": [(1, None)],
 }
 KILL_EVENTS = frozenset({"os.kill", "os.killpg", "signal.pthread_kill"})
+HOOK_OWN_EVENTS = frozenset({"sys._getframe"})  # what the hook's own code raises
+PATH_TYPES = (pathlib.PurePosixPath, pathlib.PosixPath, os.DirEntry)  # the stdlib's own
+TYPE_NAME = type.__dict__["__name__"]  # a type's own name, past any metaclass property
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 MAX_REPORTED = 50  # refusals sent in full; beyond that only counted (a flood must not stall)
 
@@ -100,6 +122,8 @@ class AuditHook:
         self.site_dirs = tuple(real(p) for p in config["site_dirs"])
         self.untrusted_roots = tuple(real(p) for p in config["untrusted_roots"])
         self.launcher_roots = tuple(real(p) for p in config["launcher_roots"])
+        self.isa_probe = {os.path.join(root, ISA_PROBE) for root in self.launcher_roots
+                          if os.path.basename(root) == "torch"}
         self.harness_roots = (real(os.path.dirname(__file__)),)
         self.library_roots = self.site_dirs + self.harness_roots
         self.stdlib = stdlib_roots()
@@ -115,8 +139,10 @@ class AuditHook:
         if event not in WATCHED and not event.startswith("ctypes."):
             return
         me = self.ident()
-        if me in self.busy:  # our own frame walk raises sys._getframe: let it through
-            return
+        if me in self.busy:
+            if event in HOOK_OWN_EVENTS:
+                return
+            self.refuse(event, args, "raised inside the audit hook by code it did not write")
         self.busy.add(me)
         try:
             why = self.verdict(event, args)
@@ -143,7 +169,8 @@ class AuditHook:
         if event in ALWAYS_REFUSED:
             return "not allowed in a solution"
         if event in KILL_EVENTS:
-            return None if args[0] in (self.pid, 0) else "signals to other processes"
+            ours = type(args[0]) is int and args[0] in (self.pid, 0)
+            return None if ours else "signals to other processes"
         if event == "compile":
             return self.check_compile(args)
         if event in DIRECT_CHECKED:
@@ -156,19 +183,21 @@ class AuditHook:
 
     def check_open(self, args: tuple) -> str | None:
         path, mode, flags = (tuple(args) + (None, None, None))[:3]
-        if isinstance(path, int):
-            return None  # an fd that was opened (and checked) before
-        if isinstance(mode, str):
+        if type(mode) is str:
             write = any(c in mode for c in "wax+")
         else:
-            write = bool((flags or 0) & WRITE_FLAGS)
+            write = type(flags) is int and bool(flags & WRITE_FLAGS)
         return self.check_path(path, write=write)
 
-    def check_path(self, path, *, write: bool, dir_fd=None) -> str | None:
-        if isinstance(path, int):
-            return None
-        path = os.fsdecode(path) if isinstance(path, (str, bytes)) else os.fspath(path)
-        if isinstance(dir_fd, int) and dir_fd >= 0 and not os.path.isabs(path):
+    def check_path(self, value, *, write: bool, dir_fd=None) -> str | None:
+        path = plain_path(value)
+        if path is None:
+            return f"the path is a {_type_name(value)}, not a plain str, bytes or int"
+        if type(path) is int:
+            return None  # an fd that was opened (and checked) before
+        if dir_fd is not None and type(dir_fd) is not int:
+            return f"the dir_fd is a {_type_name(dir_fd)}, not a plain int"
+        if dir_fd is not None and dir_fd >= 0 and not os.path.isabs(path):
             path = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), path)
         real = os.path.realpath(path)
         if not write and _under(real, self.harness_roots):
@@ -196,25 +225,27 @@ class AuditHook:
         program_at, argv_at = LAUNCH_EVENTS[event]
         program = args[program_at] if program_at < len(args) else None
         argv = args[argv_at] if argv_at < len(args) else None
-        if not program and isinstance(argv, (list, tuple)) and argv:
-            program = argv[0]
-        elif not program:
-            program = argv
-        program = os.fsdecode(program) if isinstance(program, (str, bytes)) else str(program)
+        if program is None:
+            program = argv[0] if type(argv) in (list, tuple) and argv else argv
+        text = plain_path(program)
+        if type(text) is not str:
+            return f"the program is a {_type_name(program)}, not a plain str or bytes"
         caller = self.first_caller()
         if caller is None or not _under(caller, self.launcher_roots):
             return (f"a process whose first caller outside the standard library is not torch "
                     f"or triton ({caller or 'no caller'})")
-        name = os.path.basename(program)
-        if name in COMPILER_TOOLS or name.startswith("ptxas") or program in self.python:
+        if text in self.python:
+            return None if caller in self.isa_probe and _probe_argv(argv) else PROBE_ONLY
+        name = os.path.basename(text)
+        if name in COMPILER_TOOLS or name.startswith("ptxas"):
             return None
         return f"only compiler tools may be started, not {name!r}"
 
     def check_compile(self, args: tuple) -> str | None:
         """Code compiled by the solution under a foreign file name would pass for library
         code in `solution_called`; the stdlib's own generated code (dataclasses) is fine."""
-        filename = os.fsdecode(args[1]) if isinstance(args[1], (str, bytes)) else ""
-        if _under(os.path.realpath(filename), self.untrusted_roots):
+        filename = plain_path(args[1])
+        if type(filename) is str and _under(os.path.realpath(filename), self.untrusted_roots):
             return None
         return "code compiled by the solution itself" if self.solution_called(direct=True) else None
 
@@ -226,6 +257,8 @@ class AuditHook:
             frame = frame.f_back
         while frame is not None:
             name = frame.f_code.co_filename
+            if type(name) is not str:
+                return "?"  # no file the hook can read: nothing it trusts
             if direct or not self.is_stdlib(name):
                 return os.path.realpath(name) if not name.startswith("<") else name
             frame = frame.f_back
@@ -270,8 +303,37 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
+def plain_path(value) -> str | int | None:
+    """The path (or fd) an argument names, read without running code the hook did not
+    write: a plain str, bytes or int, or the standard library's own path objects (whose
+    __fspath__ is pathlib's or os's); None for anything else."""
+    kind = type(value)
+    if kind is str or kind is int:
+        return value
+    if kind is bytes:
+        return os.fsdecode(value)
+    if kind in PATH_TYPES:
+        text = os.fspath(value)
+        return text if type(text) is str else os.fsdecode(text) if type(text) is bytes else None
+    return None
+
+
+def _probe_argv(argv) -> bool:
+    """[python, "-c", the ISA probe's code], every line of it one of the template's."""
+    return (type(argv) in (list, tuple) and len(argv) == 3
+            and all(type(a) is str for a in argv) and argv[1] == "-c"
+            and all(PROBE_LINE.fullmatch(line) for line in argv[2].split("\n")))
+
+
+def _type_name(value) -> str:
+    return TYPE_NAME.__get__(type(value))
+
+
 def _short(value) -> str:
-    if isinstance(value, (bytes, bytearray)):
+    """An argument for the report, formatted only if it is a plain builtin value."""
+    if type(value) in (bytes, bytearray):
         return f"<{len(value)} bytes>"
+    if type(value) not in (str, int, float, bool, type(None)):
+        return f"<{_type_name(value)}>"
     text = str(value)
     return text if len(text) <= 200 else text[:200] + "..."

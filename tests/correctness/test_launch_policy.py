@@ -32,9 +32,8 @@ LAUNCHES = {
     "cc_build": "subprocess.check_call([tool('gcc'), 'main.c', '-shared'], "
                 "stdout=subprocess.DEVNULL)",
     "ldconfig": "subprocess.check_output([tool('ldconfig'), '-p'])",
-    # Inductor: the compiler found on PATH by name; the test-load of compiled code
+    # Inductor: the compiler found on PATH by name
     "gxx_version": "subprocess.check_output(['g++', '--version'])",
-    "python_test_load": "subprocess.check_output([sys.executable, '-c', 'pass'])",
     "openssl": "subprocess.run(['openssl', 'sha512', sys.executable], capture_output=True)",
     # cpp_extension: ninja in the build directory
     "ninja": "subprocess.run([tool('ninja'), '-v'], stdout=subprocess.PIPE, "
@@ -43,6 +42,17 @@ LAUNCHES = {
     "posix_spawn": "os.waitpid(os.posix_spawn(tool('ptxas'), ['ptxas'], dict(os.environ)), 0)",
     # what no library needs
     "shell": "subprocess.run([tool('sh'), '-c', 'true'])",
+    # torch/_inductor/cpu_vec_isa.py, VecISA._probe_load: this interpreter dlopens the
+    # library Inductor compiled (it exits 1 here: there is no such library)
+    "isa_probe": "subprocess.run([sys.executable, '-c', PROBE.replace('__lib_path__', "
+                 "tmp + '/work/probe.so')], stderr=subprocess.DEVNULL)",
+    # torch.utils.collect_env.run and the like: this interpreter running any code
+    "python_code": "subprocess.run([sys.executable, '-c', 'pass'])",
+    # the probe's library path closing the string to run code of its own
+    "probe_injected": "subprocess.run([sys.executable, '-c', PROBE.replace('__lib_path__', "
+                      "'x\")\\nprint(\"injected')])",
+    # a program whose str methods say it is a compiler
+    "lying_name": "subprocess.run([Liar(tool('sh')), '-c', 'true'])",
 }
 DRIVER = textwrap.dedent('''
     import json, os, sys
@@ -69,8 +79,24 @@ MODULE = textwrap.dedent('''
     tmp = {tmp!r}
     log = tmp + "/ptxas.log"
 
+    PROBE = """
+    import sys
+    if sys.platform != "linux":
+        import torch  # noqa: F401
+    from ctypes import cdll
+    cdll.LoadLibrary("__lib_path__")
+    """
+
     def tool(name):
         return tmp + "/bin/" + name
+
+
+    class Liar(str):
+        def rfind(self, *args):
+            return len(self) - 3
+
+        def __getitem__(self, index):
+            return "gcc" if isinstance(index, slice) else str.__getitem__(str(self), index)
 
     def launch(name):
         globals()["launch_" + name]()
@@ -93,10 +119,11 @@ def tree(tmp_path_factory):
         stub.write_text(f"#!/bin/sh\necho {name} >> {tmp}/ran.log\n")
         stub.chmod(0o755)
     for where, name in (("site/torch", "launcher"), ("site/triton", "launcher"),
+                        ("site/torch/_inductor", "cpu_vec_isa"),
                         ("solution", "solution_launcher"), ("work", "written_launcher")):
         (tmp / where).mkdir(parents=True)
         (tmp / where / f"{name}.py").write_text(_module(tmp))
-    for package in ("torch", "triton"):
+    for package in ("torch", "triton", "torch/_inductor"):
         (tmp / "site" / package / "__init__.py").write_text("")
     return tmp
 
@@ -113,7 +140,11 @@ def _launch(tree: Path, module: str, name: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("name", [n for n in LAUNCHES if n not in ("shell", "exec")])
+COMPILERS = ["ptxas_compile", "ptxas_version", "ptxas_blackwell", "file", "cc_build", "ldconfig",
+             "gxx_version", "openssl", "ninja", "posix_spawn"]
+
+
+@pytest.mark.parametrize("name", COMPILERS)
 @pytest.mark.parametrize("library", ["torch", "triton"])
 def test_a_library_may_start_its_compiler_by_any_path(tree, library, name):
     result = _launch(tree, f"{library}.launcher", name)
@@ -133,3 +164,23 @@ def test_a_library_may_not_start_a_shell(tree):
     result = _launch(tree, "torch.launcher", "shell")
     assert result["outcome"] != "ran"
     assert any("only compiler tools" in r["why"] for r in result["refused"]), result
+
+
+def test_only_inductors_isa_probe_may_start_this_interpreter(tree):
+    """The probe, from the file that makes it, runs; the same interpreter started from
+    anywhere else in torch (torch.utils.collect_env.run, say) would run without the hook."""
+    probe = _launch(tree, "torch._inductor.cpu_vec_isa", "isa_probe")
+    assert probe == {"outcome": "ran", "refused": []}, probe
+    for module, name in (("torch.launcher", "isa_probe"), ("torch.launcher", "python_code"),
+                         ("torch._inductor.cpu_vec_isa", "python_code"),
+                         ("torch._inductor.cpu_vec_isa", "probe_injected")):
+        result = _launch(tree, module, name)
+        assert result["outcome"] != "ran", (module, name)
+        assert any("ISA probe" in r["why"] for r in result["refused"]), result
+
+
+def test_a_program_is_read_from_its_characters_not_its_methods(tree):
+    """A str subclass whose methods call `sh` `gcc`: refused as what it is."""
+    result = _launch(tree, "torch.launcher", "lying_name")
+    assert result["outcome"] != "ran"
+    assert any("not a plain str" in r["why"] for r in result["refused"]), result
