@@ -54,12 +54,15 @@ def _panel(ax, track: Track) -> None:
             ax.hlines(i, *r.interval, color=_AVERAGE, linewidth=1.5, zorder=3)
     values = [1.0] + [r.best for r in rows] + [r.interval[1] if r.interval else r.average_best
                                                for r in rows]
-    lines = ((track.headroom.shape_ceiling, _CEILING, "-", " shape-aware ceiling (estimate)"),
-             (track.headroom.upper_bound, _UPPER, "--", " upper bound (big-GEMM peak)"))
-    for x, color, style, text in lines:
+    # labels left of their lines, one at the top and one at the bottom, so they never overlap
+    lines = ((track.headroom.shape_ceiling, _CEILING, "-", "shape-aware ceiling (estimate) ",
+              len(rows) - 0.5, "top"),
+             (track.headroom.upper_bound, _UPPER, "--", "upper bound (big-GEMM peak) ", -0.5,
+              "bottom"))
+    for x, color, style, text, at, va in lines:
         if x:
             ax.axvline(x, color=color, linestyle=style, linewidth=1.5)
-            ax.text(x, len(rows) - 0.5, text, color=color, fontsize=8, va="top")
+            ax.text(x, at, text, color=color, fontsize=8, va=va, ha="right")
             values.append(x)
     ax.set_yticks(y, [r.label for r in rows])
     ax.set_xscale("log")
