@@ -1,7 +1,8 @@
 """A sandboxed run, in the child. Order matters, and is the point of this file:
 
 1. limits (memory, file size, no core dumps, die with the parent, no capabilities when
-   running as real root) while only this trusted code runs;
+   running as real root) and, for landlock isolation, the kernel's confinement, while only
+   this trusted code runs and before any library starts a thread;
 2. import torch, numpy, safetensors, this package's modules (and what the mode or the
    solution's scan-detected libraries need) BEFORE the solution, so their start-up is
    neither policed nor timed;
@@ -104,7 +105,7 @@ def main() -> None:
     with open(sys.argv[1]) as f:
         config = json.load(f)
     channel = Channel(config["status_fd"])
-    limit_resources(config["memory_limit"], config["file_size_limit"])
+    limit_resources(config["memory_limit"], config["file_size_limit"], config["confinement"])
     libraries = prepare(config)
     sys.meta_path.insert(0, ImportBlocker(config["blocked"], channel.send))
     if config["audit"]:

@@ -35,6 +35,7 @@ import baseline
 
 from .. import static_scan as scanner
 from . import isolation as iso
+from . import reaper
 from .processes import LineReader, kill_group, pid_namespace, sweep_namespace, sweep_strays
 from .results import RunResult, death, parse_message, refusals, reject
 
@@ -95,12 +96,7 @@ def scan_first(solution_dir: Path, opts: Options) -> RunResult | None:
 
 
 def choose_isolation(opts: Options) -> iso.Isolation:
-    best = iso.detect_isolation()
-    if opts.isolation in (None, best.kind):
-        return best
-    if opts.isolation == "process":
-        return iso.Isolation("process", "asked for")
-    raise RuntimeError(f"namespaces were asked for, but {best.reason}")
+    return iso.choose(opts.isolation)
 
 
 class SandboxRun:
@@ -171,16 +167,19 @@ class SandboxRun:
         argv = [sys.executable, "-I", "-B", "-u", "-c", BOOT.format(str(PROJECT_DIR)),
                 str(self.root / "harness.json")]  # -u: prints reach the log before a kill
         if self.isolation.kind != "namespaces":
-            return argv
+            return reaper.command(argv)  # every process of the run found and killed at done
+        return iso.command(self.isolation, argv, self._layout(), info_fd)
+
+    def _layout(self) -> iso.Layout:
+        """What the run sees: bound by bwrap, or as Landlock rules (isolation.py)."""
         read_only = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site_dirs(),
                      str(BASELINE_DIR), str(CHILD_DIR), str(CHILD_DIR.parent / "__init__.py"),
                      *_cuda_paths()]
         if self.opts.allow_library:
             read_only.append(str(PROJECT_DIR / "kernels"))
-        layout = iso.Layout(read_only=read_only,
-                            writable=[str(self.root), *map(str, self.caches.values())],
-                            work_dir=str(self.work), cuda=self.cfg.get("device") == "cuda")
-        return iso.command(self.isolation, argv, layout, info_fd)
+        return iso.Layout(read_only=read_only,
+                          writable=[str(self.root), *map(str, self.caches.values())],
+                          work_dir=str(self.work), cuda=self.cfg.get("device") == "cuda")
 
     def _protocol(self, proc, reader, control_w: int, info_r: int, before_go: BeforeGo):
         """(phase, last event, parent's go->done seconds or None, an early verdict)."""
@@ -213,6 +212,8 @@ class SandboxRun:
 
     def _kill(self, proc) -> None:
         """At once: work not finished at done does not exist."""
+        if self.isolation.kind != "namespaces":
+            reaper.finish(proc)
         kill_group(proc)
         if self.isolation.kind == "namespaces":
             sweep_namespace(self.namespace, self.init_pid)
@@ -321,6 +322,8 @@ class SandboxRun:
                                 kernels_dir],
             "memory_limit": None if cuda else self.opts.memory_limit,
             "file_size_limit": FILE_SIZE_LIMIT, "profile_top": self.opts.profile_top,
+            "confinement": iso.landlock_rules(self._layout())
+            if self.isolation.kind == "landlock" else None,
         }
         (self.root / "harness.json").write_text(json.dumps(config))
 
