@@ -20,7 +20,9 @@ Runs, failures and refusals (agents' records carry `agent.outcome`):
 - records without an outcome (references, and agent records written before the field)
   count as neither unless they failed the judge.
 
-Every rejected record is listed; an entrant with no correct record is never ranked. Each track has a
+Every rejected record is listed; an entrant with no correct record is never ranked. Only
+records whose runs the kernel confined rank (`RANKED_ISOLATION`: namespaces or landlock);
+correct records judged with process isolation alone are listed apart. Each track has a
 headroom (bench/headroom.py): the best reference, the shape-aware ceiling (an estimate of
 the reachable speedup), the big-GEMM roofline as an upper bound only, and the ladder of its
 reference solutions with the fraction of that ceiling each reaches.
@@ -56,6 +58,10 @@ HUMAN_ANCHOR = ("a skilled human", 4.0, "about 4x in 4 to 8 hours, as the same s
 FAILED_RUN_SCORE = 1.0  # a run with no correct record: the baseline's speedup
 SCORED_OUTCOMES = ("submitted",)  # an agent outcome that is neither failure nor refusal
 REFUSAL = "refusal"
+# Isolations under which the kernel confined the solution's native code too
+# (correctness/sandbox/isolation.py); a record judged with "process" isolation alone is
+# listed apart, never ranked.
+RANKED_ISOLATION = ("namespaces", "landlock")
 
 
 @dataclass
@@ -82,6 +88,9 @@ class Track:
     preset: str
     device: str
     rows: list[Row] = field(default_factory=list)
+    # correct records judged with process isolation only (the kernel confined nothing):
+    # listed apart, never ranked
+    unconfined: list[Row] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)
     calibrations: list[str] = field(default_factory=list)  # what judged its records
     headroom: Headroom = field(default_factory=Headroom)
@@ -160,11 +169,16 @@ def build(records: list[dict], measurements: Path | None = None) -> list[Track]:
     for key, track_records in by_track.items():
         track = Track(*key, calibrations=_calibration_lines(track_records))
         for label, rs in by_entrant[key].items():
-            if any(r["passed"] for r in rs):
-                track.rows.append(_row(label, rs))
+            confined = [r for r in rs if isolation(r) in RANKED_ISOLATION]
+            if any(r["passed"] for r in confined):
+                track.rows.append(_row(label, confined))
+            if any(r["passed"] for r in rs if r not in confined):
+                track.unconfined.append(_row(label, [r for r in rs if r not in confined]))
         track.rows.sort(key=lambda row: -row.best)
+        track.unconfined.sort(key=lambda row: -row.best)
         track.rejected = [r for r in track_records if not r["passed"]]
-        refs = [(row.label, row.best) for row in track.rows if row.kind == "reference"]
+        refs = [(row.label, row.best) for row in (*track.rows, *track.unconfined)
+                if row.kind == "reference"]  # what the shipped programs reach, ranked or not
         extra = {"directory": measurements} if measurements else {}
         track.headroom = track_headroom(track_records, refs, **extra)
         tracks.append(track)
@@ -187,6 +201,7 @@ def to_json(tracks: list[Track]) -> dict:
     def track(t: Track) -> dict:
         return {"preset": t.preset, "device": t.device,
                 "rows": [asdict(row) for row in t.rows],
+                "unconfined": [asdict(row) for row in t.unconfined],
                 "rejected": [{"entrant": r["entrant"], "rejected_by": r["rejected_by"],
                               "message": r.get("message", ""),
                               "record": os.path.basename(r["_path"])} for r in t.rejected],

@@ -15,13 +15,15 @@ from bench.records import entrant_label
 from bench.stats import BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, STATISTIC
 
 _AVERAGE = "#d07030"
+_BAR, _UNRANKED = "#4878a8", "#a8a8a8"  # a ranked row's bar; a row listed apart
 _CEILING = "#2a7a3a"  # the shape-aware ceiling's line
 _UPPER = "#a03030"  # the upper bound's line
 
 
 def plot_png(tracks: list[Track]) -> bytes | None:
-    """Speedup by entrant, one panel per track, log scale; None when nothing ranks."""
-    ranked = [t for t in tracks if t.rows]
+    """Speedup by entrant, one panel per track, log scale (the rows not ranked in grey, below
+    the ranked ones); None when no track has a correct record."""
+    ranked = [t for t in tracks if t.rows or t.unconfined]
     if not ranked:
         return None
     import matplotlib
@@ -29,7 +31,7 @@ def plot_png(tracks: list[Track]) -> bytes | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    heights = [0.9 + 0.4 * len(t.rows) for t in ranked]
+    heights = [0.9 + 0.4 * (len(t.rows) + len(t.unconfined)) for t in ranked]
     fig, axes = plt.subplots(len(ranked), 1, figsize=(8, sum(heights) + 0.6), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
     for ax, track in zip(axes[:, 0], ranked):
@@ -44,10 +46,12 @@ def plot_png(tracks: list[Track]) -> bytes | None:
 def _panel(ax, track: Track) -> None:
     from matplotlib import ticker
 
-    rows = track.rows[::-1]  # best at the top
+    rows = [*track.rows, *track.unconfined][::-1]  # best ranked at the top
     y = list(range(len(rows)))
+    apart = len(track.unconfined)  # the bottom ones: judged with process isolation only
     # bars grow from 1x, so a slowdown points left
-    ax.barh(y, [r.best - 1.0 for r in rows], left=1.0, color="#4878a8")
+    ax.barh(y, [r.best - 1.0 for r in rows], left=1.0,
+            color=[_UNRANKED] * apart + [_BAR] * len(track.rows))
     ax.scatter([r.average_best for r in rows], y, color=_AVERAGE, zorder=3, s=18)
     for i, r in zip(y, rows):
         if r.interval:
@@ -64,7 +68,8 @@ def _panel(ax, track: Track) -> None:
             ax.axvline(x, color=color, linestyle=style, linewidth=1.5)
             ax.text(x, at, text, color=color, fontsize=8, va=va, ha="right")
             values.append(x)
-    ax.set_yticks(y, [r.label for r in rows])
+    ax.set_yticks(y, [f"{r.label} (not ranked)" if i < apart else r.label
+                      for i, r in enumerate(rows)])
     ax.set_xscale("log")
     ax.set_xlim(min(values) / 1.3, max(values) * 1.3)
     ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
@@ -89,14 +94,19 @@ def _interval(row) -> str:
     return f"{row.interval[0]:.2f}-{row.interval[1]:.2f}x"
 
 
-def _ranking_table(track: Track) -> tuple[list[str], list[list[str]]]:
+def _ranking_table(track: Track, unconfined: bool = False
+                   ) -> tuple[list[str], list[list[str]]]:
+    """The ranked rows, or (unconfined) the rows judged with process isolation only, which
+    get no rank."""
     header = ["rank", "entrant", "kind", "best: median speedup (min-max rounds)",
               "average best", f"{BOOTSTRAP_LEVEL:.0%} interval", "runs", "failures",
               "refusals", "device", "isolation", "calibration"]
-    body = [[str(i), r.label, r.kind, _speedup(r), f"{r.average_best:.2f}x", _interval(r),
-             str(r.runs), str(r.failures), str(r.refusals), ", ".join(r.devices),
-             ", ".join(r.isolation), ", ".join(r.calibrations)]
-            for i, r in enumerate(track.rows, 1)]
+    rows = track.unconfined if unconfined else track.rows
+    body = [["-" if unconfined else str(i), r.label, r.kind, _speedup(r),
+             f"{r.average_best:.2f}x", _interval(r), str(r.runs), str(r.failures),
+             str(r.refusals), ", ".join(r.devices), ", ".join(r.isolation),
+             ", ".join(r.calibrations)]
+            for i, r in enumerate(rows, 1)]
     return header, body
 
 
@@ -190,7 +200,8 @@ def _md_table(header: list[str], body: list[list[str]]) -> list[str]:
 
 
 RULES = (f"Statistic: the {STATISTIC} of one official evaluation (`speedup bench`). "
-         "Only records whose candidate passed every training check rank. Agents are "
+         "Only records whose candidate passed every training check, in runs the kernel "
+         "confined (namespaces or landlock isolation), rank. Agents are "
          "grouped by policy and model: 'best' is the best run, 'average best' the mean of "
          "each run's best (the statistic the published anchors use), with a "
          f"{BOOTSTRAP_LEVEL:.0%} percentile bootstrap interval over runs "
@@ -209,6 +220,9 @@ HEADROOM = ("Headroom, per track: the best measured reference solution; the shap
             "is not the room there is. The ladder lists the reference solutions with the "
             "fraction of the shape-aware ceiling each reaches: a track whose references are "
             "near their ceiling is saturated, not hard.")
+UNCONFINED = ("Not ranked: correct records judged with process isolation only (the "
+              "interpreter-level guards alone; no namespaces and no Landlock confined the "
+              "solution's native code)")
 _ANCHOR_NOTE = ("NOT measured here: published numbers from a different, internal task, "
                 "shown for orientation only. " + ANCHOR_TASK + ".")
 
@@ -222,6 +236,8 @@ def render_markdown(tracks: list[Track], png_name: str | None) -> str:
     for track in tracks:
         lines += [f"## Track: {track.title}", ""]
         lines += _md_table(*_ranking_table(track)) if track.rows else ["No correct records."]
+        if track.unconfined:
+            lines += ["", f"{UNCONFINED}:", "", *_md_table(*_ranking_table(track, True))]
         lines += ["", "Headroom:", "", *_md_table(*_headroom_table(track)), ""]
         if track.headroom.ladder:
             lines += ["Ladder:", "", *_md_table(*_ladder_table(track)), ""]
@@ -264,6 +280,9 @@ def render_html(tracks: list[Track], png: bytes | None) -> str:
         parts.append(f"<h2>Track: {html.escape(track.title)}</h2>")
         parts.append(_html_table(*_ranking_table(track), "ranking") if track.rows
                      else "<p>No correct records.</p>")
+        if track.unconfined:
+            parts += [f"<p>{html.escape(UNCONFINED)}:</p>",
+                      _html_table(*_ranking_table(track, True), "unconfined")]
         parts += ["<p>Headroom:</p>", _html_table(*_headroom_table(track), "headroom")]
         if track.headroom.ladder:
             parts += ["<p>Ladder:</p>", _html_table(*_ladder_table(track), "ladder")]

@@ -19,8 +19,10 @@ from speedup.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _write(results, solution, entrant, median, preset="tiny", passed=True, extra=None):
+def _write(results, solution, entrant, median, preset="tiny", passed=True, extra=None,
+           isolation="namespaces"):
     ev = Evaluation(str(solution), preset, "cpu", rounds_requested=1, allow_library=False)
+    ev.isolation = isolation
     ev.rounds = [{"round": 1, "order": "baseline,candidate", "baseline_s": 1.0,
                   "candidate_s": 1.0 / median, "ratio": median if passed else None,
                   "checks": []}]
@@ -145,19 +147,20 @@ def test_rows_show_the_isolation_and_the_calibration_that_judged_them(results, t
                 "date": "2026-01-02", "seeds": [7000], "source": "user"}
     ev = Evaluation(str(sol), "gpu", "cpu", rounds_requested=1, allow_library=False,
                     calibration=identity)
-    ev.isolation = "namespaces"
+    ev.isolation = "landlock"
     ev.rounds = [{"round": 1, "order": "baseline,candidate", "baseline_s": 1.0,
                   "candidate_s": 0.5, "ratio": 2.0, "checks": []}]
     ev.passed, ev.median_ratio, ev.min_ratio, ev.max_ratio = True, 2.0, 2.0, 2.0
     records.write_record(ev, {"kind": "reference", "name": "torch_native"}, results_dir=results)
     gpu, cpu, _ = leaderboard.build(records.load_records(results))
-    assert (gpu.rows[0].isolation, gpu.rows[0].calibrations) == (["namespaces"], ["cdcdcdcd"])
+    assert (gpu.rows[0].isolation, gpu.rows[0].calibrations) == (["landlock"], ["cdcdcdcd"])
     assert gpu.calibrations == ["cdcdcdcd: gpu/cpu cdcdcdcd (AMD EPYC, 2026-01-02, seed 7000; "
                                 "user)"]
-    # the fixture's evaluations named no calibration (an injected judge) nor an isolation
-    assert (cpu.rows[0].isolation, cpu.rows[0].calibrations) == (["process"], ["not recorded"])
+    # the fixture's evaluations named no calibration (an injected judge)
+    assert (cpu.rows[0].isolation, cpu.rows[0].calibrations) == (["namespaces"],
+                                                                 ["not recorded"])
     md = render.render_markdown([gpu, cpu], None)
-    assert "| AMD EPYC | namespaces | cdcdcdcd |" in md
+    assert "| AMD EPYC | landlock | cdcdcdcd |" in md
     assert "- `cdcdcdcd: gpu/cpu cdcdcdcd (AMD EPYC" in md
     assert "cdcdcdcd: gpu/cpu" in render.render_html([gpu, cpu], None)
 
@@ -238,7 +241,7 @@ def test_the_committed_records_have_intervals_and_a_cpu_headroom():
     assert h.steps == 150 and h.limited_by == "compute"
     assert 2.0 < h.upper_bound_low < h.upper_bound < 10.0, (h.upper_bound_low, h.upper_bound)
     assert h.best_reference == "cpu_expert"
-    library = next(r for t in tracks if t.preset == "tiny" for r in t.rows
+    library = next(r for t in tracks if t.preset == "tiny" for r in (*t.rows, *t.unconfined)
                    if r.label == "library")
     assert library.runs >= 6 and library.interval[0] < library.average_best < library.interval[1]
 
@@ -354,3 +357,26 @@ def test_the_committed_tracks_reachable_ceiling_is_the_shape_measurement():
         assert 1.0 < h.shape_ceiling < h.upper_bound, (title, h.shape_ceiling, h.upper_bound)
         assert {r.name for r in h.ladder} >= {"baseline", "torch_native", "cpu_expert"}
         assert all(0 < r.share_of_ceiling < 1 for r in h.ladder)
+
+
+def test_records_the_kernel_did_not_confine_are_listed_apart_never_ranked(results, tmp_path):
+    """A record judged with process isolation alone (no namespaces, no Landlock: native
+    code was stopped by nothing), or one from before the field, never ranks; it is listed
+    apart, with its numbers, in every output."""
+    sol = tmp_path / "sol"
+    process_only = {"kind": "reference", "name": "unconfined"}
+    _write(results, sol, process_only, 9.0, preset="cpu", isolation="process")
+    _write(results, sol, process_only, 7.0, preset="cpu", isolation=None)  # an old record
+    _write(results, sol, {"kind": "reference", "name": "torch_native"}, 1.2, preset="cpu",
+           isolation="process")
+    cpu = leaderboard.build(records.load_records(results))[0]
+    assert [r.label for r in cpu.rows] == ["torch_native"]  # its namespaces record only
+    assert (cpu.rows[0].best, cpu.rows[0].records) == (1.5, 1)
+    assert [(r.label, r.best, r.records) for r in cpu.unconfined] == [
+        ("unconfined", 9.0, 2), ("torch_native", 1.2, 1)]
+    md = render.render_markdown([cpu], None)
+    ranked, apart = md.split("Not ranked: correct records judged with process isolation")
+    assert "unconfined" not in ranked and "| - | unconfined | reference | 9.00x" in apart
+    assert "Not ranked: correct records judged" in render.render_html([cpu], None)
+    assert [r["label"] for r in leaderboard.to_json([cpu])["tracks"][0]["unconfined"]] == [
+        "unconfined", "torch_native"]
