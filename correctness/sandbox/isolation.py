@@ -56,7 +56,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 KINDS = ("namespaces", "landlock", "process")  # strongest first
-RANKED = ("namespaces", "landlock")  # what a ranked leaderboard entry needs
 SANDBOX_UID = 1000
 # Top-level system directories bound read-only when present (merged-/usr systems make the
 # /bin, /lib... ones symlinks, recreated as symlinks).
