@@ -278,54 +278,55 @@ def _warm_up(session: _Evaluations, i: int) -> None:
 
 def _timed_round(session: _Evaluations, i: int, r: int, judge: Judge) -> None:
     """Candidate i's round r, against the round's baseline run (made now if no candidate
-    made it before), timed again while other work contended either run (module
-    docstring); judged at once."""
+    made it before), judged at once, and timed again while other work contended either
+    run (module docstring)."""
     import baseline
 
     cfg, label, ev = session.cfg, f"round {r + 1}", session.evs[i]
     if r == len(session.shared):
         session.shared.append({"inputs": baseline.make_inputs(cfg, secrets.randbits(62)),
                                "baseline": None})
-    base, cand, order, discarded = _attempts(session, i, r, label)
-    row = {"round": r + 1, "order": order, "baseline_s": base.seconds if base else None,
-           "candidate_s": cand.seconds if cand.ok else None, "ratio": None, "checks": [],
-           "attempts": len(discarded) + 1, "discarded": discarded,
-           **contention.pair_fields(base, cand)}
-    row["contended"] = cand.ok and contention.contended(row)
+    discarded: list[dict] = []
+    while True:
+        row, cand = _attempt(session, i, r, judge, f"{label}, attempt {len(discarded) + 1}"
+                             if discarded else label)
+        if (not row["contended"] or ev.contended
+                or len(discarded) + 1 == contention.ATTEMPTS_PER_ROUND):
+            break
+        discarded.append({k: v for k, v in row.items() if k not in ("round", "checks")})
+        session.shared[r]["baseline"] = None  # the next attempt times the baseline again
+        session.retried["baseline"] += 1
+        session.retried[i] += 1
+    row.update(attempts=len(discarded) + 1, discarded=discarded)
     ev.contended = ev.contended or row["contended"]
     ev.rounds.append(row)
     if not cand.ok:
         session.reject(i, cand.check, f"{label}: {cand.message}")
-        return
+    elif failed := [c for c in row["checks"] if not c["passed"]]:
+        session.reject(i, failed[0]["name"], f"{label}: {failed[0]['detail']}")
+
+
+def _attempt(session: _Evaluations, i: int, r: int, judge: Judge,
+             label: str) -> tuple[dict, object]:
+    """One timing of round r's pair, judged: (its row, the candidate's run). Only a pair
+    the judge passed can be `contended`: a rejection does not depend on the machine."""
+    import baseline
+
+    base, cand, order = _pair(session, i, r, label)
+    row = {"round": r + 1, "order": order, "baseline_s": base.seconds if base else None,
+           "candidate_s": cand.seconds if cand.ok else None, "ratio": None, "checks": [],
+           **contention.pair_fields(base, cand)}
+    if not cand.ok:
+        return {**row, "contended": False}, cand
     # A seed of its own, drawn now: every child of this pairing is dead, and nothing any of
     # them saw (init, corpus, batches) is derived from it.
+    cfg, init = session.cfg, session.shared[r]["inputs"]["init"]
     heldout = baseline.make_heldout(cfg, secrets.randbits(62))
-    init = session.shared[r]["inputs"]["init"]
     row["checks"] = [_check_dict(c) for c in judge(base, cand, cfg, init, heldout)]
-    failed = [c for c in row["checks"] if not c["passed"]]
-    if failed:
-        session.reject(i, failed[0]["name"], f"{label}: {failed[0]['detail']}")
-    else:
+    if all(c["passed"] for c in row["checks"]):
         row["ratio"] = stats.paired_ratios([base.seconds], [cand.seconds])[0]
-
-
-def _attempts(session: _Evaluations, i: int, r: int, label: str) -> tuple:
-    """(baseline run, candidate run, order, discarded attempts) of round r: the pair is
-    timed again, both runs, while other work contended either one, up to
-    ATTEMPTS_PER_ROUND in all, and once only in an evaluation already contended."""
-    discarded: list[dict] = []
-    while True:
-        attempt = f"{label}, attempt {len(discarded) + 1}" if discarded else label
-        base, cand, order = _pair(session, i, r, attempt)
-        if (not cand.ok or session.evs[i].contended
-                or not contention.contended(contention.pair_fields(base, cand))
-                or len(discarded) + 1 == contention.ATTEMPTS_PER_ROUND):
-            return base, cand, order, discarded
-        discarded.append({"order": order, "baseline_s": base.seconds,
-                          "candidate_s": cand.seconds, **contention.pair_fields(base, cand)})
-        session.shared[r]["baseline"] = None  # the next attempt times the baseline again
-        session.retried["baseline"] += 1
-        session.retried[i] += 1
+    row["contended"] = row["ratio"] is not None and contention.contended(row)
+    return row, cand
 
 
 def _pair(session: _Evaluations, i: int, r: int, label: str) -> tuple[object, object, str]:

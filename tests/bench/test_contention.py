@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from clockfakes import (
+    FakeCheck,
     ScriptedRunner,
     WorkCountRunner,
     exact_judge,
@@ -155,3 +156,15 @@ def test_speedup_bench_prints_the_interval_and_a_contended_machine(dirs):
     assert _claim_line(ev).startswith("INCONCLUSIVE: could not get a quiet machine")
     assert _contention_cell(ev.rounds[0]) == f"50% CONTENDED ({LIMIT} attempts)"
     assert _contention_cell({"round": 1}) == "-"  # a runner that measured nothing
+
+
+def test_a_candidate_the_judge_rejects_is_not_timed_again_however_busy(dirs):
+    def rejects(ref, cand, cfg, init, heldout):
+        return [FakeCheck("weights", False, 1.0, 0.0, "max |dW| 1")]
+
+    runner = ScriptedRunner(dirs, [2.0] * 3, [1.0] * 3, candidate_shares=[BUSY] * 3)
+    ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=3, warmup=False,
+                                   runner=runner, judge=rejects, baseline_dir=dirs["baseline"])
+    assert runner.log == ["baseline", "candidate"]
+    assert ev.rejected_by == "weights" and ev.rounds[0]["attempts"] == 1
+    assert not ev.rounds[0]["contended"]  # a rejection, not a timing: nothing to re-run
