@@ -16,32 +16,58 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
 
-class LineReader:
-    """Lines from a pipe with a deadline; "" at EOF, None on timeout."""
+class ChannelError(Exception):
+    """A pipe's writer broke its bounds (a line too long, too many bytes in all)."""
 
-    def __init__(self, fd: int):
-        self.fd, self.buffer, self.eof = fd, b"", False
+
+class LineReader:
+    """Lines from a pipe with a deadline; "" at EOF, None on timeout. The pipe's writer is
+    the run, so what it can make the judge hold is bounded: a line longer than `max_line`
+    or more than `max_total` bytes in all raise ChannelError, and each read is split into
+    lines at once (no line is copied again for every line after it)."""
+
+    def __init__(self, fd: int, max_line: int = 64 << 10, max_total: int = 16 << 20):
+        self.fd, self.max_line, self.max_total = fd, max_line, max_total
+        self.partial, self.lines, self.total, self.eof = b"", deque(), 0, False
+        self.broken: str | None = None  # raised once the lines before it are read
 
     def next_line(self, deadline: float) -> str | None:
-        while b"\n" not in self.buffer:
+        while not self.lines:
+            if self.broken:
+                raise ChannelError(self.broken)
             if self.eof:
                 return ""
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self.fd], [], [], left)[0]:
                 return None
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                self.eof = True
-                if not self.buffer:
-                    return ""
-                self.buffer += b"\n"
-            self.buffer += chunk
-        line, _, self.buffer = self.buffer.partition(b"\n")
-        return line.decode(errors="replace").strip()
+            self._read()
+        return self.lines.popleft().decode(errors="replace").strip()
+
+    def _read(self) -> None:
+        chunk = os.read(self.fd, 65536)
+        self.total += len(chunk)
+        if self.total > self.max_total:
+            self.broken = f"more than {self.max_total} bytes on the channel"
+            return
+        if not chunk:
+            self.eof = True
+            if self.partial:
+                self.lines.append(self.partial)
+            return
+        *complete, self.partial = (self.partial + chunk).split(b"\n")
+        for line in complete:
+            if len(line) > self.max_line:
+                break
+            self.lines.append(line)
+        else:
+            if len(self.partial) <= self.max_line:
+                return
+        self.broken = f"a line longer than {self.max_line} bytes on the channel"
 
 
 def kill_group(proc: subprocess.Popen) -> None:
