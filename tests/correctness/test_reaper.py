@@ -41,8 +41,9 @@ def _alive(pid: int) -> bool:
 def _start(tmp_path: Path, then: str) -> tuple[subprocess.Popen, int]:
     """A run whose first process leaves the daemon behind, then runs `then`."""
     pidfile = tmp_path / "daemon.pid"
-    first = (f"import subprocess, sys; subprocess.run([sys.executable, '-c', {DAEMON!r}, "
-             f"{str(pidfile)!r}]); {then}")
+    first = (f"import os, subprocess, sys, time; subprocess.run([sys.executable, '-c', "
+             f"{DAEMON!r}, {str(pidfile)!r}])\n"
+             f"while not os.path.exists({str(pidfile)!r}): time.sleep(0.01)\n{then}")
     proc = subprocess.Popen(reaper.command([sys.executable, "-c", first]),
                             start_new_session=True)
     deadline = time.monotonic() + 30
@@ -53,7 +54,7 @@ def _start(tmp_path: Path, then: str) -> tuple[subprocess.Popen, int]:
 
 
 def test_the_judges_word_kills_a_daemon_that_left_the_session(tmp_path):
-    proc, daemon = _start(tmp_path, "import time; time.sleep(600)")
+    proc, daemon = _start(tmp_path, "time.sleep(600)")
     assert _alive(daemon)
     reaper.finish(proc)
     assert proc.returncode == -signal.SIGKILL  # the first process was still running
