@@ -4,6 +4,9 @@
     refers_to(dotted, libraries) -> object | MISSING        the object a chain lands on
     spelled(dotted) -> (rule, message) | None               the same tables, by spelling
 
+and the tables of what is forbidden: modules, functions, and names (of attributes anywhere,
+of methods on values).
+
 The scan's attribute rules read spellings, but what a solution can do depends on what a
 spelling reaches, and libraries bind forbidden things under names of their own: `random._os`
 is os, `collections._sys` is sys, `enum.bltns` is builtins, `torch.cuda.tunable.mp` is
@@ -85,6 +88,30 @@ FORBIDDEN_HOMES = frozenset({
     "threading", "multiprocessing", "importlib", "inspect", "mmap", "resource", "pty",
     "fcntl", "marshal", "tempfile", "select",
 })
+# Attribute names that reach interpreter internals or forbidden modules from anywhere
+# (torch and numpy re-export os and sys, so `torch.os.environ` must not get through).
+FORBIDDEN_ATTRIBUTES = frozenset({
+    "os", "sys", "subprocess", "socket", "ctypes", "threading", "multiprocessing",
+    "importlib", "builtins", "gc", "inspect", "pickle", "shutil", "signal", "pathlib",
+    "environ", "getenv", "putenv", "system", "popen", "fork", "forkpty", "execv", "execve",
+    "execvp", "execl", "spawnv", "posix_spawn", "kill", "killpg", "setsid", "_exit",
+    "_getframe", "_current_frames", "get_objects", "get_referrers", "get_referents",
+    "f_back", "f_globals", "f_locals", "f_builtins", "tb_frame", "gi_frame", "cr_frame",
+    "__globals__", "__builtins__", "__subclasses__", "__closure__", "__code__",
+    "__import__", "__loader__", "__spec__", "addaudithook", "settrace", "setprofile",
+    "__path__", "__dict__", "__getattribute__", "__getattr__",  # an import path widened;
+    # a module's namespace, or its attributes, by a name the scan cannot read
+    "__annotations__",  # dataclasses generate code from the names in it
+    # on values, where a chain cannot be resolved: the names under which the allowed
+    # libraries bind a module off the allowlist (test_static_scan checks every one of the
+    # installed libraries' is here), forbidden modules' other names, torch's native
+    # bindings and os calls that raise no audit event
+    "_os", "_sys", "bltns", "mp", "python_multiprocessing", "wintypes", "posix", "_socket",
+    "_posixsubprocess", "_signal", "_ctypes", "_pickle", "_thread", "mmap", "fcntl",
+    "marshal", "tempfile", "pty", "_C", "collect_env", "mkfifo", "mknod",
+})
+INTERNAL_NAMES = ("__builtins__", "__loader__", "__spec__", "globals", "vars",
+                  "__annotations__")
 # Reflection: callable by name with names the scan can read, never referred to otherwise.
 REFLECTION = ("getattr", "setattr", "delattr", "hasattr", "operator.attrgetter",
               "operator.methodcaller")

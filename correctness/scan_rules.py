@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 from . import scan_resolve as resolver
 from .scan_names import KnownNames
-from .scan_resolve import FORBIDDEN_CALLS, MISSING, NATIVE_FILE_METHODS, REFLECTION
+from .scan_resolve import (
+    FORBIDDEN_ATTRIBUTES,
+    FORBIDDEN_CALLS,
+    INTERNAL_NAMES,
+    MISSING,
+    NATIVE_FILE_METHODS,
+    REFLECTION,
+)
 
 ALLOWED_MODULES = frozenset({
     "torch", "triton", "numpy", "math", "functools", "itertools", "operator", "dataclasses",
@@ -23,23 +30,6 @@ ALLOWED_MODULES = frozenset({
 })
 PROJECT_PACKAGES = frozenset({"correctness", "bench", "agent"})
 
-# Attribute names that reach interpreter internals or forbidden modules from anywhere
-# (torch and numpy re-export os and sys, so `torch.os.environ` must not get through).
-FORBIDDEN_ATTRIBUTES = frozenset({
-    "os", "sys", "subprocess", "socket", "ctypes", "threading", "multiprocessing",
-    "importlib", "builtins", "gc", "inspect", "pickle", "shutil", "signal", "pathlib",
-    "environ", "getenv", "putenv", "system", "popen", "fork", "forkpty", "execv", "execve",
-    "execvp", "execl", "spawnv", "posix_spawn", "kill", "killpg", "setsid", "_exit",
-    "_getframe", "_current_frames", "get_objects", "get_referrers", "get_referents",
-    "f_back", "f_globals", "f_locals", "f_builtins", "tb_frame", "gi_frame", "cr_frame",
-    "__globals__", "__builtins__", "__subclasses__", "__closure__", "__code__",
-    "__import__", "__loader__", "__spec__", "addaudithook", "settrace", "setprofile",
-    "__path__", "__dict__", "__getattribute__", "__getattr__",  # an import path widened;
-    # a module's namespace, or its attributes, by a name the scan cannot read
-    "__annotations__",  # dataclasses generate code from the names in it
-})
-INTERNAL_NAMES = ("__builtins__", "__loader__", "__spec__", "globals", "vars",
-                  "__annotations__")
 TIMER_MODULES = ("time", "torch.cuda", "torch.mps", "torch.xpu", "torch.utils.benchmark",
                  "torch.profiler", "triton.testing", "datetime")
 PATCH_MODULES = ("builtins", "sys", "os", "gc", "importlib", "threading", "signal")
@@ -187,7 +177,8 @@ class FileRules(ast.NodeVisitor):
         if dotted is not None:
             self.check_chain(dotted, node, library=chain is not None)
         target = self.refers_to(chain)
-        if target is MISSING and node.attr in NATIVE_FILE_METHODS:
+        if target is MISSING and node.attr in NATIVE_FILE_METHODS and isinstance(
+                node.ctx, ast.Load):
             self.add("forbidden_call", node, f"method {node.attr!r} of a value the scan cannot "
                                              f"follow: on torch's objects it "
                                              f"{NATIVE_FILE_METHODS[node.attr]}")
@@ -318,6 +309,10 @@ class FileRules(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
             self.check_target(target)
+        [target] = node.targets if len(node.targets) == 1 else [None]
+        chain = self.library_chain(node.value)
+        if isinstance(target, ast.Name) and chain and self.names.bindings[target.id] == 1:
+            self.bind(target.id, chain)  # `F = torch.nn.functional`: F.x resolves as well
         self.generic_visit(node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:

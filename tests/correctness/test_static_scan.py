@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from correctness.sandbox import BASELINE_DIR
+from correctness.scan_resolve import FORBIDDEN_HOMES
 from correctness.static_scan import declares_kernels, preimports, scan
 
 
@@ -137,6 +138,8 @@ def test_torch_optim_and_compile_get_dynamo_loaded_in_the_untimed_setup(write_so
 @pytest.mark.parametrize("source,rule,words", [
     # private aliases of forbidden modules, resolved in the judge's own process
     ("import random\nm = random._os", "attribute", "random._os is the module os"),
+    ("import random\nr = random\nm = r._os", "attribute", "random._os is the module os"),
+    ("import torch\nF = torch.nn.functional\nm = F.torch.save", "forbidden_call", "torch.save"),
     ("import collections\nm = collections._sys.modules", "attribute",
      "collections._sys is the module sys"),
     ("import enum\nb = enum.bltns", "attribute", "enum.bltns is the module builtins"),
@@ -168,6 +171,9 @@ def test_torch_optim_and_compile_get_dynamo_loaded_in_the_untimed_setup(write_so
      "from_file"),
     ("def f(m):\n    m.save('f')", "forbidden_call", "save"),
     ("def f(p):\n    p.export_chrome_trace('f')", "forbidden_call", "export_chrome_trace"),
+    ("import random\ndef lib():\n    return random\nlib()._os.mkfifo('f')", "attribute", "'_os'"),
+    ("import ops\nops.random._os.mknod('f')", "attribute", "'_os'"),
+    ("def f(m):\n    m.mkfifo('f')", "attribute", "'mkfifo'"),
     # every way to refer to a reflection builtin but calling it by name
     ("import torch\ng = getattr\nm = g(torch, 'nn')", "attribute", "getattr used as a value"),
     ("import functools, torch\nf = functools.partial(getattr, torch)", "attribute",
@@ -254,3 +260,15 @@ def test_every_library_alias_of_a_forbidden_module_is_refused(alias, local, writ
     root = write_solution(f"import {module} as {local}\nm = {local}.{attr}\n")
     assert any(f.rule == "attribute" and f"is the module {target}" in f.message
                for f in scan(root)), (alias, scan(root))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(alias=st.sampled_from([a for a in _forbidden_aliases()
+                              if a[2].partition(".")[0] in FORBIDDEN_HOMES | {"builtins"}]))
+def test_every_such_alias_is_refused_on_a_value_too(alias, write_solution):
+    """Where the scan cannot follow the chain (a module returned by a function, or reached
+    through a sibling module), the alias's name is the backstop."""
+    module, attr, target = alias
+    root = write_solution(f"def f(m):\n    return m.{attr}\n")
+    assert any(f.rule == "attribute" and repr(attr) in f.message for f in scan(root)), alias
