@@ -27,6 +27,8 @@ std::string write_outside(std::string path) {
 }
 
 std::string spawn_daemon(std::string marker) {
+  int ends[2];  // close-on-exec: EOF once the daemon has exec'd its loop
+  if (pipe2(ends, O_CLOEXEC) != 0) return "pipe errno " + std::to_string(errno);
   pid_t first = fork();
   if (first < 0) return "fork errno " + std::to_string(errno);
   if (first == 0) {
@@ -38,8 +40,10 @@ std::string spawn_daemon(std::string marker) {
     }
     _exit(0);
   }
+  close(ends[1]);
   waitpid(first, nullptr, 0);
-  usleep(500000);
+  char byte;
+  read(ends[0], &byte, 1);
   return "started";
 }
 """

@@ -9,14 +9,12 @@ Caught by: the static scan (getattr on a module with a computed name) and the au
 (ctypes called by the solution); without both, the kernel: under namespaces the mount,
 network and PID namespaces; under landlock Landlock's rules, seccomp and the run's reaper."""
 
-import time
-
 import numpy.ctypeslib
 
 from baseline.train import train as reference_train
 
 AF_INET, SOCK_STREAM = 2, 1
-O_RDONLY, O_WRONLY, O_APPEND = 0, 1, 0o2000
+O_RDONLY, O_WRONLY, O_APPEND, O_CLOEXEC = 0, 1, 0o2000, 0o2000000
 
 
 def _libc():
@@ -54,7 +52,10 @@ def _write(native, libc, path: str) -> str:
 
 
 def _daemon(native, libc, marker: str) -> str:
-    """fork, setsid, clearenv, fork, exec a shell loop whose command line holds `marker`."""
+    """fork, setsid, clearenv, fork, exec a shell loop whose command line holds `marker`;
+    returns once it has exec'd (the end of a close-on-exec pipe it held is closed)."""
+    ends = (native.c_int * 2)()
+    libc.pipe2(ends, O_CLOEXEC)
     first = libc.fork()
     if first < 0:
         return f"fork errno {native.get_errno()}"
@@ -67,8 +68,9 @@ def _daemon(native, libc, marker: str) -> str:
                                          marker.encode(), None)
             libc.execv(b"/bin/sh", argv)
         libc._exit(0)
+    libc.close(ends[1])
     libc.waitpid(first, None, 0)
-    time.sleep(0.5)  # the daemon is running when this run says done
+    libc.read(ends[0], native.create_string_buffer(1), 1)  # EOF: the daemon exec'd
     return "started"
 
 
