@@ -8,6 +8,10 @@ validates them (correctness.sandbox.results), once, in its own process.
               after `go`: kernel_cases.* in, kernel_outputs.safetensors + kernel_info.json out)
     script    a script of the solution's directory run as __main__ with its global ARGS
               (what it prints is the run's output; nothing else comes back)
+
+The judge's inputs (inputs.safetensors, kernel_cases.*) are read from the run's input
+directory (config "input_dir"), which the child cannot write; what it gives back goes into
+its work directory.
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ def capture(device: str) -> None:
         CAPTURED["cuda_sync"] = torch.cuda.synchronize
 
 
-def _inputs(work: str) -> tuple[dict, object, object]:
-    flat = CAPTURED["load_file"](os.path.join(work, "inputs.safetensors"))
+def _inputs(config: dict) -> tuple[dict, object, object]:
+    flat = CAPTURED["load_file"](os.path.join(config["input_dir"], "inputs.safetensors"))
     init = {k[len("init."):]: v for k, v in flat.items() if k.startswith("init.")}
     return init, flat["tokens"], flat["batches"]
 
@@ -52,7 +56,7 @@ def run_train(train, config: dict, threads_before: set[int]) -> None:
     import torch
 
     work = config["work_dir"]
-    result = train(config["cfg"], *_inputs(work))
+    result = train(config["cfg"], *_inputs(config))
     _synchronize(config)
     if not isinstance(result, dict) or not {"state_dict", "losses"} <= set(result):
         raise Rejected("results", "train must return {'state_dict': ..., 'losses': [...]}, "
@@ -93,7 +97,7 @@ def run_profile(train, config: dict) -> None:
     cuda = config["cfg"]["device"] == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=activities) as prof:
-        train(config["cfg"], *_inputs(config["work_dir"]))
+        train(config["cfg"], *_inputs(config))
         _synchronize(config)
     table = None
     averages = prof.key_averages()
@@ -123,10 +127,10 @@ def declare_kernels(module, config: dict) -> dict:
 
 
 def run_kernels(kernels: dict, config: dict) -> None:
-    work = config["work_dir"]
-    with open(os.path.join(work, "kernel_cases.json")) as f:
+    work, given = config["work_dir"], config["input_dir"]
+    with open(os.path.join(given, "kernel_cases.json")) as f:
         cases = json.load(f)
-    tensors = CAPTURED["load_file"](os.path.join(work, "kernel_cases.safetensors"))
+    tensors = CAPTURED["load_file"](os.path.join(given, "kernel_cases.safetensors"))
     outputs, infos = {}, []
     for i, meta in enumerate(cases):
         prefix = f"case{i}."

@@ -6,6 +6,9 @@
     isolation   Linux namespaces through bubblewrap, or process isolation where refused
     processes   the status pipe, killing a run's processes, the parent's own guard
     results     RunResult and the one validation of a run's results
+    boundary    every file the judge reads or writes in a run's directory, its removal,
+                the run's text the judge shows
+    caches      each solution's own compile caches, and a run's private copy of them
 
 The child side (what runs inside) is `correctness.child`.
 """
@@ -18,9 +21,10 @@ from .api import (
     run_script,
     run_solution,
 )
+from .caches import CACHE_ROOT, CACHES
 from .isolation import Isolation, detect_isolation
 from .results import RunResult, validate_results
-from .runner import BASELINE_DIR, CACHE_ROOT, CACHES, ENV_PASSTHROUGH, PROJECT_DIR
+from .runner import BASELINE_DIR, ENV_PASSTHROUGH, PROJECT_DIR
 
 __all__ = [
     "BASELINE_DIR", "CACHES", "CACHE_ROOT", "ENV_PASSTHROUGH", "PROJECT_DIR", "Isolation",

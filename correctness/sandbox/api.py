@@ -14,8 +14,9 @@ cannot read its memory or environment through /proc (the API key of an agent liv
 from __future__ import annotations
 
 import contextlib
-import shutil
+import json
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from baseline.ops import SLOTS
 
 from .. import kernel_check
 from .. import static_scan as scanner
+from . import boundary
 from .processes import parent_guard
-from .results import RunResult, read_json, read_training, reject
+from .results import RunResult, read_training, reject
 from .runner import BASELINE_DIR, DEFAULT_MEMORY_LIMIT, Options, SandboxRun, scan_first
 
 PAYLOAD_LIMIT = 16 << 20  # a profile table or the kernel infos: kilobytes in practice
@@ -47,21 +49,19 @@ def run_solution(solution_dir: str | Path, cfg: dict, inputs: dict, *,
                  compile_cache: str = "snapshot", isolation: str | None = None) -> RunResult:
     """Train `solution_dir` on `inputs` ({"init", "tokens", "batches"}) in a fresh sandbox.
 
-    `compile_cache`: "snapshot" (default) gives the run a private copy of the persistent
-    Triton/Inductor caches, so nothing it writes reaches a later run; "update" lets it write
-    the persistent caches: only for untimed warm-up runs on inputs of their own seed.
+    `compile_cache`: "snapshot" (default) gives the run a private copy of the solution's
+    own persistent compile caches (regular files within a budget), so nothing it writes
+    reaches a later run; "update" lets it write them: only for untimed warm-up runs on
+    inputs of their own seed. The reference program has none.
     `isolation`: None (the machine's best), or "process" / "namespaces" to insist.
     `static_scan=False` and `audit=False` exist for tests of the defences behind them."""
     opts = Options(setup_timeout, run_timeout, allow_library, static_scan, audit, memory_limit,
                    compile_cache, isolation=isolation)
 
-    def write_inputs(work: Path) -> None:
-        _write_inputs(work / "inputs.safetensors", inputs)
+    def read_results(work_fd: int, seconds: float, tail: str) -> RunResult:
+        return read_training(work_fd, cfg, seconds, tail)
 
-    def read_results(work: Path, seconds: float, tail: str) -> RunResult:
-        return read_training(work, cfg, seconds, tail)
-
-    return _run(Path(solution_dir), cfg, "train", opts, write_inputs, read_results)
+    return _run(Path(solution_dir), cfg, "train", opts, _inputs_writer(inputs), read_results)
 
 
 def profile_solution(solution_dir: str | Path, cfg: dict, inputs: dict, top: int = 20, *,
@@ -71,16 +71,16 @@ def profile_solution(solution_dir: str | Path, cfg: dict, inputs: dict, top: int
     opts = Options(run_timeout=run_timeout, allow_library=allow_library, profile_top=top)
     table: list[str] = []
 
-    def read_table(work: Path, seconds: float, tail: str) -> RunResult:
-        path = work / "profile.txt"
-        if not path.is_file() or path.stat().st_size > PAYLOAD_LIMIT:
-            return reject("protocol", "said done, but wrote no profile.txt (or a huge one)",
+    def read_table(work_fd: int, seconds: float, tail: str) -> RunResult:
+        try:
+            text = boundary.read_file(work_fd, "profile.txt", PAYLOAD_LIMIT)
+        except boundary.BoundaryError as e:
+            return reject("protocol", f"said done, but its profile is unreadable: {e}",
                           output_tail=tail)
-        table.append(path.read_text(errors="replace"))
+        table.append(boundary.sanitize(text.decode(errors="replace")))
         return RunResult(ok=True, seconds=seconds, output_tail=tail)
 
-    result = _run(Path(solution_dir), cfg, "profile", opts,
-                  lambda work: _write_inputs(work / "inputs.safetensors", inputs), read_table)
+    result = _run(Path(solution_dir), cfg, "profile", opts, _inputs_writer(inputs), read_table)
     if not result.ok:
         return (f"profile failed ({result.check}): {result.message}\n"
                 f"{result.output_tail}").rstrip()
@@ -89,23 +89,27 @@ def profile_solution(solution_dir: str | Path, cfg: dict, inputs: dict, top: int
 
 def check_solution_kernels(solution_dir: str | Path, device: str, *,
                            allow_library: bool = False, run_timeout: float = 600.0,
-                           static_scan: bool = True, seed: int | None = None
-                           ) -> dict[str, dict]:
+                           static_scan: bool = True, audit: bool = True,
+                           seed: int | None = None) -> dict[str, dict]:
     """Kernel-check every implementation the solution declares in `KERNELS`: its child
     says which slots it declares, the judge draws their cases, the child only calls the
     implementations on them, and the judge grades the returned tensors here.
     {slot: KernelReport.to_dict()}; {} if it declares none. A run that fails as a whole
-    gives {"*": {"passed": False, "failures": [why]}}."""
+    gives {"*": {"passed": False, "failures": [why]}}. `static_scan=False` and
+    `audit=False` exist for tests of the defences behind them."""
     if not scanner.declares_kernels(solution_dir):
         return {}
     seed = kernel_check.new_seed() if seed is None else seed
     opts = Options(run_timeout=run_timeout, allow_library=allow_library,
-                   static_scan=static_scan)
+                   static_scan=static_scan, audit=audit)
     reports: dict[str, kernel_check.KernelReport] = {}
     cases: list[kernel_check.Case] = []
 
-    def write_cases(work: Path) -> RunResult | None:
-        declared = read_json(work / "declared.json", PAYLOAD_LIMIT)
+    def write_cases(work_fd: int, in_fd: int) -> RunResult | None:
+        try:
+            declared = boundary.read_json(work_fd, "declared.json", PAYLOAD_LIMIT)
+        except boundary.BoundaryError as e:
+            return reject("protocol", f"said ready without a readable declared.json: {e}")
         if not isinstance(declared, dict) or len(declared) > MAX_DECLARED:
             return reject("protocol", "said ready without a readable declared.json")
         for name, is_callable in declared.items():
@@ -116,11 +120,11 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
                                        "callable implementation")
                 continue
             cases.extend(kernel_check.make_cases(name, device, seed=seed))
-        _write_cases(work, cases)
+        _write_cases(in_fd, cases)
         return None
 
-    def grade(work: Path, seconds: float, tail: str) -> RunResult:
-        return _grade_outputs(work, cases, reports, seconds, tail)
+    def grade(work_fd: int, seconds: float, tail: str) -> RunResult:
+        return _grade_outputs(work_fd, cases, reports, seconds, tail)
 
     result = _run(Path(solution_dir), {"device": device, "steps": 0}, "kernels", opts,
                   write_cases, grade)
@@ -131,28 +135,28 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
     return {slot: {**r.to_dict(), "isolation": result.isolation} for slot, r in reports.items()}
 
 
-def _grade_outputs(work: Path, cases: list, reports: dict, seconds: float,
+def _grade_outputs(work_fd: int, cases: list, reports: dict, seconds: float,
                    tail: str) -> RunResult:
     """Read what the child computed for every case and grade it here, in the judge."""
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
-    path = work / "kernel_outputs.safetensors"
-    infos = read_json(work / "kernel_info.json", PAYLOAD_LIMIT)
-    if not path.is_file() or path.stat().st_size > _output_budget(cases) \
-            or not isinstance(infos, list) or len(infos) != len(cases):
-        return reject("results", "kernel outputs missing, unreadable or too large",
-                      output_tail=tail)
     try:
-        outputs = load_file(str(path))
-    except (SafetensorError, OSError) as e:
-        return reject("results", f"unreadable kernel outputs: {e}", output_tail=tail)
+        infos = boundary.read_json(work_fd, "kernel_info.json", PAYLOAD_LIMIT)
+        outputs = load(boundary.read_file(work_fd, "kernel_outputs.safetensors",
+                                          _output_budget(cases)))
+    except (boundary.BoundaryError, SafetensorError) as e:
+        return reject("results", f"kernel outputs unreadable: {boundary.sanitize(str(e))}",
+                      output_tail=tail)
+    if not isinstance(infos, list) or len(infos) != len(cases):
+        return reject("results", "kernel_info.json is not one entry per case", output_tail=tail)
     for i, (case, info) in enumerate(zip(cases, infos)):
         prefix = f"case{i}."
         mine = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}
         report = reports[case.slot]
-        report.failures += kernel_check.grade(case, mine, info if isinstance(
-            info, dict) else {"error": "no info", "stage": "forward"})
+        info = _clean(info) if isinstance(info, dict) else {"error": "no info",
+                                                             "stage": "forward"}
+        report.failures += kernel_check.grade(case, mine, info)
         report.cases.append(case.record)
     return RunResult(ok=True, seconds=seconds, output_tail=tail)
 
@@ -170,11 +174,11 @@ def run_script(solution_dir: str | Path, script: str, args: list[str], device: s
     cfg = {"device": device, "steps": 0, "script": target.relative_to(root).as_posix(),
            "args": [str(a) for a in args]}
 
-    def finished(work: Path, seconds: float, tail: str) -> RunResult:
+    def finished(work_fd: int, seconds: float, tail: str) -> RunResult:
         return RunResult(ok=True, seconds=seconds, output_tail=tail)
 
-    return _run(root, cfg, "script", Options(run_timeout=run_timeout), lambda work: None,
-                finished)
+    return _run(root, cfg, "script", Options(run_timeout=run_timeout),
+                lambda work_fd, in_fd: None, finished)
 
 
 def kernel_failures(reports: dict[str, dict]) -> str | None:
@@ -204,37 +208,36 @@ def _temp_root() -> Iterator[Path]:
     try:
         yield root
     finally:
-        shutil.rmtree(root, onerror=_force_remove)
+        if not boundary.remove_tree(root):
+            warnings.warn(f"could not remove the run directory {root}", stacklevel=3)
 
 
-def _force_remove(func, path, exc_info) -> None:
-    """rmtree's error handler: a solution may have made files or dirs read-only."""
-    import os
+def _inputs_writer(inputs: dict):
+    """before_go for a training run: the inputs, as safetensors, into in/."""
+    from safetensors.torch import save
 
-    with contextlib.suppress(OSError):
-        os.chmod(os.path.dirname(path), 0o700)
-        os.chmod(path, 0o700)
-        func(path)
+    def write(work_fd: int, in_fd: int) -> None:
+        flat = {f"init.{k}": v.detach().contiguous() for k, v in inputs["init"].items()}
+        flat["tokens"] = inputs["tokens"].contiguous()
+        flat["batches"] = inputs["batches"].contiguous()
+        boundary.write_file(in_fd, "inputs.safetensors", save(flat))
 
-
-def _write_inputs(path: Path, inputs: dict) -> None:
-    from safetensors.torch import save_file
-
-    flat = {f"init.{k}": v.detach().contiguous() for k, v in inputs["init"].items()}
-    flat["tokens"] = inputs["tokens"].contiguous()
-    flat["batches"] = inputs["batches"].contiguous()
-    save_file(flat, str(path))
+    return write
 
 
-def _write_cases(work: Path, cases: list) -> None:
-    import json
-
-    from safetensors.torch import save_file
+def _write_cases(in_fd: int, cases: list) -> None:
+    from safetensors.torch import save
 
     tensors = {f"case{i}.{k}": v.contiguous() for i, case in enumerate(cases)
                for k, v in case.tensors.items()}
-    save_file(tensors, str(work / "kernel_cases.safetensors"))
-    (work / "kernel_cases.json").write_text(json.dumps([case.meta for case in cases]))
+    boundary.write_file(in_fd, "kernel_cases.safetensors", save(tensors))
+    boundary.write_file(in_fd, "kernel_cases.json",
+                        json.dumps([case.meta for case in cases]).encode())
+
+
+def _clean(info: dict) -> dict:
+    """A kernel info from the child with its text sanitized (failures quote it)."""
+    return {k: boundary.sanitize(v) if isinstance(v, str) else v for k, v in info.items()}
 
 
 def _output_budget(cases: list) -> int:

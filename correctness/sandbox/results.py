@@ -1,19 +1,20 @@
 """What a run gives back, read and validated in the judge's process, once: the verdict type
 (`RunResult`), the training results (safetensors weights, JSON losses; never pickle) and
 their one validation, `validate_results`, which the training check and the clock rely on.
+Every file is read, and every text of the run's in a verdict sanitized, through boundary.py.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import signal
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 
 from baseline.model import param_shapes
+
+from . import boundary
 
 
 @dataclass
@@ -31,6 +32,7 @@ class RunResult:
     # afterwards that no two timed runs overlapped; None when the run never got to go
     started_at: float | None = None
     ended_at: float | None = None
+    notes: list[str] = field(default_factory=list)  # what the judge left out of the run, why
 
     def __repr__(self) -> str:
         status = "ok" if self.ok else f"rejected by {self.check}: {self.message}"
@@ -42,24 +44,22 @@ def reject(check: str, message: str, **kw) -> RunResult:
     return RunResult(ok=False, check=check, message=message, **kw)
 
 
-def read_training(work: Path, cfg: dict, seconds: float, tail: str) -> RunResult:
+def read_training(work_fd: int, cfg: dict, seconds: float, tail: str) -> RunResult:
+    """The weights (safetensors, parsed from bytes read within the model's size) and the
+    losses (JSON within 64 bytes a step) the child wrote into its work directory."""
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
-    weights, losses_path = work / "result.safetensors", work / "losses.json"
-    if not weights.is_file() or not losses_path.is_file():
+    weights_limit = 4 * sum(math.prod(s) for s in param_shapes(cfg).values()) + (1 << 20)
+    try:
+        state = load(boundary.read_file(work_fd, "result.safetensors", weights_limit))
+        losses = boundary.read_json(work_fd, "losses.json", 64 * cfg["steps"] + 1024)
+    except boundary.MissingFile:
         return reject("protocol", "said done before its results existed", seconds=seconds,
                       output_tail=tail)
-    shapes = param_shapes(cfg)
-    budget = 4 * sum(math.prod(s) for s in shapes.values()) + (1 << 20)  # + header
-    if weights.stat().st_size > budget or losses_path.stat().st_size > 64 * cfg["steps"] + 1024:
-        return reject("results", "result files are larger than the model could need",
+    except (boundary.BoundaryError, SafetensorError, ValueError) as e:
+        return reject("results", f"unreadable results: {boundary.sanitize(str(e))}",
                       seconds=seconds, output_tail=tail)
-    try:
-        state = load_file(str(weights))
-        losses = json.loads(losses_path.read_text())
-    except (SafetensorError, ValueError, OSError) as e:
-        return reject("results", f"unreadable results: {e}", seconds=seconds, output_tail=tail)
     problem = validate_results(state, losses, cfg)
     if problem:
         return reject(*problem, seconds=seconds, output_tail=tail)
@@ -90,31 +90,24 @@ def validate_results(state: dict, losses, cfg: dict) -> tuple[str, str] | None:
     return None
 
 
-def read_json(path: Path, limit: int):
-    """A JSON file the child wrote, or None (missing, too large, unreadable)."""
-    if not path.is_file() or path.stat().st_size > limit:
-        return None
-    try:
-        return json.loads(path.read_text(errors="replace"))
-    except ValueError:
-        return None
-
-
 def parse_message(payload: str) -> dict:
-    """A status line's JSON payload, as a dict whatever the child sent."""
+    """A status line's JSON payload, as a dict whatever the child sent, its text values
+    sanitized (they reach the verdict's message)."""
     try:
-        value = json.loads(payload)
-    except ValueError:
-        return {"message": payload[:200]}
-    return value if isinstance(value, dict) else {"message": str(value)[:200]}
+        value = boundary.parse_json(payload)
+    except boundary.BoundaryError:
+        value = payload[:200]
+    if not isinstance(value, dict):
+        return {"message": boundary.sanitize(str(value)[:200])}
+    return {str(k): boundary.sanitize(v) if isinstance(v, str) else v for k, v in value.items()}
 
 
-def refusals(refused: list[dict]) -> str:
-    """The forbidden_call verdict's message: the first five refusals."""
+def refusals(refused: list[dict], count: int) -> str:
+    """The forbidden_call verdict's message: the first five of `count` refusals."""
     shown = "; ".join(f"{r.get('event')} {r.get('detail', '')} ({r.get('why', '')})"
                       for r in refused[:5])
-    more = f" (+{len(refused) - 5} more)" if len(refused) > 5 else ""
-    return f"refused {len(refused)} call(s): {shown}{more}"
+    more = f" (+{count - 5} more)" if count > 5 else ""
+    return f"refused {count} call(s): {shown}{more}"
 
 
 def death(code: int, tail: str) -> tuple[str, str]:

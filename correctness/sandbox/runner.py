@@ -1,15 +1,21 @@
 """One sandboxed run: its directories, its child process, the protocol, the verdict.
 
-A run has a fresh temporary directory holding a fresh COPY of the solution (writes to it
-never reach the next run; the reference program is instead the installed baseline package,
-read-only), a work directory, a HOME and TMPDIR, and a private copy of the compile caches.
+A run has a fresh temporary directory (the run root) holding a fresh COPY of the solution
+(writes to it never reach the next run; the reference program is instead the installed
+baseline package, read-only), a work directory, a HOME and TMPDIR, a private copy of the
+solution's own compile caches, and `in/`, where the judge writes what the child reads
+(harness.json, the inputs, the kernel cases). The child may write only its work directory,
+HOME, TMPDIR, its solution copy and its caches: `in/` is bound read-only, and the root with
+the log is not in its namespaces at all. The judge reads and writes the run root only
+through boundary.py, by descriptors it opened before the child existed.
+
 The child (`correctness.child.main`) starts in the run's namespaces where the machine
 allows them (isolation.py), with a scrubbed environment, in a new session. Protocol over
-two dedicated pipes (never stdout, which goes to a log):
+two dedicated pipes (never stdout, which goes to a log the judge reads by its descriptor):
 
     child: ready   (imports done; setup is bounded by setup_timeout and untimed)
-    parent:        `before_go(work_dir)` writes the run's inputs, says go, starts its clock
-                   (time.perf_counter, in this process)
+    parent:        `before_go(work_fd, in_fd)` writes the run's inputs into in/, says go,
+                   starts its clock (time.perf_counter, in this process)
     child: done    (results written)
     parent:        stops the clock, kills the run at once (with namespaces: its whole PID
                    namespace; else its process group and the strays it can find), then
@@ -20,6 +26,7 @@ Every rejection names its check and says why.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -34,19 +41,22 @@ from pathlib import Path
 import baseline
 
 from .. import static_scan as scanner
+from . import boundary, reaper
 from . import isolation as iso
-from . import reaper
-from .processes import LineReader, kill_group, pid_namespace, sweep_namespace, sweep_strays
+from .caches import cache_dir, run_caches
+from .processes import (
+    ChannelError,
+    LineReader,
+    kill_group,
+    pid_namespace,
+    sweep_namespace,
+    sweep_strays,
+)
 from .results import RunResult, death, parse_message, refusals, reject
 
 BASELINE_DIR = Path(baseline.__file__).resolve().parent
 PROJECT_DIR = BASELINE_DIR.parent
 CHILD_DIR = Path(__file__).resolve().parents[1] / "child"
-CACHE_ROOT = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "speedup-bench"
-# Compile caches (env var -> subdirectory): Triton kernels, torch.compile's code, and
-# torch.utils.cpp_extension builds, so a warm-up run saves the timed runs the compiling.
-CACHES = {"TRITON_CACHE_DIR": "triton", "TORCHINDUCTOR_CACHE_DIR": "inductor",
-          "TORCH_EXTENSIONS_DIR": "torch_extensions"}
 # Passed through from the judge's environment; nothing else (no keys, no seeds) reaches
 # the child. LD_LIBRARY_PATH and CUDA_HOME: where some CUDA installs keep libcuda/ptxas.
 ENV_PASSTHROUGH = ("PATH", "LANG", "CUDA_VISIBLE_DEVICES", "TRITON_INTERPRET",
@@ -63,6 +73,13 @@ BOOT = "import sys; sys.path.append({!r}); from correctness.child.main import ma
 DEFAULT_MEMORY_LIMIT = 16 << 30
 FILE_SIZE_LIMIT = 1 << 30  # per file: results, logs, caches; stops a disk-filling loop
 TAIL_BYTES = 4000
+# The status pipe: refusals kept in full (the rest only counted), the longest line and the
+# most bytes read, so a run cannot grow the judge's memory through it. An honest run sends
+# ready, done and a few refusals of well under a kilobyte each (the child's audit hook
+# sends at most 50 in full).
+MAX_REFUSALS = 100
+MAX_STATUS_LINE = 64 << 10
+MAX_STATUS_BYTES = 16 << 20
 
 
 @dataclass
@@ -78,8 +95,10 @@ class Options:
     isolation: str | None = None  # None: the machine's best (isolation.detect_isolation)
 
 
-BeforeGo = Callable[[Path], "RunResult | None"]  # writes the inputs; a RunResult rejects
-AfterDone = Callable[[Path, float, str], RunResult]  # (work dir, seconds, output tail)
+# (work dir fd, in/ fd): reads what the child declared, writes the inputs into in/ (with
+# boundary.write_file); a RunResult rejects.
+BeforeGo = Callable[[int, int], "RunResult | None"]
+AfterDone = Callable[[int, float, str], RunResult]  # (work dir fd, seconds, output tail)
 
 
 def scan_first(solution_dir: Path, opts: Options) -> RunResult | None:
@@ -103,8 +122,7 @@ class SandboxRun:
     def __init__(self, root: Path, solution_dir: Path, cfg: dict, mode: str, opts: Options):
         self.root, self.cfg, self.mode, self.opts = root, cfg, mode, opts
         self.isolation = choose_isolation(opts)
-        self.work = root / "work"
-        self.log_path = root / "output.log"
+        self.work, self.inputs = root / "work", root / "in"
         self.marker = secrets.token_hex(8)
         if solution_dir.resolve().is_relative_to(BASELINE_DIR):
             # a reference program (reference_dir): the installed one, read-only
@@ -115,40 +133,47 @@ class SandboxRun:
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         for sub in ("work", "home", "tmp"):
             (root / sub).mkdir()
-        self.caches = self._caches()
+        own = None if self.solution != root / "solution" else cache_dir(solution_dir)
+        # notes: what the judge left out of the run's caches, and why
+        self.caches, self.notes = run_caches(own, root, opts.compile_cache == "update")
+        # Opened now, before any child exists: from here on the judge touches the run root
+        # only through these descriptors (boundary.py).
+        self.root_fd = boundary.open_dir(root)
+        self.work_fd = boundary.open_dir("work", self.root_fd)
+        self.in_fd = boundary.make_dir(self.root_fd, "in", 0o755)
+        self.log_fd = boundary.create_file(self.root_fd, "output.log", os.O_RDWR, 0o600)
         self.refused: list[dict] = []
+        self.refused_count = 0
         self.error: dict | None = None
         self.namespace: str | None = None
         self.init_pid: int | None = None
         self.window: tuple[float | None, float | None] = (None, None)  # time.time() at go, done
 
-    def _caches(self) -> dict[str, Path]:
-        if self.opts.compile_cache == "update":
-            caches = {var: CACHE_ROOT / sub for var, sub in CACHES.items()}
-        else:
-            caches = {var: self.root / "cache" / sub for var, sub in CACHES.items()}
-            for var, sub in CACHES.items():
-                if (CACHE_ROOT / sub).is_dir():
-                    shutil.copytree(CACHE_ROOT / sub, caches[var], symlinks=True)
-        for path in caches.values():
-            path.mkdir(parents=True, exist_ok=True)
-        return caches
-
     # ------------------------------------------------------------------ the protocol
 
     def run(self, before_go: BeforeGo, after_done: AfterDone) -> RunResult:
+        try:
+            verdict = self._play(before_go, after_done)
+        finally:
+            for fd in (self.log_fd, self.in_fd, self.work_fd, self.root_fd):
+                os.close(fd)
+        verdict.isolation = self.isolation.kind
+        verdict.started_at, verdict.ended_at = self.window
+        verdict.notes = self.notes
+        return verdict
+
+    def _play(self, before_go: BeforeGo, after_done: AfterDone) -> RunResult:
         status_r, status_w = os.pipe()
         control_r, control_w = os.pipe()
         info_r, info_w = os.pipe()
         self._write_config(status_w, control_r)
-        with open(self.log_path, "wb") as log:
-            proc = subprocess.Popen(
-                self._argv(info_w), cwd=self.work, env=self._env(), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, pass_fds=(status_w, control_r, info_w),
-                start_new_session=True)
+        proc = subprocess.Popen(
+            self._argv(info_w), cwd=self.work, env=self._env(), stdin=subprocess.DEVNULL,
+            stdout=self.log_fd, stderr=subprocess.STDOUT,
+            pass_fds=(status_w, control_r, info_w), start_new_session=True)
         for fd in (status_w, control_r, info_w):
             os.close(fd)
-        reader = LineReader(status_r)
+        reader = LineReader(status_r, MAX_STATUS_LINE, MAX_STATUS_BYTES)
         try:
             phase, event, seconds, early = self._protocol(proc, reader, control_w, info_r,
                                                           before_go)
@@ -158,14 +183,11 @@ class SandboxRun:
             os.close(info_r)
         self._drain(reader)
         os.close(status_r)
-        verdict = early or self._verdict(proc, phase, event, seconds, after_done)
-        verdict.isolation = self.isolation.kind
-        verdict.started_at, verdict.ended_at = self.window
-        return verdict
+        return early or self._verdict(proc, phase, event, seconds, after_done)
 
     def _argv(self, info_fd: int) -> list[str]:
         argv = [sys.executable, "-I", "-B", "-u", "-c", BOOT.format(str(PROJECT_DIR)),
-                str(self.root / "harness.json")]  # -u: prints reach the log before a kill
+                str(self.inputs / "harness.json")]  # -u: prints reach the log before a kill
         if self.isolation.kind != "namespaces":
             return reaper.command(argv)  # every process of the run found and killed at done
         return iso.command(self.isolation, argv, self._layout(), info_fd)
@@ -174,12 +196,19 @@ class SandboxRun:
         """What the run sees: bound by bwrap, or as Landlock rules (isolation.py)."""
         read_only = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site_dirs(),
                      str(BASELINE_DIR), str(CHILD_DIR), str(CHILD_DIR.parent / "__init__.py"),
-                     *_cuda_paths()]
+                     str(self.inputs), *_cuda_paths()]
         if self.opts.allow_library:
             read_only.append(str(PROJECT_DIR / "kernels"))
-        return iso.Layout(read_only=read_only,
-                          writable=[str(self.root), *map(str, self.caches.values())],
+        return iso.Layout(read_only=read_only, writable=self._writable(),
                           work_dir=str(self.work), cuda=self.cfg.get("device") == "cuda")
+
+    def _writable(self) -> list[str]:
+        """What the child may write: its work dir, HOME, TMPDIR, its copy of the solution
+        and its caches; never the run root (the log the judge reads, in/)."""
+        own = [self.work, self.root / "home", self.root / "tmp"]
+        if self.solution == self.root / "solution":
+            own.append(self.solution)
+        return [*map(str, own), *map(str, self.caches.values())]
 
     def _protocol(self, proc, reader, control_w: int, info_r: int, before_go: BeforeGo):
         """(phase, last event, parent's go->done seconds or None, an early verdict)."""
@@ -187,7 +216,10 @@ class SandboxRun:
         self._find_namespace(info_r)
         if event != "ready":
             return "setup", self._settle(proc, event), None, None
-        early = before_go(self.work)
+        try:
+            early = before_go(self.work_fd, self.in_fd)
+        except boundary.BoundaryError as e:  # the run planted something where the judge writes
+            early = reject("protocol", f"the run's input directory was tampered with: {e}")
         if early is not None:
             return "setup", event, None, early
         start, started_at = time.perf_counter(), time.time()
@@ -201,9 +233,12 @@ class SandboxRun:
         """The run's PID namespace, from bwrap's info ({"child-pid": the init's pid})."""
         if self.isolation.kind != "namespaces":
             return
-        reader, text = LineReader(info_r), ""
-        while (line := reader.next_line(time.monotonic() + 1.0)) not in (None, ""):
-            text += line
+        reader, text = LineReader(info_r, MAX_STATUS_LINE, MAX_STATUS_LINE), ""
+        try:
+            while (line := reader.next_line(time.monotonic() + 1.0)) not in (None, ""):
+                text += line
+        except ChannelError:
+            pass  # bwrap's object came first: what follows it is not read
         try:  # the first object: bwrap's own, written before the child existed
             self.init_pid = int(json.JSONDecoder().raw_decode(text)[0]["child-pid"])
         except (ValueError, KeyError, TypeError):
@@ -233,14 +268,18 @@ class SandboxRun:
     def _await(self, reader, deadline: float, expected: str) -> str:
         """The next protocol event: `expected`, "error", "eof", "timeout" or "garbage"."""
         while True:
-            line = reader.next_line(deadline)
+            try:
+                line = reader.next_line(deadline)
+            except ChannelError as e:
+                self.error = {"check": "protocol", "message": str(e)}
+                return "garbage"
             if line is None:
                 return "timeout"
             if line == "":
                 return "eof"
             kind, _, payload = line.partition(" ")
             if kind == "refused":
-                self.refused.append(parse_message(payload))
+                self._refusal(payload)
             elif kind == "error":
                 self.error = parse_message(payload)
                 return "error"
@@ -250,21 +289,32 @@ class SandboxRun:
                 self.error = {"check": "protocol", "message": f"unexpected message {line[:80]!r}"}
                 return "garbage"
 
+    def _refusal(self, payload: str) -> None:
+        """Count every refusal; keep the first MAX_REFUSALS (a flood of forged ones must not
+        grow the judge)."""
+        self.refused_count += 1
+        if len(self.refused) < MAX_REFUSALS:
+            self.refused.append(parse_message(payload))
+
     def _drain(self, reader) -> None:
         """Refusals still in the pipe once the run is dead (EOF comes at once then)."""
-        while (line := reader.next_line(time.monotonic() + 1.0)) not in (None, ""):
-            kind, _, payload = line.partition(" ")
-            if kind == "refused":
-                self.refused.append(parse_message(payload))
+        with contextlib.suppress(ChannelError):
+            while (line := reader.next_line(time.monotonic() + 1.0)) not in (None, ""):
+                kind, _, payload = line.partition(" ")
+                if kind == "refused":
+                    self._refusal(payload)
 
     def _verdict(self, proc, phase: str, event: str, seconds: float | None,
                  after_done: AfterDone) -> RunResult:
-        tail = self._tail()
+        tail = boundary.tail(self.log_fd, TAIL_BYTES)
         if self.refused:
-            return reject("forbidden_call", refusals(self.refused), output_tail=tail,
-                          refused=self.refused)
+            return reject("forbidden_call", refusals(self.refused, self.refused_count),
+                          output_tail=tail, refused=self.refused)
         if event == "done":
-            return after_done(self.work, seconds, tail)
+            try:
+                return after_done(self.work_fd, seconds, tail)
+            except boundary.BoundaryError as e:
+                return reject("results", str(e), seconds=seconds, output_tail=tail)
         if event == "timeout":
             limit = self.opts.setup_timeout if phase == "setup" else self.opts.run_timeout
             said = "ready" if phase == "setup" else "done"
@@ -279,12 +329,6 @@ class SandboxRun:
         if self.isolation.kind == "namespaces" and code > 128:
             code = 128 - code  # bwrap exits with 128 + the signal that killed the child
         return reject(*death(code, tail), output_tail=tail)
-
-    def _tail(self) -> str:
-        with open(self.log_path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - TAIL_BYTES))
-            return f.read().decode(errors="replace")
 
     # ------------------------------------------------------------------ child setup
 
@@ -305,18 +349,18 @@ class SandboxRun:
         blocked = list(BLOCKED_PACKAGES) + ([] if self.opts.allow_library else ["kernels"])
         kernels_dir = str(PROJECT_DIR / "kernels")
         read_roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, str(BASELINE_DIR),
-                      str(CHILD_DIR), *READ_ROOTS_SYSTEM, *site_dirs()]
+                      str(CHILD_DIR), str(self.root), *READ_ROOTS_SYSTEM, *site_dirs()]
         if self.opts.allow_library:
             read_roots.append(kernels_dir)
         cuda = self.cfg.get("device") == "cuda"
         config = {
             "mode": self.mode, "cfg": self.cfg, "solution_dir": str(self.solution),
-            "work_dir": str(self.work), "status_fd": status_w, "control_fd": control_r,
+            "work_dir": str(self.work), "input_dir": str(self.inputs),
+            "status_fd": status_w, "control_fd": control_r,
             "blocked": blocked, "audit": self.opts.audit,
             "preimport": scanner.preimports(self.solution),
             "read_roots": read_roots,
-            "write_roots": [str(self.root), "/dev/null",
-                            *(str(p) for p in self.caches.values())],
+            "write_roots": [*self._writable(), "/dev/null"],
             "deny_roots": [str(PROJECT_DIR / d) for d in (*BLOCKED_PACKAGES, "results")],
             "untrusted_roots": [str(self.root), str(self.solution), str(BASELINE_DIR),
                                 kernels_dir],
@@ -325,7 +369,7 @@ class SandboxRun:
             "confinement": iso.landlock_rules(self._layout())
             if self.isolation.kind == "landlock" else None,
         }
-        (self.root / "harness.json").write_text(json.dumps(config))
+        boundary.write_file(self.in_fd, "harness.json", json.dumps(config).encode())
 
 
 def site_dirs() -> list[str]:
