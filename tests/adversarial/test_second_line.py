@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from correctness.sandbox import detect_isolation, run_script, run_solution
+from correctness.sandbox import run_script, run_solution
+from correctness.sandbox.isolation import available_isolations
 from correctness.static_scan import scan
 
 SOLUTIONS = Path(__file__).parent / "solutions"
@@ -27,14 +28,8 @@ OFF = {"static_scan": False, "audit": False}
 ORIGINAL = "original"
 
 
-def _isolations() -> list[str]:
-    """The isolation levels this machine can produce: process always, namespaces where
-    bwrap's probe sandbox starts."""
-    return (["namespaces"] if detect_isolation().kind == "namespaces" else []) + ["process"]
-
-
-ISOLATIONS = _isolations()
-CONFINING = [level for level in ISOLATIONS if level != "process"]
+ISOLATIONS = available_isolations()  # every level this machine can give a run
+CONFINING = [level for level in ISOLATIONS if level != "process"]  # the kernel's
 
 
 def _armed(tmp_path: Path, name: str) -> tuple[Path, list[Path]]:
