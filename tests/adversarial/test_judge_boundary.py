@@ -1,19 +1,21 @@
 """The judge's own side of the sandbox boundary: what a run leaves in the files and pipes
 the judge reads back, and in the caches later runs copy. Each solution here attacks the
 judge, not the guards inside the run, so every run has the static scan and the audit hook
-off (test-only options): under namespaces the run's writable binds alone hold, and under
-process isolation (`isolation="process"`) the judge's file handling
-(correctness/sandbox/boundary.py) must hold by itself.
+off (test-only options), under every isolation this machine gives: under namespaces and
+Landlock the run cannot write where the judge reads and writes, and under process isolation
+the judge's file handling (correctness/sandbox/boundary.py) must hold by itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import resource
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,22 +31,20 @@ from correctness.sandbox import (
 from correctness.sandbox import isolation as iso
 
 SOLUTIONS = Path(__file__).parent / "solutions"
-SECRET = "sk-ant-judge-secret-0123456789"
+SECRET = "sk-ant-judge-secret-0123456789"  # in the judge's environment (a subprocess's)
 HIDDEN = {"static_scan": False, "audit": False}  # the judge's side alone
 DEADLINE = 180  # seconds: a check that blocks fails here instead of hanging the suite
 CONTROL = [chr(c) for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))]
 
 
-@pytest.fixture(params=["namespaces", "process"])
+@pytest.fixture(params=iso.KINDS)
 def isolation(request, monkeypatch) -> str:
-    """Every attack under both isolations; "process" is forced the way a machine without
-    bwrap gets it, so every API (kernel checks and scripts included) runs that way."""
-    if request.param == "namespaces":
-        if detect_isolation().kind != "namespaces":
-            pytest.skip(f"solutions run without namespaces here: {detect_isolation().reason}")
-    else:
-        forced = iso.Isolation("process", "forced by the test")
-        monkeypatch.setattr(iso, "detect_isolation", lambda: forced)
+    """Each isolation this machine gives, made the one detection chooses, so that every
+    API (kernel checks and scripts included) runs under it."""
+    if request.param not in iso.available_isolations():
+        pytest.skip(f"this machine cannot give {request.param} isolation")
+    chosen = iso.choose(request.param)
+    monkeypatch.setattr(iso, "detect_isolation", lambda: chosen)
     return request.param
 
 
@@ -67,6 +67,14 @@ def shown(result) -> str:
     return "\n".join([result.message, result.output_tail, repr(result.refused)])
 
 
+def leaked(text: str, environ: bytes | None = None) -> list[str]:
+    """The entries of the judge's environment (this process's /proc/self/environ, what a
+    link to it gives the judge) found in `text`; short ones could match by chance."""
+    environ = environ if environ is not None else Path("/proc/self/environ").read_bytes()
+    entries = environ.decode(errors="replace").split("\0")
+    return [e for e in entries if len(e) >= 16 and e in text]
+
+
 def with_victim(tmp_path: Path, name: str, victim: Path) -> Path:
     copy = tmp_path / name
     shutil.copytree(SOLUTIONS / name, copy)
@@ -76,15 +84,13 @@ def with_victim(tmp_path: Path, name: str, victim: Path) -> Path:
 
 # ---------------------------------------------------------------------------- the log
 
-def test_log_linked_to_the_judges_environ_leaks_nothing(isolation, monkeypatch, short_cfg,
-                                                        short_inputs):
+def test_log_linked_to_the_judges_environ_leaks_nothing(isolation, short_cfg, short_inputs):
     """EXPLOIT log_to_environ."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     result = within(DEADLINE, run_solution, SOLUTIONS / "log_to_environ", short_cfg,
                     short_inputs, **HIDDEN)
     assert result.ok, result.message
-    assert SECRET not in shown(result) and "ANTHROPIC" not in shown(result)
-    said = "LINK FAILED" if isolation == "namespaces" else "LOG LINKED"
+    assert leaked(shown(result)) == []
+    said = "LOG LINKED" if isolation == "process" else "LINK FAILED"
     assert said in result.output_tail, result.output_tail
 
 
@@ -131,7 +137,7 @@ def test_fifos_in_place_of_the_judges_files_end_in_a_verdict(isolation, short_cf
     assert result.ok, result.message
     reports = within(DEADLINE, check_solution_kernels, SOLUTIONS / "fifo_files", "cpu",
                      **HIDDEN)
-    if isolation == "namespaces":
+    if isolation != "process":  # nothing could be planted
         assert reports["gelu"]["passed"], reports
     else:
         assert not reports["*"]["passed"]
@@ -204,15 +210,23 @@ def test_control_sequences_are_stripped_from_what_the_judge_shows(short_cfg, sho
     assert "failurered" in result.message
 
 
-def test_run_python_leaks_nothing_through_its_log(isolation, tmp_path, monkeypatch):
-    """The agent's run_python tool (agent/harness.py -> run_script): a workspace script
-    links the run's log to /proc/self/environ. The static scan is off (the script imports
-    os); the audit hook stays on, as in the agent's own runs."""
-    from agent.harness import ProjectHarness
-    from correctness.sandbox import runner as runner_module
+# The agent's side: agent.harness.ProjectHarness.run_python in a judge process of its own,
+# whose environment (the one /proc/self/environ shows it) holds the API key. The static scan
+# is off (the script imports os); the audit hook stays on, as in an agent's runs.
+RUN_PYTHON = """
+import json, sys
+from agent.harness import ProjectHarness
+from correctness.sandbox import isolation as iso, runner
+chosen = iso.choose(sys.argv[2])
+iso.detect_isolation = lambda: chosen
+runner.scanner.scan = lambda *args, **kwargs: []
+outcome = ProjectHarness().run_python(sys.argv[1], "leak.py", [], "cpu", 60.0)
+print(json.dumps(outcome.output_tail + outcome.message))
+"""
 
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
-    monkeypatch.setattr(runner_module.scanner, "scan", lambda *a, **k: [])
+
+def test_run_python_leaks_nothing_through_its_log(isolation, tmp_path):
+    """A workspace script links the run's log to /proc/self/environ."""
     workspace = tmp_path / "ws"
     shutil.copytree(BASELINE_DIR, workspace, ignore=shutil.ignore_patterns("__pycache__"))
     (workspace / "leak.py").write_text(
@@ -221,10 +235,14 @@ def test_run_python_leaks_nothing_through_its_log(isolation, tmp_path, monkeypat
         "os.remove(LOG)\n"
         "os.symlink('/proc/self/environ', LOG)\n"
         "print('LOG LINKED')\n")
-    outcome = within(DEADLINE, ProjectHarness().run_python, workspace, "leak.py", [], "cpu",
-                     60.0)
-    assert SECRET not in outcome.output_tail + outcome.message
-    assert "ANTHROPIC" not in outcome.output_tail + outcome.message
+    env = {**os.environ, "ANTHROPIC_API_KEY": SECRET}
+    done = subprocess.run([sys.executable, "-c", RUN_PYTHON, str(workspace), isolation],
+                          env=env, capture_output=True, text=True, timeout=DEADLINE,
+                          cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = json.loads(done.stdout.splitlines()[-1])
+    environ = b"\0".join(f"{k}={v}".encode() for k, v in env.items())
+    assert SECRET not in text and leaked(text, environ) == [], text
 
 
 # ---------------------------------------------------------------------------- user namespaces
