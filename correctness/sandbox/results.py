@@ -27,12 +27,15 @@ class RunResult:
     losses: list[float] | None = None
     output_tail: str = ""
     refused: list[dict] = field(default_factory=list)
-    isolation: str = "process"  # what confined the run: "namespaces" or "process"
+    isolation: str = "process"  # what confined the run: namespaces, landlock or process
     # wall clock (time.time()) at go and at done, beside `seconds`, so anyone can check
     # afterwards that no two timed runs overlapped; None when the run never got to go
     started_at: float | None = None
     ended_at: float | None = None
     notes: list[str] = field(default_factory=list)  # what the judge left out of the run, why
+    # the run's CPU time and the share of the machine other work took, go to done
+    # (sandbox/usage.py); the clock re-times a contended round
+    usage: dict | None = None
 
     def __repr__(self) -> str:
         status = "ok" if self.ok else f"rejected by {self.check}: {self.message}"

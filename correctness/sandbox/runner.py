@@ -41,7 +41,7 @@ from pathlib import Path
 import baseline
 
 from .. import static_scan as scanner
-from . import boundary, reaper
+from . import boundary, reaper, usage
 from . import isolation as iso
 from .caches import cache_dir, run_caches
 from .processes import (
@@ -148,6 +148,7 @@ class SandboxRun:
         self.namespace: str | None = None
         self.init_pid: int | None = None
         self.window: tuple[float | None, float | None] = (None, None)  # time.time() at go, done
+        self.usage: usage.RunUsage | None = None  # what the machine gave the run, go to done
 
     # ------------------------------------------------------------------ the protocol
 
@@ -159,6 +160,7 @@ class SandboxRun:
                 os.close(fd)
         verdict.isolation = self.isolation.kind
         verdict.started_at, verdict.ended_at = self.window
+        verdict.usage = None if self.usage is None else self.usage.to_dict()
         verdict.notes = self.notes
         return verdict
 
@@ -222,10 +224,12 @@ class SandboxRun:
             early = reject("protocol", f"the run's input directory was tampered with: {e}")
         if early is not None:
             return "setup", event, None, early
+        meter = usage.start(proc.pid)  # the run's processes and the machine's CPUs at go
         start, started_at = time.perf_counter(), time.time()
         os.write(control_w, b"go\n")
         event = self._await(reader, time.monotonic() + self.opts.run_timeout, "done")
         seconds = time.perf_counter() - start
+        self.usage = meter.stop()  # before the kill: the run's processes still exist
         self.window = (started_at, time.time())
         return "run", self._settle(proc, event), seconds, None
 

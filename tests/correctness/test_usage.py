@@ -170,3 +170,16 @@ def test_a_real_busy_run_reads_as_what_it_spent():
     assert u.machine_busy_s >= u.cpu_s - 6 * TICK  # the CPUs were busy with it at least
     assert 0.0 <= u.foreign_share <= 1.0
     assert u.cpus == len(os.sched_getaffinity(0)) and u.load_before >= 0.0
+
+
+def test_every_sandboxed_run_reports_what_it_spent(short_cfg, short_inputs):
+    """The sandbox meters each timed run from go to done, under whatever isolation: the
+    clock reads the run's CPU time and other work's share from RunResult.usage."""
+    from correctness.sandbox import BASELINE_DIR, run_solution
+
+    result = run_solution(BASELINE_DIR, short_cfg, short_inputs)
+    assert result.ok, result.message
+    u = result.usage
+    assert u is not None and u["cpu_s"] > 0.0
+    assert u["wall_s"] == pytest.approx(result.seconds, rel=0.2)
+    assert 0.0 <= u["foreign_share"] <= 1.0
