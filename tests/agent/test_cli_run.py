@@ -30,7 +30,7 @@ class RecordingHarness(FakeHarness):
         passed, ratio = self._verdict(solution_dir)
         ev = clock_mod.Evaluation(str(solution_dir), preset, device, rounds, False,
                                   passed=passed, median_ratio=ratio, min_ratio=ratio,
-                                  max_ratio=ratio)
+                                  max_ratio=ratio, isolation="namespaces")
         ev.rounds = [{"order": "BA", "baseline_s": 2.5, "candidate_s": 1.0, "ratio": ratio,
                       "checks": []}]
         return ev
