@@ -153,10 +153,14 @@ class _Evaluations:
         return result
 
     def _note_isolation(self, side: int | str, kind: str) -> None:
-        """A baseline run confines every candidate it is paired with: all hear of it."""
+        """A baseline run confines every candidate it is paired with: all hear of it. An
+        evaluation is as confined as its least confined run."""
+        from correctness.sandbox.isolation import KINDS  # strongest first
+
         for i in (range(len(self.evs)) if side == "baseline" else [side]):
             ev = self.evs[i]
-            ev.isolation = kind if ev.isolation in (None, kind) else "process"
+            known = [k for k in (ev.isolation, kind) if k is not None]
+            ev.isolation = max(known, key=lambda k: KINDS.index(k) if k in KINDS else len(KINDS))
 
     def reject(self, i: int, check: str, message: str) -> None:
         ev = self.evs[i]

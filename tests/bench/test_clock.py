@@ -320,3 +320,12 @@ def test_an_evaluation_names_namespaces_only_if_every_run_had_them(dirs):
                                      dirs["candidate"]: train_baseline},
                                     isolation={dirs["baseline"].name: "process"})
     assert _evaluate(dirs, weak_baseline, rounds=2).isolation == "process"
+
+
+def test_an_evaluation_names_the_weakest_isolation_of_its_runs(dirs):
+    """Namespaces for one side and Landlock for the other: both confine native code, so the
+    evaluation is `landlock` (and ranks), not `process`."""
+    mixed = WorkCountRunner({dirs["baseline"]: train_baseline,
+                             dirs["candidate"]: train_baseline},
+                            isolation={dirs["baseline"].name: "landlock"})
+    assert _evaluate(dirs, mixed, rounds=2).isolation == "landlock"
