@@ -71,7 +71,10 @@ import, including this project's `kernels`, `correctness`, `bench` and
 kernels); starting processes or threads yourself; sockets or any network access; reading
 the environment; reading or writing files outside your workspace; eval/exec, pickle;
 patching clocks, timers or interpreter modules; caching results between runs; doing
-training work at import time. Optionally, `solution.py` may declare
+training work at import time; torch's own file APIs (torch.save/load, from_file and the
+like: they write natively, unseen by the sandbox; numpy's and Python's file functions on
+your own directories are fine); getattr/setattr with an attribute name the scan cannot
+read (write the name, or loop over a tuple of literal names). Optionally, `solution.py` may declare
 `KERNELS = {{slot: function}}`: the judge then checks each against a float64 reference
 (forward and gradients) too.
 
@@ -98,8 +101,11 @@ Start by reading the workspace; check and time your changes before you submit.""
 _ISOLATION = {
     "namespaces": "Linux namespaces (no network, the system read-only, only the run's own "
                   "directories writable, its own process tree)",
+    "landlock": "Landlock and seccomp (this machine refuses namespaces: no network, only "
+                "the run's own directories writable, every process it starts killed at the "
+                "end)",
     "process": "a fresh process with interpreter-level guards (this machine refuses "
-               "namespaces)",
+               "namespaces and Landlock)",
 }
 
 
