@@ -330,7 +330,7 @@ def ceiling(cfg: dict, bytes_per_s: float) -> dict:
 
 # ---------------------------------------------------------------------------- the report
 
-def ablation(cfg: dict, inputs: dict, steps: int = 2, repeats: int = 3) -> dict:
+def ablation(cfg: dict, inputs: dict, steps: int = 3, repeats: int = 5) -> dict:
     """The draft's process CPU time with each fix alone, then cumulatively in the order of
     the single factors, largest first (an engineer fixing the biggest waste first). Run
     with OPENBLAS_NUM_THREADS=1: CPU time is then what contention disturbs least."""

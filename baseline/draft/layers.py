@@ -3,8 +3,8 @@
     out, cache = thing_forward(inputs...)
     d_inputs... = thing_backward(dout, cache)
 
-Every function takes arrays of any leading shape, (T, C) for one sequence as the training
-loop calls them. The math is the torch GPT's (baseline/model.py, baseline/ops.py); the
+The training loop calls them on one sequence at a time, (T, C); all but attention also take
+any leading batch shape. The math is the torch GPT's (baseline/model.py, baseline/ops.py); the
 backward passes are derived by hand, one intermediate at a time, so each line can be
 checked against a numerical gradient.
 """

@@ -9,8 +9,9 @@ Read `layers.py` (each layer's forward and backward), `model.py` (the GPT, both 
 `train.py` (the loop, clipping, AdamW). torch appears only here, to take the harness's
 tensors in and hand float32 tensors back (the harness reads torch tensors).
 
-It is slow in many independent places, each a habit of real first drafts; the factor each
-one costs is measured in bench/measurements/2026-12-07-range-track-design.json:
+Its waste is spread over many independent places, each a habit of real first drafts; what
+each costs, alone and once the others are fixed, is measured in
+bench/measurements/2026-12-07-range-track-design.json:
 
 - attention one head and one query at a time, query t looping over keys 0..t: the first,
   explicit version of causal averaging in Karpathy's "Let's build GPT" notebook
@@ -33,7 +34,8 @@ one costs is measured in bench/measurements/2026-12-07-range-track-design.json:
   torch.nn.utils.clip_grad_norm_ before its foreach version (`param_norm.item()` per
   parameter);
 - float64 throughout (numpy's default, kept for numerical gradient checks: CS231n);
-- NumPy itself: every operation one pass over memory on one core (BLAS alone uses both).
+- NumPy itself: every operation a separate pass over memory, on one core (its BLAS
+  threads gain nothing at these sizes).
 """
 
 from __future__ import annotations
