@@ -124,7 +124,7 @@ class ProjectHarness:
             verdict = check_training(str(solution_dir), size, device)
             break
         else:
-            verdict = check_training(str(solution_dir), "tiny", "cpu", quick=True)
+            verdict = check_training(str(solution_dir), preset, "cpu", quick=True)
         rows = [CheckRow(c.name, bool(c.passed), c.value, c.threshold, c.detail or "")
                 for c in verdict.checks]
         failed = next((r.detail for r in rows if not r.passed), "")

@@ -151,10 +151,13 @@ def check_training(solution_dir: str | Path, preset: str, device: str, *,
                    seed: int | None = None, allow_library: bool = False, quick: bool = False,
                    static_scan: bool = True, kernel_checks: bool = True,
                    tolerances: tolerance_table.Source | None = None) -> TrainingVerdict:
-    """Judge `solution_dir` on `preset`/`device` (quick: `tiny` on the CPU, seconds).
-    `seed` makes a check reproducible (tests); by default it is secret and discarded.
-    `static_scan=False` exists only for tests of the runtime defences. `tolerances`: where
-    the thresholds are looked up (default: the source the command selected)."""
+    """Judge `solution_dir` on `preset`/`device` (quick: `tiny` on the CPU, seconds, still
+    against `preset`'s own reference program, so a solution of the range track is judged
+    against the NumPy draft it rewrites). `seed` makes a check reproducible (tests); by
+    default it is secret and discarded. `static_scan=False` exists only for tests of the
+    runtime defences. `tolerances`: where the thresholds are looked up (default: the
+    source the command selected)."""
+    reference = reference_dir(preset)
     if quick:
         preset, device = "tiny", "cpu"
     table = (tolerances or tolerance_table.current()).thresholds(preset, device)
@@ -189,8 +192,7 @@ def check_training(solution_dir: str | Path, preset: str, device: str, *,
                                 static_scan=static_scan, run_timeout=timeout)
     if not verdict.cand.ok:
         return reject(Check(verdict.cand.check or "run", False, detail=verdict.cand.message))
-    verdict.ref = run_solution(reference_dir(preset), cfg, inputs,
-                               run_timeout=timeout)
+    verdict.ref = run_solution(reference, cfg, inputs, run_timeout=timeout)
     if not verdict.ref.ok:
         raise HarnessError(f"the baseline itself failed ({verdict.ref.check}): "
                            f"{verdict.ref.message}; an overloaded machine can cause this")

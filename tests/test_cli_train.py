@@ -48,3 +48,25 @@ def test_cuda_without_a_gpu_is_refused():
     r = _speedup("train", "--device", "cuda")
     assert r.returncode == 2 and "no CUDA GPU" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_train_runs_the_tracks_own_reference_program(tmp_path, monkeypatch, capsys):
+    """`range`'s reference is the NumPy draft: `speedup train` trains that program (cut to
+    two steps here), and its losses are the draft's, not the torch baseline's."""
+    import dataclasses
+
+    from baseline.config import PRESETS
+    from correctness.sandbox import reference_dir
+    from correctness.trusted import import_solution
+    from speedup.cli import main
+
+    monkeypatch.setitem(PRESETS, "range", dataclasses.replace(PRESETS["range"], steps=2))
+    assert main(["train", "--preset", "range", "--device", "cpu", "--seed", "5",
+                 "--out", str(tmp_path / "run")]) == 0
+    cfg = PRESETS["range"].to_cfg("cpu")
+    draft = import_solution(reference_dir("range"), "draft_under_test").train(
+        cfg, **baseline.make_inputs(cfg, 5))
+    summary = json.loads((tmp_path / "run" / "losses.json").read_text())
+    assert summary["losses"] == draft["losses"]
+    assert summary["reference"] == "baseline/draft"
+    assert "baseline/draft" in capsys.readouterr().out

@@ -48,8 +48,9 @@ from .train import train_numpy
 
 
 def train(cfg: dict, init: dict[str, torch.Tensor], tokens: torch.Tensor,
-          batches: torch.Tensor) -> dict:
+          batches: torch.Tensor, on_step=None) -> dict:
+    """The solution-format entry point; `on_step(step, loss)` as baseline.train's."""
     params = {name: w.numpy().astype(DTYPE) for name, w in init.items()}  # copies
-    params, losses = train_numpy(cfg, params, tokens.numpy(), batches.numpy())
+    params, losses = train_numpy(cfg, params, tokens.numpy(), batches.numpy(), on_step)
     state_dict = {name: torch.from_numpy(p.astype(np.float32)) for name, p in params.items()}
     return {"state_dict": state_dict, "losses": losses}

@@ -62,9 +62,10 @@ def adamw(p, g, m, v, step, lr, cfg, weight_decay):
 
 # ---------------------------------------------------------------------------- the loop
 
-def train_numpy(cfg, params, tokens, batches):
+def train_numpy(cfg, params, tokens, batches, on_step=None):
     """params: name -> float64 array (updated copies are returned); tokens (n,) and
-    batches (steps, B) int arrays. -> (params, losses)."""
+    batches (steps, B) int arrays. -> (params, losses). `on_step(step, loss)` is called
+    after each step (the CLI's progress bar)."""
     m = {name: np.zeros(p.shape, dtype=DTYPE) for name, p in params.items()}
     v = {name: np.zeros(p.shape, dtype=DTYPE) for name, p in params.items()}
     losses = []
@@ -72,6 +73,8 @@ def train_numpy(cfg, params, tokens, batches):
         # ---------------------------------------------------------------- forward, backward
         loss, grads = batch_loss_and_grads(params, cfg, tokens, batches[step - 1])
         losses.append(float(loss))
+        if on_step is not None:
+            on_step(step, losses[-1])
 
         # ---------------------------------------------------------------- clip, update
         clip_grads(grads, cfg["grad_clip"])

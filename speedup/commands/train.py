@@ -1,4 +1,5 @@
-"""Train the baseline (the reference program) on a preset and report how it learned.
+"""Train a preset's reference program (the torch baseline, or on `range` the NumPy draft)
+and report how it learned.
 
 Writes DIR/weights.safetensors (the final weights) and DIR/losses.json (per-step losses
 and the run's summary). Example:
@@ -14,7 +15,7 @@ import platform
 import sys
 import time
 
-HELP = "run the baseline training program and report loss, tokens/s and wall time"
+HELP = "run a preset's reference training program and report loss, tokens/s and wall time"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     import baseline
     from bench.roofline import flops_per_step
+    from correctness.sandbox import PROJECT_DIR, reference_dir
+    from correctness.trusted import import_solution
     from speedup.ui import out, preset_and_device, progress, writable_dir
 
     preset_name, device = preset_and_device(args.preset, args.device)
@@ -40,17 +43,20 @@ def run(args: argparse.Namespace) -> int:
     preset = baseline.get_preset(preset_name)
     cfg = preset.to_cfg(device)
 
+    program = reference_dir(preset_name)
+    name = program.relative_to(PROJECT_DIR).as_posix()
+    train = import_solution(program, "reference_program").train  # ours: trusted, in-process
     inputs = baseline.make_inputs(cfg, args.seed)
     heldout = baseline.make_heldout(cfg, args.seed)
-    with progress(f"train {preset_name} on {device}", cfg["steps"]) as advance:
+    with progress(f"train {preset_name} on {device} ({name})", cfg["steps"]) as advance:
         start = time.perf_counter()
-        result = baseline.train(cfg, **inputs,
-                                on_step=lambda step, loss: advance(status=f"loss {loss:.3f}"))
+        result = train(cfg, **inputs,
+                       on_step=lambda step, loss: advance(status=f"loss {loss:.3f}"))
         wall = time.perf_counter() - start
 
     losses = result["losses"]
     summary = {
-        "preset": preset_name, "device": device, "seed": args.seed,
+        "preset": preset_name, "device": device, "seed": args.seed, "reference": name,
         "wall_s": wall, "tokens_per_s": preset.tokens_per_step * cfg["steps"] / wall,
         "flops_per_step": flops_per_step(cfg),
         "first_loss": losses[0], "last_loss": losses[-1],
@@ -63,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     save_file(result["state_dict"], str(out_dir / "weights.safetensors"))
     (out_dir / "losses.json").write_text(json.dumps({**summary, "losses": losses}, indent=1))
 
-    out.print(f"preset {preset_name} on {device}: {cfg['steps']} steps in {wall:.1f} s, "
+    out.print(f"preset {preset_name} on {device} ({name}): {cfg['steps']} steps in "
+              f"{wall:.1f} s, "
               f"{summary['tokens_per_s']:,.0f} tokens/s, "
               f"{summary['flops_per_step'] / 1e9:.2f} GFLOP/step "
               f"({summary['flops_per_step'] * cfg['steps'] / wall / 1e9:.1f} GFLOP/s)")

@@ -155,3 +155,26 @@ def test_a_failing_baseline_is_a_harness_error_not_a_verdict(monkeypatch, write_
     candidate = write_solution("def train(cfg, init, tokens, batches):\n    pass\n")
     with pytest.raises(training_check.HarnessError, match="baseline itself failed"):
         check_training(candidate, "tiny", "cpu")
+
+
+def test_the_quick_check_judges_against_the_tracks_own_reference(monkeypatch, tiny_cfg,
+                                                                 write_solution):
+    """Quick is `tiny` on the CPU, but the reference is the track's program: on `range`,
+    the NumPy draft, not the torch baseline."""
+    from correctness.sandbox import reference_dir
+
+    ran = []
+    result = baseline.train({**tiny_cfg, "steps": 1}, **baseline.make_inputs(
+        {**tiny_cfg, "steps": 1}, 0))
+
+    def fake_run(solution_dir, cfg, inputs, **kw):
+        ran.append(Path(solution_dir))
+        return RunResult(ok=True, seconds=1.0, state_dict=result["state_dict"],
+                         losses=[1.0] * cfg["steps"])
+
+    monkeypatch.setattr(training_check, "run_solution", fake_run)
+    candidate = write_solution("def train(cfg, init, tokens, batches):\n    pass\n")
+    verdict = check_training(candidate, "range", "cpu", quick=True)
+    assert (verdict.preset, verdict.device) == ("tiny", "cpu")
+    assert ran == [Path(candidate), reference_dir("range")]
+    assert reference_dir("range") != BASELINE_DIR
