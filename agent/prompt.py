@@ -17,13 +17,12 @@ You are optimizing the training program of a small GPT language model for speed.
 ## The task
 Your workspace is a copy of the reference solution: `solution.py` defines
 `train(cfg, init, tokens, batches) -> {{"state_dict": ..., "losses": [...]}}` and the files
-beside it (`config.py`, `data.py`, `model.py`, `ops.py`, `train.py`, `rng.py`) implement it;
-`heldout.py` is the held-out loss, which the judge computes with its own copy.
-`ops.py` holds the kernel slots (layer_norm, attention, gelu, cross_entropy, adamw) in
-deliberately naive form; `train.py` holds a naive training loop. Make `train` as fast as you
-can while it still computes the same training. Anything in the workspace may change
-(kernels, the loop, the model code, new files), as long as `solution.py` keeps `train`'s
-signature and results. The workspace is loaded as a package, so relative imports work.
+beside it ({files}) implement it.
+{program}
+Make `train` as fast as you can while it still computes the same training. Anything in
+the workspace may change (kernels, the loop, the model code, new files), as long as
+`solution.py` keeps `train`'s signature and results. The workspace is loaded as a package,
+so relative imports work.
 
 Track: preset `{preset}` on device `{device}`:
 {cfg}
@@ -98,6 +97,17 @@ device seconds for run_check/run_bench/run_python/profile, {wall:.0f} seconds of
 Start by reading the workspace; check and time your changes before you submit."""
 
 
+# What the workspace's program is, by the preset's reference (baseline.Preset.reference).
+_PROGRAM = {
+    "": "`heldout.py` is the held-out loss, which the judge computes with its own copy. "
+        "`ops.py` holds the kernel slots (layer_norm, attention, gelu, cross_entropy, "
+        "adamw) in deliberately naive form; `train.py` holds a naive training loop.",
+    "draft": "It is a first draft in NumPy, float64, with the backward pass written by hand "
+             "(`layers.py`: each layer forward and backward; `model.py`: the GPT both ways; "
+             "`train.py`: the loop, clipping, AdamW), slow in many independent places. The "
+             "judge scores the weights with its own torch model of the same GPT.",
+}
+
 _ISOLATION = {
     "namespaces": "Linux namespaces (no network, the system read-only, only the run's own "
                   "directories writable, its own process tree)",
@@ -131,13 +141,18 @@ def _machine(facts: TrackFacts, device: str) -> str:
 
 
 def system_prompt(preset: str, device: str, facts: TrackFacts, eval_rounds: int) -> str:
+    from correctness.sandbox import reference_dir
     from correctness.static_scan import ALLOWED_MODULES  # the judge's own allowlist
 
+    program = reference_dir(preset)
+    files = ", ".join(f"`{p.name}`" for p in sorted(program.glob("*.py"))
+                      if p.name not in ("solution.py", "__init__.py"))
     cfg = baseline.get_preset(preset).to_cfg(device)
     cfg_text = "\n".join(f"  {k} = {v!r}" for k, v in cfg.items() if k != "device")
     allowed = ", ".join(sorted(m for m in ALLOWED_MODULES if m != "__future__"))
     imports = textwrap.fill(f"Imports allowed: {allowed}, and your own workspace modules.", 90)
     return _SYSTEM.format(
+        files=files, program=textwrap.fill(_PROGRAM[baseline.get_preset(preset).reference], 90),
         preset=preset, device=device, cfg=cfg_text, machine=_machine(facts, device),
         eval_rounds=eval_rounds, setup=facts.setup_timeout_s, warmup=facts.warmup_steps,
         run=facts.run_timeout_s, imports=imports, script=RUN_PYTHON_TIMEOUT_S)

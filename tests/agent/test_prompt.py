@@ -28,3 +28,17 @@ def test_the_prompt_names_what_the_scan_refuses_that_honest_code_might_try():
     text = " ".join(system_prompt("tiny", "cpu", _facts("namespaces"), 3).split())
     assert "torch.save" in text and "numpy" in text  # torch's native file APIs refused
     assert "getattr" in text  # attribute names the scan can read
+
+
+def test_the_task_describes_the_tracks_own_program():
+    """The workspace starts as a copy of the track's reference program: on `range` the NumPy
+    draft's files, not the torch baseline's slots."""
+    from correctness.sandbox import reference_dir
+
+    draft = system_prompt("range", "cpu", _facts("namespaces"), 3)
+    task = draft.split("## The machine")[0]
+    for path in reference_dir("range").glob("*.py"):
+        assert f"`{path.name}`" in task or path.name == "__init__.py"
+    assert "ops.py" not in task and "NumPy" in task
+    torch_task = system_prompt("tiny", "cpu", _facts("namespaces"), 3).split("## The machine")[0]
+    assert "`ops.py`" in torch_task and "NumPy" not in torch_task
