@@ -55,14 +55,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "name)")
 
 
-def entrant_for(solution_dir: Path, name: str | None) -> dict:
+def entrant_for(solution_dir: Path, name: str | None, preset: str) -> dict:
     """A reference entry for the baseline, the other presets' reference programs under it
-    and the solutions we ship, else a submission."""
-    from correctness.sandbox import BASELINE_DIR, PROJECT_DIR
+    and the solutions we ship, else a submission. The preset's own reference program is
+    named `baseline` on every track."""
+    from correctness.sandbox import BASELINE_DIR, PROJECT_DIR, reference_dir
 
     resolved = solution_dir.resolve()
     ours = resolved.is_relative_to(BASELINE_DIR) or resolved.parent == PROJECT_DIR / "solutions"
-    return {"kind": "reference" if ours else "submission", "name": name or resolved.name}
+    default = "baseline" if resolved == reference_dir(preset) else resolved.name
+    return {"kind": "reference" if ours else "submission", "name": name or default}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,7 +110,8 @@ def _record(solution_dir: Path, ev, ceiling: dict | None, shapes: dict, args) ->
     if not ev.candidate_ran:
         out.print(f"no record for {solution_dir}: it never finished a timed run")
         return
-    path = write_record(ev, entrant_for(solution_dir, args.name), results_dir=args.results_dir,
+    path = write_record(ev, entrant_for(solution_dir, args.name, ev.preset),
+                        results_dir=args.results_dir,
                         roofline=for_evaluation(ev, ceiling, shapes),
                         command=" ".join(["speedup", *sys.argv[1:]]))
     out.print(f"wrote {path}")
