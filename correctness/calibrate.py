@@ -1,26 +1,30 @@
 """Calibration of the training checks' thresholds: measured, not guessed.
 
-For each seed the naive baseline trains once, the reference; every variant trains on the
-same inputs on the fast base (`fast_base`: the same training through torch-native slots,
-no host syncs), so a calibration costs one naive run per seed and many fast ones. The
-distances of `tolerances.METRIC_DOCS` are measured between each variant and the reference
-on held-out text of the seed's own, except `same_code` (the fast base run twice), which is
-measured against the fast base's own run: that is what "the same code twice" means here.
+For each seed the preset's reference program trains once, the reference: baseline.train, or
+the program `baseline.Preset.reference` names (the range track's NumPy float64 draft), run
+sandboxed as the judge runs it. Every variant trains on the same inputs on the fast base
+(`fast_base`: the same training through torch-native slots, no host syncs), so a
+calibration costs one reference run per seed and many fast ones. The distances of
+`tolerances.METRIC_DOCS` are measured between each variant and the reference on held-out
+text of the seed's own, except `same_code` (the fast base run twice), which is measured
+against the fast base's own run: that is what "the same code twice" means here.
 
 Legal variants (the same training, computed differently): the same code twice; every slot
 torch-native (the fast base itself); bf16 autocast with fp32 master weights; on CUDA, every
-slot from our Triton kernels. Illegal variants (a different training): 1%, 5%, 20% of the
-steps skipped; the learning rate 5% higher or lower; the batch order shuffled; one
-transformer layer frozen; half the steps at double the learning rate; master weights
-rounded to bf16, or to fp16, after every update (`calibration_variants`). All are our own
-code, not a submission, so they run outside the sandbox. What the measurements decide:
-`calibration_rule`.
+slot from our Triton kernels; the preset's shipped solutions (rungs of its ladder, run
+sandboxed). Illegal variants (a different training): 1%, 5%, 20% of the steps skipped; the
+learning rate 5% higher or lower; the batch order shuffled; one transformer layer frozen;
+half the steps at double the learning rate; master weights rounded to bf16, or to fp16,
+after every update (`calibration_variants`). The fast-base variants are our own code and
+run outside the sandbox; a solution never does. What the measurements decide:
+`calibration_rule`. A shipped solution whose run is rejected is not admitted, with why.
 Calibration refuses (CalibrationError) when the fast base itself is too far from the
-reference for the cheats measured on it to stand for the cheats on the naive code.
+reference for the cheats measured on it to stand for the cheats on the reference's code.
 
 The runs are independent given their seed: on a CPU they run in worker processes, one per
-core with one thread each (the reference first, as it is the longest); on CUDA one at a
-time in this process. Every entry records which implementation ran each variant.
+core with one thread each (a sandboxed run's too; the reference first, as it is the
+longest); on CUDA one at a time in this process. Every entry records which implementation
+ran each variant.
 """
 
 from __future__ import annotations
@@ -40,7 +44,14 @@ import baseline
 
 from . import fast_base, tolerances
 from .calibration_rule import FAST_BASE, FAST_BASE_LIMIT, ILLEGAL, RULE, decide
-from .calibration_variants import IMPLEMENTATIONS, skipped_variants, variant_names, variants
+from .calibration_variants import (
+    IMPLEMENTATIONS,
+    RunFailed,
+    reference,
+    skipped_variants,
+    variant_names,
+    variants,
+)
 from .provenance import device_name
 from .training_check import distances
 
@@ -73,13 +84,16 @@ def default_jobs(device: str) -> int:
 def run(cfg: dict, seed: int, name: str) -> dict:
     """One run: the reference or variant `name` trained on the seed's inputs, and its
     held-out loss (the reference model, the seed's held-out text). Weights as numpy arrays,
-    so that a worker process can hand them back."""
+    so that a worker process can hand them back. A sandboxed run that was rejected gives
+    {"failed": why, "seconds"}; `seconds` is the run's whole wall time, a sandbox's set-up
+    included."""
     inputs = baseline.make_inputs(cfg, seed)
+    train = reference(cfg["name"])[2] if name == REFERENCE else variants(cfg)[name][1]
     start = time.perf_counter()
-    if name == REFERENCE:
-        result = baseline.train(cfg, **inputs)
-    else:
-        result = variants(cfg)[name][1](cfg, inputs, seed)
+    try:
+        result = train(cfg, inputs, seed)
+    except RunFailed as e:
+        return {"failed": str(e), "seconds": time.perf_counter() - start}
     seconds = time.perf_counter() - start
     heldout = baseline.make_heldout(cfg, seed)
     loss = baseline.heldout_loss(result["state_dict"], cfg, heldout, device=cfg["device"])
@@ -93,6 +107,9 @@ def _run_task(task: tuple[dict, int, str]) -> tuple[tuple[dict, int, str], dict]
 
 def _one_thread() -> None:
     torch.set_num_threads(1)
+    # a sandboxed run's child gets OMP_NUM_THREADS from here (its ENV_PASSTHROUGH), which
+    # torch and numpy's OpenBLAS both follow
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 def _runs(tasks: list[tuple[dict, int, str]], jobs: int) -> Iterator[tuple[tuple, dict]]:
@@ -116,8 +133,10 @@ def _runs(tasks: list[tuple[dict, int, str]], jobs: int) -> Iterator[tuple[tuple
 def measure(preset: str, device: str, seeds: list[int], on_run: Progress | None = None, *,
             jobs: int | None = None, steps: int | None = None) -> dict:
     """{"legal"/"illegal": {variant: {metric: [value per seed]}}, "skipped": {...},
-    "runs": {variant or "reference": implementation, what it is measured against, seconds
-    per seed}}. `steps` shortens every run (tests only: thresholds need whole runs)."""
+    "failed": {variant: why its sandboxed run was rejected}, "runs": {variant or
+    "reference": implementation, the program a sandboxed run ran, what it is measured
+    against, seconds per seed}}. `steps` shortens every run (tests only: thresholds need
+    whole runs). Raises CalibrationError when the reference program's run is rejected."""
     cfg = baseline.get_preset(preset).to_cfg(device)
     if steps is not None:
         cfg = {**cfg, "steps": steps}
@@ -131,17 +150,14 @@ def measure(preset: str, device: str, seeds: list[int], on_run: Progress | None 
         results[seed, name] = result
         if on_run is not None:
             on_run(done, len(tasks), f"seed {seed}: {name} {result['seconds']:.1f} s")
-    against = {name: FAST_BASE if name == "same_code" else REFERENCE for name in names}
+    runs, failed = _run_rows(preset, names, table, seeds, results)
     out = {"legal": {}, "illegal": {}, "skipped": skipped_variants(preset, device),
-           "runs": {REFERENCE: {"implementation": "naive"},
-                    **{n: {"implementation": table[n][0], "against": against[n]}
-                       for n in names}}}
-    for name, row in out["runs"].items():
-        row["seconds"] = [round(results[seed, name]["seconds"], 2) for seed in seeds]
+           "failed": failed, "runs": runs}
+    names = [n for n in names if n not in failed]
     for seed in seeds:
         init = baseline.make_init(cfg, seed)
         for name in names:
-            ref, cand = results[seed, against[name]], results[seed, name]
+            ref, cand = results[seed, runs[name]["against"]], results[seed, name]
             m = distances(_tensors(ref), ref["losses"], _tensors(cand), cand["losses"], init,
                           ref["heldout"], cand["heldout"])
             side = "illegal" if name in ILLEGAL else "legal"
@@ -151,6 +167,29 @@ def measure(preset: str, device: str, seeds: list[int], on_run: Progress | None 
     return out
 
 
+def _run_rows(preset: str, names: list[str], table: dict, seeds: list[int],
+              results: dict) -> tuple[dict, dict]:
+    """(runs, failed): per run its implementation, the program a sandboxed one ran, what it
+    is measured against and its seconds per seed; the variants whose sandboxed run was
+    rejected, with why. Raises CalibrationError when the reference's run was rejected."""
+    implementation, program, _ = reference(preset)
+    runs = {REFERENCE: {"implementation": implementation, "program": program}}
+    for n in names:
+        runs[n] = {"implementation": table[n][0],
+                   **({"program": n} if table[n][0] == "sandboxed" else {}),
+                   "against": FAST_BASE if n == "same_code" else REFERENCE}
+    failed = {}
+    for name, row in runs.items():
+        row["seconds"] = [round(results[seed, name]["seconds"], 2) for seed in seeds]
+        why = next((results[seed, name]["failed"] for seed in seeds
+                    if "failed" in results[seed, name]), None)
+        if why is not None and name == REFERENCE:
+            raise CalibrationError(f"the reference program ({program}) failed: {why}")
+        if why is not None:
+            failed[name] = why
+    return runs, failed
+
+
 def _tensors(result: dict) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(v) for k, v in result["state_dict"].items()}
 
@@ -158,20 +197,24 @@ def _tensors(result: dict) -> dict[str, torch.Tensor]:
 # ---------------------------------------------------------------------------- estimate
 
 def estimate(preset: str, device: str, n_seeds: int, jobs: int | None = None) -> dict:
-    """Seconds a calibration should take here: PROBE_STEPS timed steps of the naive loop and
-    of the fast base, and the held-out evaluation of a few windows, under the thread setting
-    the runs will have, scaled to whole runs. {"reference_s", "variant_s" (one run each,
-    evaluation included), "wall_s"}."""
+    """Seconds a calibration should take here: PROBE_STEPS timed steps of the reference
+    program and of the fast base, and the held-out evaluation of a few windows, under the
+    thread setting the runs will have, scaled to whole runs; a sandboxed reference adds its
+    set-up. A shipped solution counts as a fast-base run: it is a rung of the track's
+    ladder, meant to be faster than the reference, and its compile is not counted.
+    {"reference_s", "variant_s" (one run each, evaluation included), "wall_s"}."""
     cfg = baseline.get_preset(preset).to_cfg(device)
     jobs = jobs or default_jobs(device)
-    threads = torch.get_num_threads()
+    threads, omp = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
     if jobs > 1:
-        torch.set_num_threads(1)
+        _one_thread()
+    implementation, program, train = reference(preset)
     try:
         short = {**cfg, "steps": 1 + PROBE_STEPS}
         inputs = baseline.make_inputs(short, 0)
-        naive = _per_step(lambda c, i: baseline.train(c, **i), short, inputs)
-        fast = _per_step(lambda c, i: fast_base.train(c, **i), short, inputs)
+        ref_step, ref_setup = _per_step(train, short, inputs,
+                                        warm_up=implementation != "sandboxed")
+        fast, _ = _per_step(lambda c, i, s: fast_base.train(c, **i), short, inputs)
         heldout = baseline.make_heldout(cfg, 0)
         windows = (heldout.numel() - 1) // cfg["seq_len"]
         few = min(8, windows)
@@ -179,9 +222,15 @@ def estimate(preset: str, device: str, n_seeds: int, jobs: int | None = None) ->
         baseline.heldout_loss(inputs["init"], cfg, heldout[: few * cfg["seq_len"] + 1],
                               device=device)
         evaluation = (time.perf_counter() - start) * windows / few
+    except RunFailed as e:
+        raise CalibrationError(f"the reference program ({program}) failed: {e}") from None
     finally:
         torch.set_num_threads(threads)
-    reference_s = naive * cfg["steps"] + evaluation
+        if omp is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = omp
+    reference_s = ref_step * cfg["steps"] + ref_setup + evaluation
     variant_s = fast * cfg["steps"] + evaluation
     n_variants = runs_per_seed(preset, device) - 1
     work = n_seeds * (reference_s + n_variants * variant_s)
@@ -189,18 +238,26 @@ def estimate(preset: str, device: str, n_seeds: int, jobs: int | None = None) ->
             "wall_s": max(reference_s, work / min(jobs, n_seeds * (1 + n_variants)))}
 
 
-def _per_step(train: Callable[[dict, dict], dict], cfg: dict, inputs: dict) -> float:
-    """Seconds per step, set-up excluded: a 1-step run subtracted from a longer one, after a
-    1-step warm-up (allocator, kernel caches, a GPU's libraries)."""
+def _per_step(train: Callable[[dict, dict, int], dict], cfg: dict, inputs: dict, *,
+              warm_up: bool = True) -> tuple[float, float]:
+    """(seconds per step, seconds of a run outside its training: a sandbox's set-up): a
+    1-step run subtracted from a longer one, after a 1-step warm-up where the runs share a
+    process (allocator, kernel caches, a GPU's libraries). A run's training time is its
+    result's `train_s` (a sandbox's go-to-done clock) where it has one."""
     one = {**cfg, "steps": 1}
     first = {**inputs, "batches": inputs["batches"][:1]}
-    train(one, first)
-    start = time.perf_counter()
-    train(one, first)
-    setup = time.perf_counter() - start
-    start = time.perf_counter()
-    train(cfg, inputs)
-    return max(time.perf_counter() - start - setup, 0.0) / (cfg["steps"] - 1)
+
+    def timed(c: dict, i: dict) -> tuple[float, float]:
+        start = time.perf_counter()
+        out = train(c, i, 0)
+        wall = time.perf_counter() - start
+        return out.get("train_s", wall), wall
+
+    if warm_up:
+        timed(one, first)
+    short, _ = timed(one, first)
+    full, wall = timed(cfg, inputs)
+    return max(full - short, 0.0) / (cfg["steps"] - 1), max(wall - full, 0.0)
 
 
 # ---------------------------------------------------------------------------- the entry
@@ -210,7 +267,8 @@ def calibrate(preset: str, device: str, n_seeds: int = DEFAULT_SEEDS,
               jobs: int | None = None) -> dict:
     """Measure, decide, and write the preset/device entry into `source`'s target (default:
     the current source's: the user's file unless --tolerances names one). Raises
-    CalibrationError, writing nothing, when the fast base is too far from the reference."""
+    CalibrationError, writing nothing, when the reference program's run is rejected or the
+    fast base is too far from the reference."""
     source = source or tolerances.current()
     source.check_writable()
     start = time.perf_counter()
@@ -233,17 +291,17 @@ def calibrate(preset: str, device: str, n_seeds: int = DEFAULT_SEEDS,
         "wall_s": round(time.perf_counter() - start, 1), "command": " ".join(sys.argv),
     }
     if decided["fast_base"] is not None and not decided["fast_base"]["ok"]:
-        raise CalibrationError(fast_base_refusal(decided["fast_base"]))
+        raise CalibrationError(fast_base_refusal(decided["fast_base"], reference(preset)[1]))
     source.save(preset, device, entry)
     return entry
 
 
-def fast_base_refusal(check: dict) -> str:
+def fast_base_refusal(check: dict, program: str) -> str:
     worst = max(check["metrics"].items(),
                 key=lambda kv: float("inf") if kv[1]["ratio"] is None else kv[1]["ratio"])
     m, row = worst
     share = "not small beside" if row["ratio"] is None else f"{row['ratio']:.1%} of"
-    return (f"the fast base ({check['variant']}) is too far from the naive reference to "
+    return (f"the fast base ({check['variant']}) is too far from the reference ({program}) to "
             f"measure cheats on: its {m} distance {row['distance']:.3g} is {share} the "
             f"smallest illegal one ({row['smallest_illegal_variant']}, "
             f"{row['smallest_illegal']:.3g}); the limit is {FAST_BASE_LIMIT:.0%}. Nothing "

@@ -2,7 +2,13 @@
 are admitted, whether the fast base is close enough to the reference, and where each
 precision cut lands. Pure functions of the measurements (`calibrate.measure`'s output):
 
-    {"legal": {variant: {metric: [value per seed]}}, "illegal": {...}}
+    {"legal": {variant: {metric: [value per seed]}}, "illegal": {...},
+     "failed": {variant: why its sandboxed run was rejected}}
+
+A legal variant outside CORE_LEGAL is optional: bf16 autocast, and a preset's shipped
+solutions (calibration_variants.SOLUTION_VARIANTS, weighed first, in their order). Each is
+admitted when admitting it hides no cheat that was caught without it, else not admitted
+with the cheats it would hide; a solution whose run failed is not admitted, with why.
 """
 
 from __future__ import annotations
@@ -126,10 +132,10 @@ def decide(measured: dict) -> dict:
     core = {k: v for k, v in legal.items() if k in CORE_LEGAL}
     thresholds, margins = choose_thresholds(core, illegal)
     found = detection(illegal, thresholds)
-    admitted, not_admitted = sorted(core), {}
-    for name in OPTIONAL_LEGAL:
-        if name not in legal:
-            continue
+    admitted = sorted(core)
+    not_admitted = {name: f"its run failed: {why}"
+                    for name, why in measured.get("failed", {}).items()}
+    for name in [n for n in legal if n not in CORE_LEGAL]:
         trial, trial_margins = choose_thresholds({**core, name: legal[name]}, illegal)
         trial_found = detection(illegal, trial)
         lost = [v for v in found if found[v]["detected"] and not trial_found[v]["detected"]]

@@ -1,32 +1,56 @@
-"""Calibration's variants: the legal rewrites and the cheats, each on the implementation
-that runs it (`IMPLEMENTATIONS`), and which of them a preset and device skip, with why.
+"""Calibration's runs: the reference, the legal rewrites and the cheats, each on the
+implementation that runs it (`IMPLEMENTATIONS`), and which of them a preset and device skip,
+with why.
 
+    reference(preset) -> (implementation, program, train(cfg, inputs, seed) -> result)
     variants(cfg) -> {name: (implementation, train(cfg, inputs, seed) -> result)}
 
-Every variant trains on the fast base (`fast_base`); a cheat is the fast base's slots with
-an AdamW that cheats (`cheating_ops`).
+The reference is the preset's reference program (`baseline.Preset.reference`): baseline.train
+in this process, or the program `correctness.sandbox.reference_dir` names, run sandboxed as
+the judge runs it. The variants train on the fast base (`fast_base`); a cheat is the fast
+base's slots with an AdamW that cheats (`cheating_ops`). A preset's shipped solutions
+(`SOLUTION_VARIANTS`) are legal variants too, run sandboxed: the judge never imports a
+solution.
 """
 
 from __future__ import annotations
 
 import types
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
+import baseline
 from baseline import ops as naive_ops
 from baseline.model import decays, param_shapes
 
 from . import fast_base
 from .calibration_rule import CORE_LEGAL, ILLEGAL, OPTIONAL_LEGAL
+from .sandbox import PROJECT_DIR, reference_dir, run_solution
+from .training_check import run_timeout
 
 IMPLEMENTATIONS = {
     "naive": "baseline.train with the naive slots of baseline/ops.py (the reference)",
     "fast": "correctness.fast_base.train with the torch-native slots of kernels/native.py",
     "fast_triton": "correctness.fast_base.train with the Triton slots of kernels/",
+    "sandboxed": "the run's `program` (a solution directory) run by "
+                 "correctness.sandbox.run_solution, as the judge runs a solution",
+}
+# Shipped solutions each preset's calibration runs as legal variants (directories from the
+# project's root; the variant is named by it): rungs of the track's ladder that compute the
+# training in float32 by other means than the fast base, which the thresholds must admit or
+# say why not (`calibration_rule.decide`). One not in this checkout is skipped with a note
+# and runs from the next calibration on.
+SOLUTION_VARIANTS: dict[str, tuple[str, ...]] = {
+    "range": ("solutions/range_cpp",),
 }
 
 Variant = Callable[[dict, dict, int], dict]  # (cfg, inputs, seed) -> train's result
+
+
+class RunFailed(RuntimeError):
+    """A sandboxed run was rejected; the message names the check that fired and why."""
 
 
 def cheating_ops(cfg: dict, *, base: types.ModuleType | types.SimpleNamespace = naive_ops,
@@ -73,6 +97,42 @@ def _triton_ops() -> types.SimpleNamespace:
     return types.SimpleNamespace(**{s: registry.get(s, "triton") for s in naive_ops.SLOTS})
 
 
+def sandboxed(directory: Path) -> Variant:
+    """Train the solution in `directory` in the sandbox; its result carries `train_s`, the
+    sandbox's go-to-done clock. Calibration's seeds are public and its runs untimed, so a
+    run may fill the solution's own compile caches, as an untimed warm-up does: a C++
+    extension is built once, not once per run. Raises RunFailed when the run is rejected."""
+    def train(cfg: dict, inputs: dict, seed: int) -> dict:
+        result = run_solution(directory, cfg, inputs, run_timeout=run_timeout(cfg["name"]),
+                              compile_cache="update")
+        if not result.ok:
+            raise RunFailed(f"rejected by {result.check}: {result.message}")
+        return {"state_dict": result.state_dict, "losses": result.losses,
+                "train_s": result.seconds}
+
+    return train
+
+
+def program_name(directory: Path) -> str:
+    """A directory as the record names it: from the project's root when inside it."""
+    directory = Path(directory).resolve()
+    root = PROJECT_DIR.resolve()
+    return str(directory.relative_to(root)) if directory.is_relative_to(root) else str(directory)
+
+
+def reference(preset: str) -> tuple[str, str, Variant]:
+    """(implementation, program, its training): the preset's reference program."""
+    if not baseline.get_preset(preset).reference:
+        return "naive", "baseline.train", lambda cfg, inputs, seed: baseline.train(cfg, **inputs)
+    directory = reference_dir(preset)
+    return "sandboxed", program_name(directory), sandboxed(directory)
+
+
+def solution_variants(preset: str) -> dict[str, Path]:
+    """The preset's shipped solutions that calibration runs: variant name -> directory."""
+    return {name: PROJECT_DIR / name for name in SOLUTION_VARIANTS.get(preset, ())}
+
+
 def variants(cfg: dict) -> dict[str, tuple[str, Variant]]:
     """name -> (the implementation that runs it, a key of IMPLEMENTATIONS; the variant)."""
     steps = cfg["steps"]
@@ -109,12 +169,17 @@ def variants(cfg: dict) -> dict[str, tuple[str, Variant]]:
         "half_steps_double_lr": cheat(skip=frozenset(range(2, steps + 1, 2)), lr_scale=2.0),
         "bf16_weights": cheat(round_to=torch.bfloat16),
         "fp16_weights": cheat(round_to=torch.float16),
+        **{name: ("sandboxed", sandboxed(directory))
+           for name, directory in solution_variants(cfg["name"]).items()},
     }
 
 
 def skipped_variants(preset: str, device: str) -> dict[str, str]:
     """Variants not run here, with the reason (recorded in the file)."""
-    skipped = {}
+    skipped = {name: f"no solution at {name} in this checkout: it runs from the next "
+                     "calibration on after one is there"
+               for name, directory in solution_variants(preset).items()
+               if not (directory / "solution.py").is_file()}
     if device != "cuda":
         skipped["triton_kernels"] = ("Triton runs only through its interpreter without a GPU: "
                                      "correctness-only and far too slow for whole runs")
@@ -128,5 +193,8 @@ def skipped_variants(preset: str, device: str) -> dict[str, str]:
 
 
 def variant_names(preset: str, device: str) -> list[str]:
+    """Every variant run here: the core legal ones, the optional ones in the order
+    calibration_rule.decide weighs them (the shipped solutions first), the cheats."""
     skipped = skipped_variants(preset, device)
-    return [n for n in (*CORE_LEGAL, *OPTIONAL_LEGAL, *ILLEGAL) if n not in skipped]
+    names = (*CORE_LEGAL, *solution_variants(preset), *OPTIONAL_LEGAL, *ILLEGAL)
+    return [n for n in names if n not in skipped]

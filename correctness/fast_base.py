@@ -2,20 +2,22 @@
 
     train(cfg, init, tokens, batches, ops=OPS) -> {"state_dict": {...}, "losses": [...]}
 
-Calibration trains the naive baseline once per seed as the reference and every other
-variant (legal rewrites and cheats) on this loop, so a calibration costs one naive run
-and many fast ones. It is the loop of `solutions/torch_native` (whose per-step times are
-`torch_native_ms` in bench/measurements/2026-11-26-h200-gpu-preset-probe.json), written
-here because the judge never imports a submission: the same `baseline.model.GPT` through
-swappable slots, the batches gathered on the device, no host sync per step (losses stay on
-the device, clipping computes the norm and its coefficient there), one fused AdamW launch
-per parameter group.
+Calibration trains the preset's reference program once per seed as the reference (the
+naive baseline, or the program the preset names, such as the range track's NumPy float64
+draft) and every other variant (legal rewrites and cheats) on this loop, so a calibration
+costs one slow run per seed and many fast ones. It is the loop of `solutions/torch_native`
+(whose per-step times are `torch_native_ms` in
+bench/measurements/2026-11-26-h200-gpu-preset-probe.json), written here because the judge
+never imports a submission: the same `baseline.model.GPT` through swappable slots, the
+batches gathered on the device, no host sync per step (losses stay on the device, clipping
+computes the norm and its coefficient there), one fused AdamW launch per parameter group.
 
 The training is the baseline's: the same parameter groups in the same order (decaying
 first: `baseline.train` calls AdamW in that order and `calibration_variants.cheating_ops`
 relies on it), the same schedule (`baseline.lr_at`), the same clipping rule (scale by
 max_norm / (norm + 1e-6) when that is below 1). What differs is rounding: fused operators,
-a float32 norm. Calibration measures how far that moves the result (the `torch_native`
+a float32 norm, and against a float64 reference program float32 itself and another order
+of summation. Calibration measures how far that moves the result (the `torch_native`
 variant) and refuses when it is not far below the smallest cheat.
 """
 

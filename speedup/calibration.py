@@ -46,6 +46,7 @@ def calibrate_track(preset: str, device: str, seeds: int | None = None, *, sourc
     a progress bar and `report(entry)` (default: a few lines, for a command that calibrates
     on first use and then goes on). Raises CalibrationError."""
     from correctness import calibrate, tolerances
+    from correctness.calibration_variants import reference, solution_variants
 
     seeds = seeds or calibrate.DEFAULT_SEEDS
     try:
@@ -56,10 +57,14 @@ def calibrate_track(preset: str, device: str, seeds: int | None = None, *, sourc
     with console.status(f"timing a few steps of {preset}/{device} for the estimate"):
         guess = calibrate.estimate(preset, device, seeds, jobs)
     per_seed = calibrate.runs_per_seed(preset, device)
+    shipped = [n for n in calibrate.variant_names(preset, device)
+               if n in solution_variants(preset)]
+    solutions = f" and {', '.join(shipped)} sandboxed" if shipped else ""
     console.print(f"calibrating {preset}/{device}: {seeds * per_seed} runs ({seeds} "
-                  f"seed{'s' if seeds > 1 else ''}, each a naive reference and "
-                  f"{per_seed - 1} variants on the fast base), {jobs} at a time; "
-                  f"about {_duration(guess['wall_s'])} (a naive run about "
+                  f"seed{'s' if seeds > 1 else ''}, each the reference "
+                  f"({reference(preset)[1]}), {per_seed - 1 - len(shipped)} variants on the "
+                  f"fast base{solutions}), {jobs} at a time; about "
+                  f"{_duration(guess['wall_s'])} (a reference run about "
                   f"{_duration(guess['reference_s'])}, a variant about "
                   f"{_duration(guess['variant_s'])})", markup=False)
     with progress(f"calibrate {preset} on {device}", seeds * per_seed,

@@ -4,14 +4,17 @@ detected and which implementation ran each variant) into the user's tolerances f
 $XDG_DATA_HOME/speedup-bench/tolerances.json, or into --tolerances FILE. The shipped
 thresholds change only when FILE names them: --tolerances correctness/tolerances.json.
 
-The naive baseline trains once per seed, the reference; every variant trains on the fast
-base (the same training through torch-native slots), whose own distance from the
-reference must stay within 5% of the smallest cheat's, or nothing is written. Legal
-variants: the same code twice, torch-native slots, bf16 autocast (where the device runs
-bf16), Triton slots (on CUDA). Illegal: 1/5/20% of steps skipped, lr +-5%, shuffled batch
-order, a frozen layer, half the steps at double lr, bf16 and fp16 master weights. On a CPU
-the runs go in parallel, one per core. `check`, `bench`, `agent` and `run` calibrate a
-track that has no thresholds themselves (unless --no-auto-calibrate). Examples:
+The preset's reference program (baseline.train, or the one the preset names, such as the
+range track's NumPy draft, run sandboxed) trains once per seed, the reference; every variant
+trains on the fast base (the same training through torch-native slots), whose own distance
+from the reference must stay within 5% of the smallest cheat's, or nothing is written.
+Legal variants: the same code twice, torch-native slots, bf16 autocast (where the device
+runs bf16), Triton slots (on CUDA), the preset's shipped solutions (sandboxed; admitted
+only when they hide no cheat, else the entry says why). Illegal: 1/5/20% of steps skipped,
+lr +-5%, shuffled batch order, a frozen layer, half the steps at double lr, bf16 and fp16
+master weights. On a CPU the runs go in parallel, one per core. `check`, `bench`, `agent`
+and `run` calibrate a track that has no thresholds themselves (unless --no-auto-calibrate).
+Examples:
 
     speedup calibrate --preset tiny --device cpu
     speedup calibrate --preset cpu --device cpu --seeds 1 --tolerances /tmp/cal-cpu.json
@@ -60,7 +63,7 @@ def _report(entry: dict) -> None:
     base = entry["fast_base"]
     if base is not None:
         ratios = ", ".join(f"{m} {base['metrics'][m]['ratio']:.2%}" for m in METRICS)
-        out.print(f"fast base ({base['variant']}): its distance from the naive reference is "
+        out.print(f"fast base ({base['variant']}): its distance from the reference is "
                   f"this share of the smallest illegal one: {ratios} (limit "
                   f"{base['limit']:.0%})", markup=False)
     for name, row in entry["precision"].items():

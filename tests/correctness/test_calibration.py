@@ -1,18 +1,22 @@
 """Calibration: the cheating AdamW does exactly the cheat it names, the fast base trains
 what the baseline trains, thresholds follow the documented rule, bf16 autocast is admitted
 only when it hides no cheat, a fast base too far from the reference is refused, the
-precision cuts are reported plainly, and a real (shortened) calibration runs its variants
-in worker processes on the implementations it records."""
+precision cuts are reported plainly, a real (shortened) calibration runs its variants
+in worker processes on the implementations it records, a preset's reference is its own
+reference program (sandboxed), and shipped solutions run sandboxed as legal variants."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 
 import baseline
-from correctness import calibrate, fast_base, tolerances
+from baseline.draft import solution as draft_solution
+from correctness import calibrate, calibration_variants, fast_base, tolerances
 from correctness.calibration_rule import (
     FAST_BASE_LIMIT,
     ILLEGAL,
@@ -21,6 +25,7 @@ from correctness.calibration_rule import (
     detection,
 )
 from correctness.calibration_variants import cheating_ops, evenly_spaced, skipped_variants
+from correctness.sandbox import RunResult
 
 
 @pytest.fixture(scope="module")
@@ -195,3 +200,113 @@ def test_a_short_real_calibration_runs_on_the_recorded_implementations():
 def test_the_estimate_covers_the_longest_run():
     guess = calibrate.estimate("tiny", "cpu", 1, jobs=1)
     assert 0 < guess["variant_s"] and 0 < guess["reference_s"] <= guess["wall_s"]
+
+
+# ---------------------------------------------------------------------------- the reference
+# program and sandboxed solutions
+
+def test_the_range_reference_is_the_draft_run_sandboxed():
+    cfg = {**baseline.get_preset("range").to_cfg("cpu"), "steps": 3}
+    ref = calibrate.run(cfg, 7000, calibrate.REFERENCE)
+    draft = draft_solution.train(cfg, **baseline.make_inputs(cfg, 7000))
+    assert ref["losses"] == draft["losses"]
+    for name, w in draft["state_dict"].items():
+        assert np.array_equal(ref["state_dict"][name], w.numpy()), name
+
+
+LR_UP = '''"""A test's reference program: baseline.train with the learning rate 5% higher."""
+import baseline
+
+
+def train(cfg, init, tokens, batches):
+    up = {**cfg, "lr": cfg["lr"] * 1.05, "min_lr": cfg["min_lr"] * 1.05}
+    return baseline.train(up, init, tokens, batches)
+'''
+
+
+@pytest.fixture(scope="module")
+def lr_up(tmp_path_factory):
+    """A preset `lr_up` (tiny, 12 steps) whose reference program is baseline.train with the
+    learning rate 5% higher: what the lr_plus_5pct cheat trains, and no legal variant."""
+    program = tmp_path_factory.mktemp("lr_up")
+    (program / "solution.py").write_text(LR_UP)
+    preset = dataclasses.replace(baseline.get_preset("tiny"), name="lr_up", steps=12,
+                                 reference="lr_up")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(baseline.config.PRESETS, "lr_up", preset)
+        mp.setattr(calibration_variants, "reference_dir", lambda p: program, raising=False)
+        yield program
+
+
+def test_a_presets_reference_program_is_the_reference(lr_up):
+    measured = calibrate.measure("lr_up", "cpu", [7000], jobs=1)
+    ref = measured["runs"]["reference"]
+    assert ref["implementation"] == "sandboxed" and ref["program"] == str(lr_up)
+    # against that program the lr cheat is the variant that trains the same, and the fast
+    # base is as far as a 5% lr change moves the weights
+    cheat = measured["illegal"]["lr_plus_5pct"]["weights"][0]
+    native = measured["legal"]["torch_native"]["weights"][0]
+    assert cheat < native / 20
+
+
+def test_a_fast_base_too_far_from_the_reference_program_is_refused(lr_up, tmp_path):
+    target = tmp_path / "t.json"
+    with pytest.raises(calibrate.CalibrationError, match=f"reference \\({lr_up}\\)"):
+        calibrate.calibrate("lr_up", "cpu", 1, source=tolerances.Source(target), jobs=1)
+    assert not target.exists()
+
+
+def test_the_estimate_times_a_sandboxed_reference_by_the_sandboxs_clock(lr_up, monkeypatch):
+    def run_solution(directory, cfg, inputs, **kw):  # 10 s a step by the go-done clock
+        out = baseline.train(cfg, **inputs)
+        return RunResult(ok=True, seconds=10.0 * cfg["steps"], state_dict=out["state_dict"],
+                         losses=out["losses"])
+
+    monkeypatch.setattr(calibration_variants, "run_solution", run_solution, raising=False)
+    guess = calibrate.estimate("lr_up", "cpu", 1, jobs=1)
+    assert guess["reference_s"] >= 10.0 * 12 and guess["wall_s"] >= guess["reference_s"]
+
+
+BROKEN = '''import os
+
+
+def train(cfg, init, tokens, batches):
+    return os.getcwd()
+'''
+
+
+def test_a_shipped_solution_runs_sandboxed_as_a_legal_variant(monkeypatch, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "solution.py").write_text(BROKEN)
+    monkeypatch.setattr(calibration_variants, "SOLUTION_VARIANTS",
+                        {"tiny": ("solutions/cpu_expert", str(broken))}, raising=False)
+    measured = calibrate.measure("tiny", "cpu", [7000], jobs=1, steps=12)
+    run = measured["runs"]["solutions/cpu_expert"]
+    assert run["implementation"] == "sandboxed" and run["against"] == "reference"
+    assert run["program"] == "solutions/cpu_expert"
+    expert = measured["legal"]["solutions/cpu_expert"]["weights"][0]
+    smallest = min(min(row["weights"]) for row in measured["illegal"].values())
+    assert 0 < expert < 0.05 * smallest
+    assert "static_scan" in measured["failed"][str(broken)]
+    decided = decide(measured)
+    assert "solutions/cpu_expert" in decided["admitted_legal"]
+    assert decided["not_admitted"][str(broken)].startswith("its run failed: rejected by "
+                                                           "static_scan")
+
+
+def test_a_configured_solution_not_in_the_checkout_is_skipped_with_why(monkeypatch, tmp_path):
+    missing = str(tmp_path / "missing")
+    monkeypatch.setattr(calibration_variants, "SOLUTION_VARIANTS",
+                        {"tiny": ("solutions/cpu_expert", missing)}, raising=False)
+    assert skipped_variants("tiny", "cpu")[missing].startswith(f"no solution at {missing}")
+    assert missing not in calibrate.variant_names("tiny", "cpu")
+    assert "solutions/cpu_expert" in calibrate.variant_names("tiny", "cpu")
+    assert calibrate.runs_per_seed("tiny", "cpu") == 1 + 3 + len(ILLEGAL) + 1
+
+
+def test_the_range_track_accounts_for_its_top_rung():
+    """Run when it is in the checkout, else skipped with why: never silently left out."""
+    names = calibrate.variant_names("range", "cpu")
+    assert "solutions/range_cpp" in names or "solutions/range_cpp" in skipped_variants(
+        "range", "cpu")
