@@ -85,20 +85,23 @@ def run(cfg: dict, seed: int, name: str) -> dict:
     """One run: the reference or variant `name` trained on the seed's inputs, and its
     held-out loss (the reference model, the seed's held-out text). Weights as numpy arrays,
     so that a worker process can hand them back. A sandboxed run that was rejected gives
-    {"failed": why, "seconds"}; `seconds` is the run's whole wall time, a sandbox's set-up
-    included."""
+    {"failed": why, "seconds"}. `seconds` is the run's whole wall time, a sandbox's set-up
+    included; `cpu_s` the CPU time of its training (a sandboxed run's process tree from go
+    to done), which other work on the machine does not inflate as it does the wall time."""
     inputs = baseline.make_inputs(cfg, seed)
     train = reference(cfg["name"])[2] if name == REFERENCE else variants(cfg)[name][1]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         result = train(cfg, inputs, seed)
     except RunFailed as e:
-        return {"failed": str(e), "seconds": time.perf_counter() - start}
+        return {"failed": str(e), "seconds": time.perf_counter() - start, "cpu_s": None}
     seconds = time.perf_counter() - start
+    cpu_s = result.get("train_cpu_s", time.process_time() - cpu)
     heldout = baseline.make_heldout(cfg, seed)
     loss = baseline.heldout_loss(result["state_dict"], cfg, heldout, device=cfg["device"])
     return {"state_dict": {k: v.numpy() for k, v in result["state_dict"].items()},
-            "losses": list(result["losses"]), "heldout": loss, "seconds": seconds}
+            "losses": list(result["losses"]), "heldout": loss, "seconds": seconds,
+            "cpu_s": cpu_s}
 
 
 def _run_task(task: tuple[dict, int, str]) -> tuple[tuple[dict, int, str], dict]:
@@ -170,8 +173,9 @@ def measure(preset: str, device: str, seeds: list[int], on_run: Progress | None 
 def _run_rows(preset: str, names: list[str], table: dict, seeds: list[int],
               results: dict) -> tuple[dict, dict]:
     """(runs, failed): per run its implementation, the program a sandboxed one ran, what it
-    is measured against and its seconds per seed; the variants whose sandboxed run was
-    rejected, with why. Raises CalibrationError when the reference's run was rejected."""
+    is measured against, and its seconds and CPU seconds per seed; the variants whose
+    sandboxed run was rejected, with why. Raises CalibrationError when the reference's run
+    was rejected."""
     implementation, program, _ = reference(preset)
     runs = {REFERENCE: {"implementation": implementation, "program": program}}
     for n in names:
@@ -181,6 +185,8 @@ def _run_rows(preset: str, names: list[str], table: dict, seeds: list[int],
     failed = {}
     for name, row in runs.items():
         row["seconds"] = [round(results[seed, name]["seconds"], 2) for seed in seeds]
+        row["cpu_s"] = [None if results[seed, name]["cpu_s"] is None
+                        else round(results[seed, name]["cpu_s"], 2) for seed in seeds]
         why = next((results[seed, name]["failed"] for seed in seeds
                     if "failed" in results[seed, name]), None)
         if why is not None and name == REFERENCE:

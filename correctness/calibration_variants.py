@@ -98,8 +98,9 @@ def _triton_ops() -> types.SimpleNamespace:
 
 
 def sandboxed(directory: Path) -> Variant:
-    """Train the solution in `directory` in the sandbox; its result carries `train_s`, the
-    sandbox's go-to-done clock. Calibration's seeds are public and its runs untimed, so a
+    """Train the solution in `directory` in the sandbox; its result carries `train_s` and
+    `train_cpu_s`, the sandbox's go-to-done clock and its process tree's CPU time over that
+    span (sandbox/usage.py). Calibration's seeds are public and its runs untimed, so a
     run may fill the solution's own compile caches, as an untimed warm-up does: a C++
     extension is built once, not once per run. Raises RunFailed when the run is rejected."""
     def train(cfg: dict, inputs: dict, seed: int) -> dict:
@@ -108,7 +109,7 @@ def sandboxed(directory: Path) -> Variant:
         if not result.ok:
             raise RunFailed(f"rejected by {result.check}: {result.message}")
         return {"state_dict": result.state_dict, "losses": result.losses,
-                "train_s": result.seconds}
+                "train_s": result.seconds, "train_cpu_s": (result.usage or {}).get("cpu_s")}
 
     return train
 

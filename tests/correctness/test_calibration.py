@@ -285,6 +285,8 @@ def test_a_shipped_solution_runs_sandboxed_as_a_legal_variant(monkeypatch, tmp_p
     run = measured["runs"]["solutions/cpu_expert"]
     assert run["implementation"] == "sandboxed" and run["against"] == "reference"
     assert run["program"] == "solutions/cpu_expert"
+    # the CPU time of its training is recorded (the sandbox's meter), as an in-process run's
+    assert run["cpu_s"][0] > 0 and measured["runs"]["torch_native"]["cpu_s"][0] > 0
     expert = measured["legal"]["solutions/cpu_expert"]["weights"][0]
     smallest = min(min(row["weights"]) for row in measured["illegal"].values())
     assert 0 < expert < 0.05 * smallest
