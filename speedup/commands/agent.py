@@ -37,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> None:
     """The options `speedup agent` and `speedup run` share (defaults live in RunConfig and
     Budgets; None here means 'that default')."""
-    from agent.build import DEFAULT_MODEL
+    from agent.launch.build import DEFAULT_MODEL
     from speedup.ui import add_track_arguments, int_arg, positive_float_arg
 
     p.add_argument("--policy", choices=["claude", "library", "replay"], default=default_policy,
@@ -58,7 +58,7 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
     g.add_argument("--max-device-s", type=positive_float_arg("--max-device-s"), default=None,
                    help="seconds spent in run_check, run_bench and profile")
     m = p.add_argument_group("model requests (checked against the model's capabilities, "
-                             "agent/models.py)")
+                             "agent/policies/models.py)")
     m.add_argument("--max-tokens", type=int, default=None,
                    help="per response, thinking included (default: the model's limit, up to "
                         "64,000; requests stream)")
@@ -72,8 +72,8 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
                    help="prompt cache lifetime (default 5m; 1h for long tool calls, its writes "
                         "priced at the 1-hour rate)")
     m.add_argument("--price", default=None, metavar="IN,OUT,CACHE_WRITE,CACHE_READ",
-                   help="USD per million tokens, overriding agent/prices.py for this model "
-                        "(a fifth value: the 1-hour cache write)")
+                   help="USD per million tokens, overriding agent/policies/prices.py for this "
+                        "model (a fifth value: the 1-hour cache write)")
     m.add_argument("--max-retries", type=int_arg("--max-retries", 0), default=None,
                    help="the SDK's retries of 429/5xx per request")
     s = p.add_argument_group("scoring and files")
@@ -93,8 +93,8 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
 @contextlib.contextmanager
 def _usage_errors() -> Iterator[None]:
     """What agent/ cannot build or resume is the command's one-line usage error."""
-    from agent.build import ConfigError
-    from agent.resume import ResumeError
+    from agent.launch.build import ConfigError
+    from agent.session.resume import ResumeError
     from speedup.ui import UsageError
 
     try:
@@ -106,8 +106,8 @@ def _usage_errors() -> Iterator[None]:
 def build_config(args: argparse.Namespace):
     """The RunConfig the command line asks for, on a resolved track that is calibrated (and,
     on a CPU, tiny/cpu, where run_check, the agent's quick check, judges)."""
-    from agent import build
-    from agent.budget import Budgets
+    from agent.launch import build
+    from agent.session.budget import Budgets
     from speedup.calibration import ensure_calibrated
     from speedup.ui import announce_isolation, preset_and_device
 
@@ -172,7 +172,7 @@ def evaluation_progress(done: int, total: int, label: str) -> None:
 def run_session(session) -> int:
     """The loop, the official evaluation and the record; prints the outcome. An API failure
     that asking again cannot mend writes no record: exit 1 with the API's message."""
-    from agent.api_errors import InfrastructureError
+    from agent.session.api_errors import InfrastructureError
     from speedup.ui import console, out
 
     try:
@@ -201,8 +201,8 @@ def run_session(session) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
-    from agent.build import resolve_run
-    from agent.transcript import read_events, render
+    from agent.launch.build import resolve_run
+    from agent.session.transcript import read_events, render
     from speedup.ui import out
 
     with _usage_errors():
@@ -213,7 +213,7 @@ def show(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.build import resolve_run, resume_session
+    from agent.launch.build import resolve_run, resume_session
 
     if args.action == "show":
         return show(args)
@@ -228,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
 def start_session(args: argparse.Namespace, banner: str | None = None):
     """A new session from the command line (config, policy, writable folders checked before
     anything runs); `banner` ('speedup run') announces it first."""
-    from agent import build
+    from agent.launch import build
     from speedup.ui import console, writable_dir
 
     config = build_config(args)

@@ -28,7 +28,7 @@ HELP = "many agent runs (models x runs) as Ray tasks, every timed run alone on i
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from agent.sweep_plan import DEFAULT_RUNS
+    from agent.launch.sweep_plan import DEFAULT_RUNS
     from speedup.commands.agent import add_session_arguments
     from speedup.ui import int_arg
 
@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _models(args: argparse.Namespace) -> list[str | None]:
-    from agent.build import DEFAULT_MODEL
+    from agent.launch.build import DEFAULT_MODEL
     from speedup.ui import UsageError
 
     if args.policy != "claude":
@@ -71,7 +71,7 @@ def _models(args: argparse.Namespace) -> list[str | None]:
 @contextlib.contextmanager
 def _config_errors() -> Iterator[None]:
     """What agent/ cannot build is the command's one-line usage error."""
-    from agent.build import ConfigError
+    from agent.launch.build import ConfigError
     from speedup.ui import UsageError
 
     try:
@@ -82,12 +82,12 @@ def _config_errors() -> Iterator[None]:
 
 def _configs(args: argparse.Namespace, preset: str, device: str) -> list:
     """One RunConfig per model, from the same options `speedup agent` takes (every option
-    agent.build.build_config accepts is passed on as given)."""
+    agent.launch.build.build_config accepts is passed on as given)."""
     import dataclasses
     import inspect
 
-    from agent import build
-    from agent.budget import Budgets
+    from agent.launch import build
+    from agent.session.budget import Budgets
 
     fixed = {"policy", "preset", "device", "model", "limits", "results_dir"}
     options = {name: getattr(args, name)
@@ -107,7 +107,7 @@ def _configs(args: argparse.Namespace, preset: str, device: str) -> list:
 def _leased_preparation(preset: str, device: str, auto: bool) -> None:
     """Calibration and the ceiling are timed work too: each runs under the lease, and only
     when it is missing (a lookup here first)."""
-    from agent.lease import Lease
+    from agent.launch.lease import Lease
     from bench.roofline import cached_ceiling, ensure_ceiling
     from correctness import tolerances
     from speedup.calibration import ensure_calibrated
@@ -130,9 +130,9 @@ def _leased_preparation(preset: str, device: str, auto: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from agent.lease import LeaseError, Threads, exclusive_default, require_ray
-    from agent.sweep import connect, run_sweep
-    from agent.sweep_plan import SweepError, plan
+    from agent.launch.lease import LeaseError, Threads, exclusive_default, require_ray
+    from agent.launch.sweep import connect, run_sweep
+    from agent.launch.sweep_plan import SweepError, plan
     from speedup import cli
     from speedup.ui import UsageError, announce_isolation, console, preset_and_device, writable_dir
 

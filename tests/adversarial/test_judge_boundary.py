@@ -210,12 +210,12 @@ def test_control_sequences_are_stripped_from_what_the_judge_shows(short_cfg, sho
     assert "failurered" in result.message
 
 
-# The agent's side: agent.harness.ProjectHarness.run_python in a judge process of its own,
-# whose environment (the one /proc/self/environ shows it) holds the API key. The static scan
-# is off (the script imports os); the audit hook stays on, as in an agent's runs.
+# The agent's side: agent.launch.project_harness.ProjectHarness.run_python in a judge process
+# of its own, whose environment (the one /proc/self/environ shows it) holds the API key. The
+# static scan is off (the script imports os); the audit hook stays on, as in an agent's runs.
 RUN_PYTHON = """
 import json, sys
-from agent.harness import ProjectHarness
+from agent.launch.project_harness import ProjectHarness
 from correctness.sandbox import isolation as iso, runner
 chosen = iso.choose(sys.argv[2])
 iso.detect_isolation = lambda: chosen

@@ -12,7 +12,7 @@ from pathlib import Path
 import anthropic
 import httpx2
 
-from agent.harness import BenchOutcome, CheckOutcome, CheckRow
+from agent.session.harness import BenchOutcome, CheckOutcome, CheckRow
 from kernels.registry import Impl
 
 CHECK_S, BENCH_S, PROFILE_S, SCRIPT_S = 10.0, 20.0, 5.0, 3.0  # fake device s per harness call
@@ -21,7 +21,7 @@ CHECK_S, BENCH_S, PROFILE_S, SCRIPT_S = 10.0, 20.0, 5.0, 3.0  # fake device s pe
 def facts():
     """The machine the fake harness describes (imported here, so that the fakes also load
     on a tree without it: the defect tests run against the previous code too)."""
-    from agent.harness import TrackFacts
+    from agent.session.harness import TrackFacts
 
     return TrackFacts(cpu_model="Test CPU", cpu_count=2, gpu=None, memory_limit_gib=16.0,
                       versions={"python": "3.11", "torch": "2.13", "triton": "3.9"},
@@ -103,7 +103,7 @@ class FakeHarness:
         return FakeEvaluation(str(solution_dir), True, 1.0)
 
     def run_python(self, solution_dir, script, args, device, timeout):
-        from agent.harness import ScriptOutcome
+        from agent.session.harness import ScriptOutcome
 
         self.calls.append(("run_python", script, list(args), timeout))
         self.clock.now += SCRIPT_S
@@ -191,7 +191,7 @@ class ScriptedAPI:
     """The Messages API as a list of answers: a response dict (200; streamed when the
     request streams), a (status, body) pair, or Kill to end the process right there.
     Records every request body it receives. The Models API knows no model (404), so the
-    policy falls back to agent/models.py's table, unless `models` gives ModelInfo dicts."""
+    policy falls back to agent/policies/models.py's table, unless `models` gives ModelInfo dicts."""
 
     def __init__(self, script: list, models: dict | None = None):
         self.script = list(script)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 from agentfakes import FakeClock, FakeHarness, ScriptedAPI
 
-from agent import models
-from agent.budget import Budgets
-from agent.claude import ClaudePolicy
-from agent.prices import Price
-from agent.run_config import RunConfig
-from agent.session import Session
+from agent.policies import models
+from agent.policies.claude import ClaudePolicy
+from agent.session.budget import Budgets, Price
+from agent.session.loop import Session
+from agent.session.run_config import RunConfig
 
 # $1 per million input tokens and $10 per million output tokens: round numbers, so a
 # test's expected dollars can be read off its token counts.

@@ -1,6 +1,6 @@
 """A Messages API that enforces what the documentation states, answering 400 (or 404) with
 the API's kind of message, behind the real SDK (httpx2.MockTransport). Its rules are
-written here, from the documentation, not read from agent/models.py: a request the loop
+written here, from the documentation, not read from agent/policies/models.py: a request the loop
 builds wrongly fails here as it would against the API.
 
 Enforced: the model exists; max_tokens within the model's limit; the thinking type the

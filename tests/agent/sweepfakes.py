@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from agent.harness import BenchOutcome, CheckOutcome, CheckRow
-from agent.harness import ProjectHarness as RealHarness  # before any test replaces it
+from agent.launch.project_harness import (
+    ProjectHarness as RealHarness,  # before any test replaces it
+)
+from agent.session.harness import BenchOutcome, CheckOutcome, CheckRow
 
 CHECK_S, BENCH_S, RUN_S = 0.05, 0.15, 0.1  # seconds per quick check, run_bench, timed run
 
@@ -26,7 +28,7 @@ CHECK_S, BENCH_S, RUN_S = 0.05, 0.15, 0.1  # seconds per quick check, run_bench,
 def _leased() -> bool:
     import ray
 
-    from agent.lease import RESOURCE
+    from agent.launch.lease import RESOURCE
 
     return RESOURCE in ray.get_runtime_context().get_assigned_resources()
 
@@ -122,9 +124,9 @@ def read_log(path: str | Path) -> list[dict]:
 def main(runs_dir: str, results_dir: str, log: str, runs: str) -> None:
     import functools
 
-    from agent import build
-    from agent.sweep import connect, run_sweep
-    from agent.sweep_plan import plan
+    from agent.launch import build
+    from agent.launch.sweep import connect, run_sweep
+    from agent.launch.sweep_plan import plan
 
     config = build.build_config("library", preset="tiny", device="cpu", eval_rounds=2,
                                 results_dir=results_dir)

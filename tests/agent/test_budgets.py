@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from agentfakes import BENCH_S, CHECK_S, message, tool_use, usage
 
-from agent.budget import Budgets, Spend, exhausted
-from agent.prices import Price
-from agent.transcript import read_events
+from agent.session.budget import Budgets, Price, Spend, exhausted
+from agent.session.transcript import read_events
 
 
 def _listing(n: int, out: int = 50) -> list:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import agent
-from agent.build import DEFAULT_MODEL, ConfigError, build_config, make_policy, resolve_run
-from agent.prices import PRICES
+from agent.launch.build import DEFAULT_MODEL, ConfigError, build_config, make_policy, resolve_run
+from agent.policies.prices import PRICES
 
 CLI_MODULES = ("speedup.cli", "speedup.ui", "speedup.commands", "speedup")
 

@@ -14,14 +14,14 @@ import pytest
 from agentfakes import FakeClock, FakeHarness, error, message, tool_use, usage
 from mockapi import DocumentedAPI
 
-import agent.claude
-import agent.harness
+import agent.launch.project_harness
+import agent.policies.claude
 from bench import clock as clock_mod
 from bench import records
 from correctness.sandbox import BASELINE_DIR
 from speedup.cli import main
 
-REAL_HARNESS = agent.harness.ProjectHarness
+REAL_HARNESS = agent.launch.project_harness.ProjectHarness
 MARK = "  # fast"  # the fake clock's +0.5x marker (conftest: gains)
 OLD = "return 0.5 * x * (1.0 + torch.tanh(inner))"
 THOUGHT = {"type": "thinking", "thinking": "the gelu is three passes", "signature": "?"}
@@ -54,14 +54,14 @@ class CLIHarness(FakeHarness):
 def cli(tmp_path, monkeypatch):
     """cli(api, *args) -> exit code of `speedup agent` against the mock `api`."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
-    monkeypatch.setattr(agent.harness, "ProjectHarness", CLIHarness)
+    monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", CLIHarness)
 
     def run(api, *args) -> int:
         def client(key, max_retries=0, http_client=None):
             transport = httpx2.Client(transport=httpx2.MockTransport(api.handler))
             return anthropic.Anthropic(api_key=key, max_retries=0, http_client=transport)
 
-        monkeypatch.setattr(agent.claude, "make_client", client)
+        monkeypatch.setattr(agent.policies.claude, "make_client", client)
         return main(["agent", "--device", "cpu", "--runs-dir", str(tmp_path / "runs"),
                      "--results-dir", str(tmp_path / "results"), "--eval-rounds", "1",
                      *args])

@@ -9,8 +9,8 @@ import json
 import pytest
 from agentfakes import FakeClock, FakeHarness
 
-import agent.harness
-from agent.run_config import BENCH_ROUNDS
+import agent.launch.project_harness
+from agent.session.run_config import BENCH_ROUNDS
 from bench import clock as clock_mod
 from bench import records
 from kernels.registry import Impl
@@ -41,7 +41,7 @@ class RecordingHarness(FakeHarness):
 
 def test_speedup_run_ends_in_a_library_record_and_a_leaderboard(tmp_path, monkeypatch,
                                                                 capsys):
-    monkeypatch.setattr(agent.harness, "ProjectHarness", RecordingHarness)
+    monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", RecordingHarness)
     code = main(["run", "--device", "cpu", "--runs-dir", str(tmp_path / "runs"),
                  "--results-dir", str(tmp_path / "results"), "--out", str(tmp_path)])
     assert code == 0
@@ -70,7 +70,7 @@ def test_the_library_policy_benches_on_several_rounds_unless_told(tmp_path, monk
             super().__init__()
             harnesses.append(self)
 
-    monkeypatch.setattr(agent.harness, "ProjectHarness", Recorded)
+    monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", Recorded)
     assert main(["run", "--device", "cpu", "--runs-dir", str(tmp_path / "runs"),
                  "--results-dir", str(tmp_path / "results"), "--out", str(tmp_path),
                  *extra]) == 0

@@ -9,11 +9,11 @@ import dataclasses
 
 from agentfakes import Kill, ScriptedAPI, error, message, tool_use, usage
 
-from agent import context
-from agent.claude import ClaudePolicy
-from agent.models import TABLE
-from agent.session import Session
-from agent.transcript import messages_from, read_events, render
+from agent.policies.claude import ClaudePolicy
+from agent.policies.models import TABLE
+from agent.session import context
+from agent.session.loop import Session
+from agent.session.transcript import messages_from, read_events, render
 
 SMALL = dataclasses.replace(TABLE["claude-sonnet-5-5"], context_window=20_000)
 

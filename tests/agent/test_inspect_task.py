@@ -15,8 +15,8 @@ from inspect_ai import eval as inspect_eval  # noqa: E402
 from inspect_ai.model import ModelOutput, ModelUsage  # noqa: E402
 from test_cli_outcomes import MARK, OLD, CLIHarness  # noqa: E402
 
-import agent.harness  # noqa: E402
-from agent.inspect_task import speedup_bench  # noqa: E402
+import agent.launch.project_harness  # noqa: E402
+from agent.launch.inspect_task import speedup_bench  # noqa: E402
 from bench import records  # noqa: E402
 from bench.leaderboard import build  # noqa: E402
 
@@ -32,7 +32,7 @@ def _calls(*calls, tokens: int = 100) -> list[ModelOutput]:
 
 
 def _eval(tmp_path, monkeypatch, outputs, **limits):
-    monkeypatch.setattr(agent.harness, "ProjectHarness", CLIHarness)
+    monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", CLIHarness)
     task = speedup_bench(eval_rounds=1, runs_dir=str(tmp_path / "runs"),
                          results_dir=str(tmp_path / "results"))
     (log,) = inspect_eval(task, model="mockllm/model", model_args={"custom_outputs": outputs},

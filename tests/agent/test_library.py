@@ -12,10 +12,10 @@ from agentfakes import FakeHarness, Kill
 from lossgap import FLOAT32_NOISE
 
 import baseline
-from agent.library import LibraryPolicy, library_files
-from agent.run_config import RunConfig
-from agent.session import Session
-from agent.transcript import read_events
+from agent.policies.library import LibraryPolicy, library_files
+from agent.session.loop import Session
+from agent.session.run_config import RunConfig
+from agent.session.transcript import read_events
 from correctness.sandbox import BASELINE_DIR
 from correctness.trusted import import_solution
 from kernels.registry import Impl

@@ -10,7 +10,8 @@ import typing
 import pytest
 from agentfakes import usage
 
-from agent.prices import PRICES, UNPRICED, Price, parse_price, price_for
+from agent.policies.prices import PRICES, UNPRICED, parse_price, price_for
+from agent.session.budget import Price
 
 
 def test_cost_prices_every_token_kind():
@@ -57,7 +58,7 @@ def test_override_and_unknown_models():
 def test_a_saved_run_config_keeps_the_long_prompt_tier():
     """--resume reads the price back from the transcript's config: a long prompt must
     still cost the long rate after the round trip."""
-    from agent.run_config import RunConfig
+    from agent.session.run_config import RunConfig
 
     config = RunConfig("r1", "claude", "claude-haiku-5-5", "tiny", "cpu",
                        price=price_for("claude-haiku-5-5", None))

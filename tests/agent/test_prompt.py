@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.harness import TrackFacts
-from agent.prompt import system_prompt
+from agent.session.harness import TrackFacts
+from agent.session.prompt import system_prompt
 from correctness.sandbox.isolation import KINDS
 
 

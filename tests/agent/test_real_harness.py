@@ -12,14 +12,14 @@ import json
 
 from agentfakes import ScriptedAPI, message, tool_use
 
-import agent.harness
-from agent.claude import ClaudePolicy
-from agent.harness import ProjectHarness
-from agent.library import library_files
-from agent.run_config import RunConfig
-from agent.session import Session
-from agent.snapshots import Snapshots
-from agent.transcript import read_events
+import agent.launch.project_harness
+from agent.launch.project_harness import ProjectHarness
+from agent.policies.claude import ClaudePolicy
+from agent.policies.library import library_files
+from agent.session.loop import Session
+from agent.session.run_config import RunConfig
+from agent.session.snapshots import Snapshots
+from agent.session.transcript import read_events
 from baseline.ops import SLOTS
 from correctness.sandbox import BASELINE_DIR
 
@@ -38,7 +38,8 @@ print("gelu max", float(ops.gelu(x).max()) > 0, "args", ARGS)
 
 
 def test_scripted_session_on_the_real_judge_and_clock(tmp_path, monkeypatch):
-    monkeypatch.setattr(agent.harness, "_baseline_time", lambda *a: (2.0, "not measured here"))
+    monkeypatch.setattr(agent.launch.project_harness, "_baseline_time",
+                        lambda *a: (2.0, "not measured here"))
     script = [
         message(tool_use("edit_file", "t1", path="ops.py", old_string=GELU, new_string=FUSED)),
         message(tool_use("write_file", "t2", path="sneaky.py", content="import subprocess\n"),

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from test_session import _session_script
 
-from agent.replay import ReplayPolicy
-from agent.run_config import RunConfig
-from agent.session import Session
-from agent.transcript import read_events
+from agent.policies.replay import ReplayPolicy
+from agent.session.loop import Session
+from agent.session.run_config import RunConfig
+from agent.session.transcript import read_events
 from speedup.cli import main
 
 

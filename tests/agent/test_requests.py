@@ -10,8 +10,9 @@ import pytest
 from agentfakes import message, tool_use, usage
 from mockapi import MODELS, DocumentedAPI
 
-from agent.models import DEFAULT_MAX_TOKENS, TABLE, capabilities
-from agent.prices import PRICES, Price
+from agent.policies.models import DEFAULT_MAX_TOKENS, TABLE, capabilities
+from agent.policies.prices import PRICES
+from agent.session.budget import Price
 
 THOUGHT = {"type": "thinking", "thinking": "read ops.py first", "signature": "?"}
 SUMMARIZED = {"type": "adaptive", "display": "summarized"}

@@ -9,10 +9,10 @@ import json
 import pytest
 from agentfakes import Kill, ScriptedAPI, message, tool_use, usage
 
-from agent.claude import ClaudePolicy
-from agent.resume import ResumeError
-from agent.session import Session
-from agent.transcript import read_events
+from agent.policies.claude import ClaudePolicy
+from agent.session.loop import Session
+from agent.session.resume import ResumeError
+from agent.session.transcript import read_events
 
 OLD = "return 0.5 * x * (1.0 + torch.tanh(inner))"
 NEW = OLD + "  # fast"

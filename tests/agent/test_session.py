@@ -9,10 +9,10 @@ import json
 import pytest
 from agentfakes import BENCH_S, CHECK_S, error, message, tool_use, usage
 
-from agent.api_errors import InfrastructureError
-from agent.run_config import BENCH_ROUNDS, RunConfig
-from agent.tools import TOOL_NAMES, Toolbox
-from agent.transcript import messages_from, read_events
+from agent.session.api_errors import InfrastructureError
+from agent.session.run_config import BENCH_ROUNDS, RunConfig
+from agent.session.tools import TOOL_NAMES, Toolbox
+from agent.session.transcript import messages_from, read_events
 
 OLD = "return 0.5 * x * (1.0 + torch.tanh(inner))"
 NEW = "return 0.5 * x * (1.0 + torch.tanh(inner))  # fast"  # the fake harness: +0.5x
@@ -254,6 +254,6 @@ def test_a_refusal_after_a_passing_state_scores_that_state_and_keeps_its_categor
     ("policy_done", "best_checked", "ended"),
 ])
 def test_outcomes(stop_reason, source, outcome):
-    from agent.scoring import outcome_of
+    from agent.session.scoring import outcome_of
 
     assert outcome_of(stop_reason, source) == outcome

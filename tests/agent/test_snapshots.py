@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from test_session import _session_script
 
-from agent.snapshots import Snapshots
-from agent.transcript import read_events
-from agent.workspace import ToolError, Workspace
+from agent.session.snapshots import Snapshots
+from agent.session.transcript import read_events
+from agent.session.workspace import ToolError, Workspace
 from bench.records import solution_hash
 from correctness.sandbox import BASELINE_DIR
 

@@ -1,4 +1,4 @@
-"""agent/sweep_plan.py and `speedup sweep`'s refusals, without Ray: run ids the same request
+"""agent/launch/sweep_plan.py and `speedup sweep`'s refusals, without Ray: run ids the same request
 always gives, each run's status read back from its directory and the results folder, and
 one-line errors before anything starts."""
 
@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from agent import build
-from agent.lease import RESOURCE, task_options
-from agent.sweep_plan import SweepError, plan, sweep_run_id
+from agent.launch import build
+from agent.launch.lease import RESOURCE, task_options
+from agent.launch.sweep_plan import SweepError, plan, sweep_run_id
 from speedup.cli import main
 
 
@@ -128,10 +128,10 @@ class _WaitingLease:
 def test_waiting_for_the_lease_is_not_charged_as_device_seconds(tmp_path, exclusive, leased):
     from agentfakes import BENCH_S, CHECK_S, FakeClock, FakeHarness
 
-    from agent.budget import Budgets, Spend
-    from agent.lease import LeasedHarness
-    from agent.tools import Toolbox
-    from agent.workspace import Workspace
+    from agent.launch.lease import LeasedHarness
+    from agent.session.budget import Budgets, Spend
+    from agent.session.tools import Toolbox
+    from agent.session.workspace import Workspace
     from correctness.sandbox import BASELINE_DIR
 
     clock = FakeClock()

@@ -19,8 +19,8 @@ pytest.importorskip("ray")
 
 import sweepfakes  # noqa: E402
 
-import agent.harness  # noqa: E402
-from agent.sweep import connect  # noqa: E402
+import agent.launch.project_harness  # noqa: E402
+from agent.launch.sweep import connect  # noqa: E402
 from bench import windows  # noqa: E402
 from bench.records import load_records  # noqa: E402
 from speedup.cli import main  # noqa: E402
@@ -69,7 +69,7 @@ def _disjoint(spans: list[tuple[float, float]]) -> bool:
 
 def test_library_and_replay_sweeps_end_in_four_records_none_timed_together(
         ray_here, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(agent.harness, "ProjectHarness", sweepfakes.LoggedHarness)
+    monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", sweepfakes.LoggedHarness)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the driver's; Ray gives its workers 1
     runs, results = tmp_path / "runs", tmp_path / "results"
     common = ["--device", "cpu", "--preset", "tiny", "--runs", "2", "--eval-rounds", "2",

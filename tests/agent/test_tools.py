@@ -10,13 +10,13 @@ import pytest
 from agentfakes import FakeClock, FakeHarness
 
 import agent
-from agent.budget import Budgets, Spend
-from agent.tools import Toolbox
-from agent.workspace import MAX_FILE_BYTES, Workspace
+from agent.session.budget import Budgets, Spend
+from agent.session.tools import Toolbox
+from agent.session.workspace import MAX_FILE_BYTES, Workspace
 from correctness.sandbox import BASELINE_DIR
 
 REPO = Path(agent.__file__).resolve().parent.parent
-HARNESS_FILE = REPO / "agent" / "session.py"  # any file of the harness outside the workspace
+HARNESS_FILE = REPO / "agent" / "session" / "loop.py"  # a file of the harness, not the workspace
 
 
 @pytest.fixture
@@ -66,11 +66,11 @@ def test_reads_of_the_harness_are_refused(tools):
 def test_symlinks_out_of_the_workspace_are_refused(tools):
     (tools.ws.root / "harness").symlink_to(REPO / "agent")  # a directory link
     (tools.ws.root / "secret.py").symlink_to(HARNESS_FILE)  # a file link
-    _refused(tools.call("read_file", {"path": "harness/session.py"}), "outside the workspace")
+    _refused(tools.call("read_file", {"path": "harness/session/loop.py"}), "outside the workspace")
     _refused(tools.call("read_file", {"path": "secret.py"}), "outside the workspace")
     _refused(tools.call("write_file", {"path": "secret.py", "content": "x"}),
              "outside the workspace")
-    _refused(tools.call("edit_file", {"path": "harness/session.py", "old_string": "a",
+    _refused(tools.call("edit_file", {"path": "harness/session/loop.py", "old_string": "a",
                                       "new_string": "b"}), "outside the workspace")
     assert "Session" in HARNESS_FILE.read_text()  # untouched
 

@@ -1,5 +1,5 @@
-"""Sweeps on Ray: every planned run (agent/sweep_plan.py) is one agent session in a Ray task;
-its timed sections hold the device's timing lease (agent/lease.py), its API waits, edits
+"""Sweeps on Ray: every planned run (agent/launch/sweep_plan.py) is one agent session in a Ray task;
+its timed sections hold the device's timing lease (agent/launch/lease.py), its API waits, edits
 and untimed checks run beside the other sessions'. One board (a Ray actor) collects what
 each session is doing, for the caller's progress display.
 
@@ -23,8 +23,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from agent.lease import RESOURCE, Lease, LeasedHarness, LeaseError, Threads, require_ray
-from agent.sweep_plan import PlannedRun, SweepError, clear_unstarted, run_status
+from agent.launch.lease import RESOURCE, Lease, LeasedHarness, LeaseError, Threads, require_ray
+from agent.launch.sweep_plan import PlannedRun, SweepError, clear_unstarted, run_status
 
 OBJECT_STORE_BYTES = 100 << 20  # a sweep moves paths and summaries, never tensors
 POLL_S = 0.5  # how often the driver reads the board
@@ -148,12 +148,12 @@ def run_lock(runs_dir: Path, run_id: str) -> Iterator[None]:
 
 
 def _open(status: str, runs_dir: Path, planned: PlannedRun, harness, on_event):
-    from agent.build import make_policy
-    from agent.resume import read_start
-    from agent.run_config import RunConfig
-    from agent.session import Session
+    from agent.launch.build import make_policy
+    from agent.session.loop import Session
+    from agent.session.resume import read_start
+    from agent.session.run_config import RunConfig
 
-    if status == "resume":  # as agent.build.resume_session, on the leased harness
+    if status == "resume":  # as agent.launch.build.resume_session, on the leased harness
         run_dir = runs_dir / planned.run_id
         policy = make_policy(RunConfig.from_dict(read_start(run_dir)["config"]))
         return Session.resume(run_dir, policy, harness, on_event=on_event)
@@ -199,15 +199,15 @@ def run_sweep(planned: list[PlannedRun], runs_dir: str | Path, *,
               on_update: Callable[[dict[str, dict]], None] | None = None) -> dict[str, dict]:
     """Run every unfinished planned run as a Ray task (connect first), at most
     `max_parallel` at once (default: all), the untimed runs of solutions under the lease
-    too with `exclusive` (agent.lease.LeasedHarness); `on_update(board)` after every poll.
+    too with `exclusive` (agent.launch.lease.LeasedHarness); `on_update(board)` after every poll.
     Returns the board: per run its last state, record and error. A failed run is reported
     there, the others go on."""
-    import agent.harness
+    import agent.launch.project_harness
     from correctness import tolerances as tolerance_source
 
     ray = require_ray()
     if not ray.is_initialized():
-        raise LeaseError("call agent.sweep.connect before run_sweep")
+        raise LeaseError("call agent.launch.sweep.connect before run_sweep")
     board = ray.remote(num_cpus=0)(Board).remote()
     for p in planned:
         board.update.remote(p.run_id, {"model": p.config.model, "index": p.index, "turns": 0,
@@ -217,7 +217,7 @@ def run_sweep(planned: list[PlannedRun], runs_dir: str | Path, *,
     context = {"tolerances": tolerances or tolerance_source.current(),
                "threads": threads or Threads(), "exclusive": exclusive}
     task = ray.remote(session_task).options(num_cpus=0, max_retries=0)
-    factory = harness_factory or agent.harness.ProjectHarness
+    factory = harness_factory or agent.launch.project_harness.ProjectHarness
     queue = [p for p in planned if p.status != "finished"]
     running: dict = {}
     while queue or running:

@@ -21,13 +21,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.budget import Spend
-from agent.prices import Price
-from agent.run_config import RunConfig
-from agent.snapshots import SnapshotError, Snapshots
-from agent.tools import FILE_TOOLS
-from agent.transcript import complete_prefix, conversation_from, read_events
-from agent.workspace import Workspace
+from agent.session.budget import Price, Spend
+from agent.session.run_config import RunConfig
+from agent.session.snapshots import SnapshotError, Snapshots
+from agent.session.tools import FILE_TOOLS
+from agent.session.transcript import complete_prefix, conversation_from, read_events
+from agent.session.workspace import Workspace
 from correctness.sandbox import reference_dir  # a workspace starts as its copy
 
 HASH_PREFIX = "sha256:"  # every solution_hash starts with it

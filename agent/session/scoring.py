@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.budget import Spend
-from agent.harness import Harness, evaluation_summary
-from agent.run_config import RunConfig
-from agent.snapshots import Snapshots
-from agent.transcript import Transcript
+from agent.session.budget import Spend
+from agent.session.harness import Harness, evaluation_summary
+from agent.session.run_config import RunConfig
+from agent.session.snapshots import Snapshots
+from agent.session.transcript import Transcript
 
 OUTCOMES = ("submitted", "budget", "ended", "refusal", "no_passing_state")
 
@@ -43,7 +43,7 @@ def outcome_of(stop_reason: str | None, source: str) -> str:
 
 
 class Ended(Protocol):
-    """What scoring reads of a session that has stopped (agent.session.Session is one;
+    """What scoring reads of a session that has stopped (agent.session.loop.Session is one;
     named here so that scoring, below the session, never imports it)."""
 
     config: RunConfig

@@ -24,18 +24,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent import api_errors, context, resume
-from agent.budget import Spend, exhausted
-from agent.harness import Harness
-from agent.models import DEFAULT_MAX_TOKENS
-from agent.policy import BudgetExhausted, Policy, PolicyFinished
-from agent.prompt import first_message, system_prompt
-from agent.run_config import RunConfig
-from agent.scoring import Outcome, score
-from agent.snapshots import Snapshots
-from agent.tools import TOOL_SPECS, Toolbox
-from agent.transcript import Transcript
-from agent.workspace import Workspace
+from agent.policies.models import DEFAULT_MAX_TOKENS
+from agent.session import api_errors, context, resume
+from agent.session.budget import Spend, exhausted
+from agent.session.harness import Harness
+from agent.session.policy import BudgetExhausted, Policy, PolicyFinished
+from agent.session.prompt import first_message, system_prompt
+from agent.session.run_config import RunConfig
+from agent.session.scoring import Outcome, score
+from agent.session.snapshots import Snapshots
+from agent.session.tools import TOOL_SPECS, Toolbox
+from agent.session.transcript import Transcript
+from agent.session.workspace import Workspace
 from correctness.sandbox import reference_dir  # a workspace starts as its copy
 
 MAX_API_FAILURES = 3  # consecutive turns that failed after the SDK's retries, then stop

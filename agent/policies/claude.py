@@ -1,6 +1,6 @@
 """The Claude policy: one streamed Messages API request per turn, through the official SDK.
 
-The request follows the model's capabilities (agent/models.py): its thinking type, effort
+The request follows the model's capabilities (agent/policies/models.py): its thinking type, effort
 and output limit. It streams (`messages.stream` to the final message), since the SDK
 refuses a request that does not stream once max_tokens could take over ten minutes, and
 a response of thinking plus a whole-file write needs far more than that allows.
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import copy
 
-from agent.models import DEFAULT_MAX_TOKENS, ModelCaps, capabilities, settings
-from agent.tools import TOOL_SPECS
+from agent.policies.models import DEFAULT_MAX_TOKENS, ModelCaps, capabilities, settings
+from agent.session.tools import TOOL_SPECS
 
 DEFAULT_MAX_RETRIES = 4
 # Fields the SDK's stream accumulator adds to blocks that are no part of the API's message:
@@ -61,7 +61,7 @@ class ClaudePolicy:
                  effort: str | None = None, cache_ttl: str = "5m",
                  caps: ModelCaps | None = None):
         """ValueError (one line) when the model takes neither that thinking nor that effort;
-        agent.models.UnknownModel when nothing describes the model."""
+        agent.policies.models.UnknownModel when nothing describes the model."""
         self.client, self.model = client, model
         self.caps = caps or capabilities(model, client)
         self.settings = settings(self.caps, thinking, effort)

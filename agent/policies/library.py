@@ -24,8 +24,8 @@ import re
 from collections.abc import Generator
 from pathlib import Path
 
-from agent.policy import PolicyFinished
-from agent.tools import Toolbox
+from agent.session.policy import PolicyFinished
+from agent.session.tools import Toolbox
 from baseline.ops import SLOTS
 from kernels.registry import Impl
 

@@ -13,14 +13,14 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import agent.harness
-from agent.budget import Budgets
-from agent.models import DEFAULT_MAX_TOKENS, TABLE, ModelCaps, UnknownModel, settings
-from agent.policy import Policy
-from agent.prices import CACHE_TTLS, FREE, price_for
-from agent.resume import ResumeError, read_start
-from agent.run_config import RunConfig, new_run_id
-from agent.session import Session
+from agent.launch import project_harness
+from agent.policies.models import DEFAULT_MAX_TOKENS, TABLE, ModelCaps, UnknownModel, settings
+from agent.policies.prices import price_for
+from agent.session.budget import CACHE_TTLS, FREE, Budgets
+from agent.session.loop import Session
+from agent.session.policy import Policy
+from agent.session.resume import ResumeError, read_start
+from agent.session.run_config import RunConfig, new_run_id
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 
@@ -38,7 +38,7 @@ def build_config(policy: str, *, preset: str, device: str, model: str | None = N
     """A new run's config. `limits`: Budgets fields, None meaning the default; `price`:
     'IN,OUT,CACHE_WRITE,CACHE_READ' overriding the price table; `thinking`: 'on', 'off' or
     a budget in tokens; every other None means RunConfig's default. The thinking, effort and
-    max_tokens asked for are checked against the model's capabilities (agent/models.py)."""
+    max_tokens asked for are checked against the model's capabilities (agent/policies/models.py)."""
     if policy == "claude":
         model = model or DEFAULT_MODEL
     elif policy == "replay":
@@ -95,7 +95,7 @@ def check_request(config: RunConfig, caps: ModelCaps) -> None:
 
 
 def _replay_model(path: str | None) -> str | None:
-    from agent.replay import ReplayPolicy
+    from agent.policies.replay import ReplayPolicy
 
     if not path or not Path(path).is_file():
         raise ConfigError("--policy replay needs --replay TRANSCRIPT, an existing "
@@ -109,14 +109,14 @@ def _replay_model(path: str | None) -> str | None:
 def make_policy(config: RunConfig, max_retries: int | None = None, system: str | None = None,
                 *, http_client=None) -> Policy:
     """The policy a config names; the Claude one needs ANTHROPIC_API_KEY, and learns the
-    model's capabilities from the Models API where it answers (agent/models.py). `system`
+    model's capabilities from the Models API where it answers (agent/policies/models.py). `system`
     is ignored: a session sends the task text its transcript began with."""
     if config.policy == "claude":
         key = os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             raise ConfigError("--policy claude needs ANTHROPIC_API_KEY set to an Anthropic "
                               "API key; or use --policy library, which runs offline")
-        from agent.claude import DEFAULT_MAX_RETRIES, ClaudePolicy, make_client
+        from agent.policies.claude import DEFAULT_MAX_RETRIES, ClaudePolicy, make_client
 
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         client = make_client(key, retries, http_client)
@@ -128,13 +128,13 @@ def make_policy(config: RunConfig, max_retries: int | None = None, system: str |
         check_request(config, policy.caps)
         return policy
     if config.policy == "replay":
-        from agent.replay import ReplayPolicy
+        from agent.policies.replay import ReplayPolicy
 
         return ReplayPolicy(config.replay_from)
     try:
-        from agent.library import LibraryPolicy
+        from agent.policies.library import LibraryPolicy
 
-        impls = agent.harness.ProjectHarness().library(config.device)
+        impls = project_harness.ProjectHarness().library(config.device)
     except ImportError as e:
         raise ConfigError(f"the library policy needs the kernel library (kernels/registry.py): "
                           f"{e}") from None
@@ -154,18 +154,18 @@ def resolve_run(runs_dir: str | Path, run: str) -> Path:
 def start_session(runs_dir: str | Path, config: RunConfig, policy: Policy,
                   on_event: Callable[[dict], None] | None = None) -> Session:
     """A new session on the project's judge, clock and records."""
-    return Session.start(runs_dir, config, policy, agent.harness.ProjectHarness(),
+    return Session.start(runs_dir, config, policy, project_harness.ProjectHarness(),
                          on_event=on_event)
 
 
 def resume_session(run_dir: Path, max_retries: int | None = None,
                    on_event: Callable[[dict], None] | None = None) -> Session:
     """The session in run_dir continued, with the policy and task text it started with;
-    ResumeError (agent.resume) when it cannot be."""
+    ResumeError (agent.session.resume) when it cannot be."""
     start = read_start(run_dir)
     config = RunConfig.from_dict(start["config"])
     if config.policy == "inspect":
         raise ResumeError(f"run {run_dir.name} ran under Inspect AI: continue it there "
                           f"(inspect eval-retry), not with --resume")
     policy = make_policy(config, max_retries)
-    return Session.resume(run_dir, policy, agent.harness.ProjectHarness(), on_event=on_event)
+    return Session.resume(run_dir, policy, project_harness.ProjectHarness(), on_event=on_event)

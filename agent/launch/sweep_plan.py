@@ -2,13 +2,13 @@
 request always gives (`sweep_run_id`), so the same command run again finds its runs under
 --runs-dir and knows, per run, whether it is finished, to be resumed, or new (`plan`).
 
-No Ray here: agent/sweep.py runs the plan.
+No Ray here: agent/launch/sweep.py runs the plan.
 
 - finished: runs/<id>/record.json exists, or a record in the results folder names the run
   (scored, then killed before record.json was written: it is marked finished, never scored
   again);
 - resume: its transcript has a start event; it continues from its last complete turn
-  (agent/resume.py). A transcript started with other settings than the ones asked for now
+  (agent/session/resume.py). A transcript started with other settings than the ones asked for now
   is refused (SweepError): the same run id would otherwise mean two different runs;
 - new: anything else; a directory left by a start killed before its first event (no start
   event to resume from) is removed first.
@@ -23,8 +23,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.resume import ResumeError, read_start
-from agent.run_config import RunConfig
+from agent.session.resume import ResumeError, read_start
+from agent.session.run_config import RunConfig
 
 DEFAULT_RUNS = 3  # runs per model: the published statistic is an average over runs
 

@@ -135,8 +135,8 @@ def capabilities(model: str, client=None) -> ModelCaps:
     caps = _from_api(model, client) if client is not None else None
     caps = caps or TABLE.get(model)
     if caps is None:
-        raise UnknownModel(f"unknown model {model!r}: not in agent/models.py and the Models "
-                           f"API did not describe it; the models known: "
+        raise UnknownModel(f"unknown model {model!r}: not in agent/policies/models.py and the "
+                           f"Models API did not describe it; the models known: "
                            f"{', '.join(sorted(TABLE))}")
     if client is not None:
         _CACHE[model] = caps

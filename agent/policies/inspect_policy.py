@@ -1,6 +1,6 @@
 """The Inspect policy: each turn is one generate() of an Inspect AI model (any provider
 Inspect supports), so Inspect records the call and enforces its limits. Requires
-`inspect-ai` (`pip install '.[inspect]'`); only agent/inspect_task.py imports this.
+`inspect-ai` (`pip install '.[inspect]'`); only agent/launch/inspect_task.py imports this.
 
 The loop keeps its conversation in the Messages API's form (session.py), so a turn is
 translated both ways: the conversation into Inspect's chat messages (a tool_result becomes
@@ -33,9 +33,9 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolCall, ToolCallError, ToolInfo, ToolParams
 from inspect_ai.util import LimitExceededError
 
-from agent.models import DEFAULT_MAX_TOKENS
-from agent.policy import BudgetExhausted
-from agent.tools import TOOL_SPECS
+from agent.policies.models import DEFAULT_MAX_TOKENS
+from agent.session.policy import BudgetExhausted
+from agent.session.tools import TOOL_SPECS
 
 # Inspect's stop reasons -> the Messages API's, which the loop answers (session._act)
 STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "max_tokens": "max_tokens",

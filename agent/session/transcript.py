@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from agent import context
+from agent.session import context
 
 
 class Transcript:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.workspace import Workspace
+from agent.session.workspace import Workspace
 
 # A state's id is a solution hash and nothing else: transcripts are shared for replay and
 # resume, so an id read from one is untrusted input and names a directory only through this.

@@ -9,8 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from agent.budget import Budgets
-from agent.prices import FREE, Price
+from agent.session.budget import FREE, Budgets, Price
 
 # run_bench rounds per policy when none is asked for; 1 (fewer than the official evaluation)
 # for a model. The library policy keeps a slot's implementation when run_bench says it is

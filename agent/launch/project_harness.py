@@ -1,108 +1,28 @@
-"""The one adapter between the agent and the rest of the project: the judge
-(`correctness`), the clock and records (`bench`), and the kernel library (`kernels`).
+"""The project's harness: the one adapter between the agent and the rest of the project,
+the judge (`correctness`), the clock and records (`bench`) and the kernel library
+(`kernels`), behind the Harness protocol (agent/session/harness.py).
 
 Everything is imported lazily inside the methods, so `agent` imports even where those
-modules are absent or being written, and tests hand the loop a fake with the same methods.
+modules are absent or being written.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from agent.session.harness import (
+    BenchOutcome,
+    CheckOutcome,
+    CheckRow,
+    ScriptOutcome,
+    TrackFacts,
+)
 
 if TYPE_CHECKING:
     from kernels.registry import Impl
-
-
-@dataclass
-class CheckRow:
-    name: str
-    passed: bool
-    value: Any
-    threshold: Any
-    detail: str = ""
-
-
-@dataclass
-class CheckOutcome:
-    """The judge's quick verdict on a solution directory."""
-
-    passed: bool
-    rejected_by: str | None = None  # the check that rejected the run before comparing
-    message: str = ""  # why (static-scan findings, the exception, ...)
-    checks: list[CheckRow] = field(default_factory=list)
-    output_tail: str = ""
-    preset: str = "tiny"  # what the judge ran: the quick check is always `tiny`
-    device: str = "cpu"
-
-
-@dataclass
-class ScriptOutcome:
-    """A workspace script's run in the sandbox: its output's tail, or why it was refused."""
-
-    ok: bool
-    output_tail: str = ""
-    rejected_by: str | None = None  # the check that stopped it (static_scan, crash, ...)
-    message: str = ""
-
-
-@dataclass
-class TrackFacts:
-    """What the prompt states about the machine and the track (prompt.py formats it)."""
-
-    cpu_model: str
-    cpu_count: int
-    gpu: str | None  # name and memory, CUDA only
-    memory_limit_gib: float | None  # a CPU run's address-space limit; None on CUDA
-    versions: dict  # python, torch, triton
-    baseline_s: float | None  # the baseline's time on this track, one training run
-    baseline_source: str  # where that number comes from
-    setup_timeout_s: float
-    run_timeout_s: float
-    warmup_steps: int
-    isolation: str
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-@dataclass
-class BenchOutcome:
-    """A few rounds of the clock: the median speedup over the baseline, and the verdict."""
-
-    passed: bool
-    median_ratio: float | None
-    rounds: list[dict] = field(default_factory=list)  # baseline_s, candidate_s, ratio
-    rejected_by: str | None = None
-    message: str = ""
-
-
-class Harness(Protocol):
-    def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome: ...
-
-    def bench(self, solution_dir: Path, preset: str, device: str,
-              rounds: int) -> BenchOutcome: ...
-
-    def profile(self, solution_dir: Path, preset: str, device: str) -> str: ...
-
-    def official_evaluation(self, solution_dir: Path, preset: str, device: str, rounds: int,
-                 on_progress=None) -> Any: ...
-
-    def write_record(self, evaluation: Any, entrant: dict, extra: dict,
-                     results_dir: str) -> Path: ...
-
-    def library(self, device: str) -> list[Impl]: ...
-
-    def run_python(self, solution_dir: Path, script: str, args: list[str], device: str,
-                   timeout: float) -> ScriptOutcome: ...
-
-    def track_facts(self, preset: str, device: str, results_dir: str) -> TrackFacts: ...
-
-    def baseline_evaluation(self, solution_dir: Path, preset: str, device: str,
-                            outcome: str) -> Any: ...
 
 
 class ProjectHarness:
@@ -247,11 +167,3 @@ def _baseline_time(preset: str, device: str, results_dir: str,
     if not run.ok:
         return None, f"not measured (a baseline run failed: {run.check})"
     return run.seconds, "one sandboxed run at the start of this session"
-
-
-def evaluation_summary(evaluation: Any) -> dict:
-    """A JSON-able summary of a clock Evaluation (or of a fake with the same fields)."""
-    if hasattr(evaluation, "to_dict"):
-        return evaluation.to_dict()
-    keys = ("passed", "rejected_by", "median_ratio", "min_ratio", "max_ratio", "rounds")
-    return {k: getattr(evaluation, k, None) for k in keys}

@@ -2,7 +2,7 @@
 Mistral, vLLM, Ollama, ...) can enter. Requires `pip install '.[inspect]'`. From the
 checkout:
 
-    inspect eval agent/inspect_task.py --model openai/gpt-5 -T preset=tiny -T device=cpu \\
+    inspect eval agent/launch/inspect_task.py --model openai/gpt-5 -T preset=tiny -T device=cpu \\
         --token-limit 5000000 --time-limit 14400
 
 It is the same session as `speedup agent`: the task text, the tools, the budgets, the
@@ -15,7 +15,7 @@ name>} and the sample's score the record's speedup (1.0x when it was rejected).
 Inspect's limits are the session's budgets: --turn-limit is its turns (--message-limit N:
 N // 2, an assistant message and a tool message a turn), --token-limit its input and its
 output tokens (Inspect stops the session at the total), --time-limit and --working-limit
-its wall seconds, --cost-limit its dollars (priced with `price`, else agent/prices.py for
+its wall seconds, --cost-limit its dollars (priced with `price`, else agent/policies/prices.py for
 an anthropic/ model, else not at all); the device seconds are the task's `max_device_s`.
 Timed work (the judge, the clock, run_python, profile) holds one lock per process, so
 samples run at once never time each other.
@@ -39,12 +39,12 @@ except ImportError as e:  # the optional extra
     raise ImportError(f"the Inspect task needs inspect-ai: pip install '.[inspect]' ({e})") \
         from None
 
-import agent.harness
-from agent.budget import Budgets
-from agent.inspect_policy import InspectPolicy
-from agent.prices import FREE, PRICES, parse_price
-from agent.run_config import RunConfig, new_run_id
-from agent.session import Session
+import agent.launch.project_harness
+from agent.policies.inspect_policy import InspectPolicy
+from agent.policies.prices import PRICES, parse_price
+from agent.session.budget import FREE, Budgets
+from agent.session.loop import Session
+from agent.session.run_config import RunConfig, new_run_id
 
 _SESSIONS: dict[str, Session] = {}  # run id -> the session its sample's scorer finishes
 _TIMED = threading.Lock()  # one timed section at a time in this process
@@ -62,7 +62,7 @@ class _Serialized:
 
     def take_wait_s(self) -> float:
         """Seconds spent waiting for the lock since the last call (not charged as device
-        seconds, agent.tools.Toolbox)."""
+        seconds, agent.session.tools.Toolbox)."""
         waited, self.waited_s = self.waited_s, 0.0
         return waited
 
@@ -122,7 +122,7 @@ def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int |
                            preset=preset, device=device, budgets=budgets_from_limits(
                                max_device_s), price=_price(str(model), price),
                            eval_rounds=eval_rounds, results_dir=results_dir, **optional)
-        harness = _Serialized(agent.harness.ProjectHarness())
+        harness = _Serialized(agent.launch.project_harness.ProjectHarness())
         session = await anyio.to_thread.run_sync(
             lambda: Session.start(runs_dir, config, InspectPolicy(model), harness),
             abandon_on_cancel=False)
@@ -159,7 +159,7 @@ def speedup_bench(preset: str = "tiny", device: str = "cpu", eval_rounds: int = 
                   price: str | None = None, runs_dir: str = "runs",
                   results_dir: str = "results") -> Task:
     """One sample per session; `price`: 'IN,OUT,CACHE_WRITE,CACHE_READ' in USD per million
-    tokens for the dollar budget of a model agent/prices.py does not price."""
+    tokens for the dollar budget of a model agent/policies/prices.py does not price."""
     sample = Sample(input=f"a Speedup Bench session on preset {preset}, device {device} (the "
                           f"task text and every turn: runs/<run id>/transcript.jsonl)",
                     id=f"{preset}-{device}")

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.budget import Budgets, Spend
-from agent.harness import BenchOutcome, CheckOutcome, Harness, ScriptOutcome
-from agent.workspace import ToolError, Workspace
+from agent.session.budget import Budgets, Spend
+from agent.session.harness import BenchOutcome, CheckOutcome, Harness, ScriptOutcome
+from agent.session.workspace import ToolError, Workspace
 
 MAX_RESULT_CHARS = 100_000  # one tool result; longer reads are cut and say so
 RUN_PYTHON_TIMEOUT_S = 300.0  # one run_python script's run, its imports not counted

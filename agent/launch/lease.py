@@ -179,7 +179,7 @@ def _remote(ray):
     return _REMOTE["leased"]
 
 
-# The harness's timed sections (agent/harness.py) -> how the display names them. Leased
+# The harness's timed sections (agent/session/harness.py) -> how the display names them. Leased
 # too: measuring the baseline's time for the prompt (track_facts, when no record has it).
 TIMED_METHODS = {"bench": "run_bench", "official_evaluation": "official evaluation",
                  "track_facts": "the baseline's time"}
@@ -204,7 +204,7 @@ UNTIMED_METHODS = {"check": "run_check", "run_python": "run_python", "profile": 
 
 
 class LeasedHarness:
-    """A harness (agent.harness.Harness) whose timed sections (TIMED_METHODS) run under the
+    """A harness (agent.session.harness.Harness) whose timed sections (TIMED_METHODS) run under the
     lease; every other method (the judge's quick check, run_python, the profile, records,
     the library) is the inner harness's, run here, beside other sessions, unless
     `exclusive` puts the untimed runs of a solution (UNTIMED_METHODS) under the lease too:
@@ -217,7 +217,7 @@ class LeasedHarness:
 
     def take_wait_s(self) -> float:
         """Seconds spent waiting for the lease since the last call: the session does not
-        charge them to the agent's device budget (agent.tools.Toolbox)."""
+        charge them to the agent's device budget (agent.session.tools.Toolbox)."""
         waited, self.waited_s = self.waited_s, 0.0
         return waited
 

@@ -24,64 +24,7 @@ Prices change: check the pricing page and pass `--price` when they do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-CACHE_TTLS = ("5m", "1h")  # cache_control.ttl values the Messages API takes
-
-
-@dataclass(frozen=True)
-class Price:
-    """USD per million tokens. `cache_write` is the 5-minute TTL's rate, `cache_write_1h`
-    the 1-hour one's (None: twice `input`). When a request's prompt (input + cache writes +
-    cache reads) exceeds `long_prompt_tokens`, every token of it is billed at `long`."""
-
-    input: float
-    output: float
-    cache_write: float
-    cache_read: float
-    cache_write_1h: float | None = None
-    long_prompt_tokens: int | None = None
-    long: Price | None = None
-
-    @property
-    def write_1h(self) -> float:
-        return 2 * self.input if self.cache_write_1h is None else self.cache_write_1h
-
-    def cost(self, usage: dict, cache_ttl: str = "5m") -> float:
-        """Dollars for one response's `usage` (the Messages API usage object as a dict).
-        Cache writes are split by TTL where the usage says (`cache_creation`), else they
-        are all at the rate of the TTL the request asked for."""
-        fresh = usage.get("input_tokens") or 0
-        written = usage.get("cache_creation_input_tokens") or 0
-        read = usage.get("cache_read_input_tokens") or 0
-        out = usage.get("output_tokens") or 0
-        split = usage.get("cache_creation") or {}
-        if split:
-            hour = split.get("ephemeral_1h_input_tokens") or 0
-            five = split.get("ephemeral_5m_input_tokens") or 0
-        else:
-            hour, five = (written, 0) if cache_ttl == "1h" else (0, written)
-        prompt = fresh + written + read
-        is_long = self.long is not None and prompt > (self.long_prompt_tokens or prompt)
-        rates = self.long if is_long else self
-        return (fresh * rates.input + five * rates.cache_write + hour * rates.write_1h
-                + read * rates.cache_read + out * rates.output) / 1e6
-
-    def to_dict(self) -> dict:
-        d = {"input": self.input, "output": self.output, "cache_write": self.cache_write,
-             "cache_read": self.cache_read, "cache_write_1h": self.write_1h}
-        if self.long is not None:
-            d["long_prompt_tokens"] = self.long_prompt_tokens
-            d["long"] = self.long.to_dict()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Price:
-        long = d.get("long")
-        return cls(**{**d, "long": cls.from_dict(long) if long else None})
-
-
-FREE = Price(0.0, 0.0, 0.0, 0.0, 0.0)  # offline policies call no API
+from agent.session.budget import Price
 
 _FABLE_5 = Price(10.0, 50.0, 12.5, 1.0, 20.0)
 _FABLE_5_1 = Price(10.0, 50.0, 12.5, 0.25, 20.0)
@@ -134,7 +77,7 @@ def price_for(model: str, override: str | None = None) -> Price:
     if override is not None:
         return parse_price(override)
     if model not in PRICES:
-        why = UNPRICED.get(model, "not in agent/prices.py")
+        why = UNPRICED.get(model, "not in agent/policies/prices.py")
         raise ValueError(f"no price is known for model {model!r} ({why}); pass --price IN,OUT,"
                          f"CACHE_WRITE,CACHE_READ (USD per million tokens) so the dollar "
                          f"budget can be kept")

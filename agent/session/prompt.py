@@ -7,9 +7,9 @@ from __future__ import annotations
 import textwrap
 
 import baseline
-from agent.budget import Budgets
-from agent.harness import TrackFacts
-from agent.tools import RUN_PYTHON_TIMEOUT_S
+from agent.session.budget import Budgets
+from agent.session.harness import TrackFacts
+from agent.session.tools import RUN_PYTHON_TIMEOUT_S
 
 _SYSTEM = """\
 You are optimizing the training program of a small GPT language model for speed.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.policy import PolicyFinished
-from agent.transcript import read_events
+from agent.session.policy import PolicyFinished
+from agent.session.transcript import read_events
 
 
 class ReplayPolicy:
