@@ -128,6 +128,11 @@ class ProjectHarness:
                                   f"that passed the judge, so it scores as the baseline",
                           median_ratio=1.0, min_ratio=1.0, max_ratio=1.0)
 
+    def take_wait_s(self) -> float:
+        """Nothing gates this harness: it never waits (launch/gate.py wraps it when a sweep
+        or the Inspect task shares the device)."""
+        return 0.0
+
     def library(self, device: str) -> list[Impl]:
         """The library's implementations usable on `device` (those in `kernels`, so a
         policy can copy their source). Triton ones only on CUDA: on a CPU they run in the

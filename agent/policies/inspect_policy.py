@@ -55,7 +55,9 @@ def _key(content: list[dict]) -> str:
 
 class InspectPolicy:
     name = "inspect"
-    default_max_tokens = DEFAULT_MAX_TOKENS
+    default_max_tokens = DEFAULT_MAX_TOKENS  # sent only below it (params)
+    min_max_tokens = 1
+    context_window = None  # the provider's own, which Inspect's model does not state
 
     def __init__(self, model: Model):
         self.inspect_model = model

@@ -24,6 +24,7 @@ import re
 from collections.abc import Generator
 from pathlib import Path
 
+from agent.policies.models import DEFAULT_MAX_TOKENS
 from agent.session.policy import PolicyFinished
 from agent.session.tools import Toolbox
 from baseline.ops import SLOTS
@@ -111,6 +112,9 @@ def _call(name: str, **args) -> tuple[str, dict]:
 class LibraryPolicy:
     name = "library"
     model = None
+    default_max_tokens = DEFAULT_MAX_TOKENS  # recorded, never used: it writes no text
+    min_max_tokens = 1
+    context_window = None  # nothing is sent: there is no window to fit
 
     def __init__(self, impls: list[Impl]):
         order = {slot: i for i, slot in enumerate(SLOTS)}

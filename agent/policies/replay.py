@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from agent.policies.models import DEFAULT_MAX_TOKENS
 from agent.session.policy import PolicyFinished
 from agent.session.transcript import read_events
 
 
 class ReplayPolicy:
     name = "replay"
+    default_max_tokens = DEFAULT_MAX_TOKENS  # recorded, never used: responses are replayed
+    min_max_tokens = 1
+    context_window = None  # nothing is sent: there is no window to fit
 
     def __init__(self, transcript: str | Path):
         events = read_events(transcript)

@@ -101,6 +101,10 @@ class Harness(Protocol):
     def baseline_evaluation(self, solution_dir: Path, preset: str, device: str,
                             outcome: str) -> Any: ...
 
+    def take_wait_s(self) -> float:
+        """Seconds spent waiting for the device (a sweep's lease, the Inspect task's lock)
+        since the last call: not the agent's device time, so the tools do not charge it."""
+
 
 def evaluation_summary(evaluation: Any) -> dict:
     """A JSON-able summary of a clock Evaluation (or of a fake with the same fields)."""

@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.policies.models import DEFAULT_MAX_TOKENS
 from agent.session import api_errors, context, resume
 from agent.session.budget import Spend, exhausted
 from agent.session.harness import Harness
@@ -183,7 +182,7 @@ class Session:
         if self.stop_reason:
             return None
         turn, self.max_tokens_sent = self.spend.turns + 1, max_tokens
-        window = getattr(self.policy, "context_window", None)
+        window = self.policy.context_window
         fixed = len(self.system) + len(json.dumps(TOOL_SPECS))
         estimate = context.estimate_tokens(self.messages, self.counted, fixed)
         if context.needs_compaction(estimate, max_tokens, window):
@@ -210,8 +209,7 @@ class Session:
         spend neither more output tokens nor more dollars than are left; and the budget
         that stops the session when the cap leaves too few for the policy."""
         budgets, reason = self.config.budgets, None
-        cap = self.config.max_tokens or getattr(self.policy, "default_max_tokens",
-                                                DEFAULT_MAX_TOKENS)
+        cap = self.config.max_tokens or self.policy.default_max_tokens
         left = budgets.max_output_tokens - self.spend.output_tokens
         if left < cap:
             cap, reason = left, "budget:output_tokens"
@@ -221,7 +219,7 @@ class Session:
             affordable = int(left_micro / self.config.price.output)
             if affordable < cap:
                 cap, reason = affordable, "budget:dollars"
-        needed = getattr(self.policy, "min_max_tokens", 1)
+        needed = self.policy.min_max_tokens
         return cap, (reason if cap < needed else None)
 
     def _turn(self, turn: int, response: dict) -> None:

@@ -21,6 +21,10 @@ class BudgetExhausted(PolicyFinished):
 class Policy(Protocol):
     name: str  # "claude", "library", "replay", "inspect"
     model: str | None
+    default_max_tokens: int  # a response's max_tokens unless the run sets one
+    min_max_tokens: int  # the least a request may ask for (above a thinking budget)
+    context_window: int | None  # tokens; the loop compacts the conversation before it fills
+    # it. None: the window is not known here (the provider enforces its own), no compaction
 
     def params(self, max_tokens: int) -> dict:
         """The request parameters besides the conversation, for the transcript."""
@@ -29,8 +33,3 @@ class Policy(Protocol):
                 system: str) -> dict:
         """The next assistant message (turn `turn`, counted from 1), as the Messages API's
         response JSON, for the conversation `messages` under the task text `system`."""
-
-# Optional attributes the loop reads when a policy has them: `default_max_tokens` (a
-# response's max_tokens unless the run sets one), `min_max_tokens` (the least a request may
-# ask for, e.g. above a thinking budget) and `context_window` (tokens; the loop compacts
-# the conversation before it fills it).

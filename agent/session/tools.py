@@ -178,8 +178,7 @@ class Toolbox:
     def _waited(self) -> float:
         """Seconds the harness spent waiting for the device (a sweep's lease, Inspect's
         lock): not the agent's device time, so not charged."""
-        take = getattr(self.harness, "take_wait_s", None)
-        return take() if callable(take) else 0.0
+        return self.harness.take_wait_s()
 
     def _device_line(self) -> str:
         return (f"device seconds used: {self.spend.device_s:.1f} of "

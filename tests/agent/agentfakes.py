@@ -127,6 +127,9 @@ class FakeHarness:
     def library(self, device) -> list[Impl]:
         return self.impls
 
+    def take_wait_s(self) -> float:
+        return 0.0
+
 
 # ---------------------------------------------------------------------------- the API
 
