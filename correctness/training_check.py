@@ -27,14 +27,8 @@ import baseline
 
 from . import static_scan as scanner
 from . import tolerances as tolerance_table
-from .sandbox import (
-    RunResult,
-    check_solution_kernels,
-    kernel_failures,
-    reference_dir,
-    run_solution,
-    validate_results,
-)
+from .sandbox import RunResult, check_solution_kernels, kernel_failures, run_solution
+from .solution import reference_dir, validate_results
 
 # Wall-clock limit of one training run: only a hang or a pathologically slow rewrite may
 # reach it, on a loaded or shared machine too, so it is tens of times the baseline's own

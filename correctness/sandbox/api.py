@@ -4,7 +4,6 @@
     profile_solution(solution_dir, cfg, inputs, top=20) -> str   torch.profiler's top ops
     check_solution_kernels(solution_dir, device) -> {slot: report dict}   its KERNELS
     run_script(solution_dir, script, args, device, run_timeout=...) -> RunResult  a script
-    reference_dir(preset) -> Path                                the preset's reference program
 
 No secret exists in the child: its inputs are data, and the judge draws the held-out seed
 after the child is dead. While a child lives this process is non-dumpable, so the child
@@ -20,7 +19,6 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-import baseline
 from baseline.ops import SLOTS
 
 from .. import kernel_check
@@ -28,18 +26,10 @@ from .. import static_scan as scanner
 from . import boundary
 from .processes import parent_guard
 from .results import RunResult, read_training, reject
-from .runner import BASELINE_DIR, DEFAULT_MEMORY_LIMIT, Options, SandboxRun, scan_first
+from .runner import DEFAULT_MEMORY_LIMIT, Options, SandboxRun, scan_first
 
 PAYLOAD_LIMIT = 16 << 20  # a profile table or the kernel infos: kilobytes in practice
 MAX_DECLARED = 64  # KERNELS entries; there are five slots
-
-
-def reference_dir(preset: str) -> Path:
-    """The directory of the preset's reference program (`baseline.Preset.reference`): the
-    solution the judge compares against, the clock times as the baseline, and an agent's
-    workspace starts from. The runner runs it in place, read-only."""
-    reference = baseline.get_preset(preset).reference
-    return BASELINE_DIR / reference if reference else BASELINE_DIR
 
 
 def run_solution(solution_dir: str | Path, cfg: dict, inputs: dict, *,

@@ -1,6 +1,6 @@
 """What a run gives back, read and validated in the judge's process, once: the verdict type
 (`RunResult`), the training results (safetensors weights, JSON losses; never pickle) and
-their one validation, `validate_results`, which the training check and the clock rely on.
+their validation (`correctness.solution.validate_results`, the solution format's).
 Every file is read, and every text of the run's in a verdict sanitized, through boundary.py.
 """
 
@@ -14,6 +14,7 @@ import torch
 
 from baseline.model import param_shapes
 
+from ..solution import validate_results
 from . import boundary
 
 
@@ -68,29 +69,6 @@ def read_training(work_fd: int, cfg: dict, seconds: float, tail: str) -> RunResu
         return reject(*problem, seconds=seconds, output_tail=tail)
     return RunResult(ok=True, seconds=seconds, state_dict=state,
                      losses=[float(x) for x in losses], output_tail=tail)
-
-
-def validate_results(state: dict, losses, cfg: dict) -> tuple[str, str] | None:
-    """(check, why) if the results break the solution format, else None: canonical names
-    and shapes, float32, finite weights, one finite float loss per step."""
-    shapes = param_shapes(cfg)
-    if set(state) != set(shapes):
-        missing, extra = sorted(set(shapes) - set(state)), sorted(set(state) - set(shapes))
-        return "results", f"parameter names differ: missing {missing[:5]}, unexpected {extra[:5]}"
-    for name, shape in shapes.items():
-        t = state[name]
-        if tuple(t.shape) != tuple(shape) or t.dtype != torch.float32:
-            return "results", (f"{name}: {t.dtype} {tuple(t.shape)}, expected float32 "
-                               f"{tuple(shape)}")
-    if not isinstance(losses, list) or len(losses) != cfg["steps"] or not all(
-            isinstance(x, (int, float)) and not isinstance(x, bool) for x in losses):
-        return "results", f"losses must be a list of {cfg['steps']} numbers (one per step)"
-    bad = [n for n, t in state.items() if not torch.isfinite(t).all()]
-    if bad:
-        return "finite", f"non-finite weights in {', '.join(bad[:5])}"
-    if not all(math.isfinite(x) for x in losses):
-        return "finite", "non-finite losses"
-    return None
 
 
 def parse_message(payload: str) -> dict:

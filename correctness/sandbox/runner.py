@@ -38,9 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import baseline
-
 from .. import static_scan as scanner
+from ..solution import BASELINE_DIR, PROJECT_DIR, is_installed, missing_entry
 from . import boundary, reaper, usage
 from . import isolation as iso
 from .caches import cache_dir, run_caches
@@ -54,8 +53,6 @@ from .processes import (
 )
 from .results import RunResult, death, parse_message, refusals, reject
 
-BASELINE_DIR = Path(baseline.__file__).resolve().parent
-PROJECT_DIR = BASELINE_DIR.parent
 CHILD_DIR = Path(__file__).resolve().parents[1] / "child"
 # Passed through from the judge's environment; nothing else (no keys, no seeds) reaches
 # the child. LD_LIBRARY_PATH and CUDA_HOME: where some CUDA installs keep libcuda/ptxas.
@@ -103,8 +100,9 @@ AfterDone = Callable[[int, float, str], RunResult]  # (work dir fd, seconds, out
 
 def scan_first(solution_dir: Path, opts: Options) -> RunResult | None:
     """The input and static-scan rejections that come before any process exists."""
-    if not (solution_dir / "solution.py").is_file():
-        return reject("input", f"{solution_dir} has no solution.py")
+    missing = missing_entry(solution_dir)
+    if missing:
+        return reject("input", missing)
     if opts.compile_cache not in ("snapshot", "update"):
         raise ValueError(f"compile_cache must be snapshot or update, not {opts.compile_cache!r}")
     if opts.static_scan:
@@ -124,8 +122,7 @@ class SandboxRun:
         self.isolation = choose_isolation(opts)
         self.work, self.inputs = root / "work", root / "in"
         self.marker = secrets.token_hex(8)
-        if solution_dir.resolve().is_relative_to(BASELINE_DIR):
-            # a reference program (reference_dir): the installed one, read-only
+        if is_installed(solution_dir):  # a preset's reference program: run in place, read-only
             self.solution = solution_dir.resolve()
         else:
             self.solution = root / "solution"

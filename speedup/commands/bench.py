@@ -55,19 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "name)")
 
 
-def entrant_for(solution_dir: Path, name: str | None, preset: str) -> dict:
-    """A reference entry for the baseline, the other presets' reference programs under it
-    and the solutions we ship, else a submission. The preset's own reference program is
-    named `baseline` on every track."""
-    from correctness.sandbox import BASELINE_DIR, PROJECT_DIR, reference_dir
-
-    resolved = solution_dir.resolve()
-    ours = resolved.is_relative_to(BASELINE_DIR) or resolved.parent == PROJECT_DIR / "solutions"
-    default = "baseline" if resolved == reference_dir(preset) else resolved.name
-    return {"kind": "reference" if ours else "submission", "name": name or default}
-
-
 def run(args: argparse.Namespace) -> int:
+    from correctness.solution import missing_entry
     from speedup.calibration import ensure_calibrated
     from speedup.ui import UsageError, announce_isolation, out, preset_and_device, writable_dir
 
@@ -78,9 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--name names one entrant; give one DIR with it")
     solution_dirs = [Path(d) for d in args.dirs]
     for d in solution_dirs:
-        if not (d / "solution.py").is_file():
-            raise UsageError(f"{d} has no solution.py; a solution is a directory whose "
-                             "solution.py defines train(cfg, init, tokens, batches)")
+        if (missing := missing_entry(d)) is not None:
+            raise UsageError(missing)
     if solution_dirs:
         writable_dir(args.results_dir)
         ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
@@ -105,12 +93,13 @@ def run(args: argparse.Namespace) -> int:
 def _record(solution_dir: Path, ev, ceiling: dict | None, shapes: dict, args) -> None:
     from bench.records import write_record
     from bench.roofline import for_evaluation
+    from correctness.solution import entrant
     from speedup.ui import out
 
     if not ev.candidate_ran:
         out.print(f"no record for {solution_dir}: it never finished a timed run")
         return
-    path = write_record(ev, entrant_for(solution_dir, args.name, ev.preset),
+    path = write_record(ev, entrant(solution_dir, ev.preset, args.name),
                         results_dir=args.results_dir,
                         roofline=for_evaluation(ev, ceiling, shapes),
                         command=" ".join(["speedup", *sys.argv[1:]]))

@@ -28,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from correctness import tolerances
+    from correctness.solution import missing_entry
     from correctness.training_check import HarnessError, check_training
     from speedup.calibration import ensure_calibrated
     from speedup.ui import UsageError, announce_isolation, console, out, preset_and_device
@@ -36,9 +37,8 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.dir)
     if not path.is_dir():
         raise UsageError(f"{path} is not a directory; give a solution directory")
-    if not (path / "solution.py").is_file():
-        raise UsageError(f"{path} has no solution.py; a solution defines "
-                         "train(cfg, init, tokens, batches) in solution.py")
+    if (missing := missing_entry(path)) is not None:
+        raise UsageError(missing)
     calibration = ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
     announce_isolation()
 

@@ -104,16 +104,3 @@ def test_each_record_is_written_when_its_rounds_end_so_a_cut_off_keeps_it(
     record = json.loads(path.read_text())
     assert record["entrant"]["name"] == "candidate" and record["passed"]
     assert [r["order"] for r in record["rounds"]] == ["baseline,candidate", "candidate,baseline"]
-
-
-@pytest.mark.parametrize("preset, program, name, kind", [
-    ("tiny", "baseline", "baseline", "reference"),
-    ("range", "baseline/draft", "baseline", "reference"),  # the track's own reference
-    ("tiny", "baseline/draft", "draft", "reference"),  # ours, but not tiny's reference
-    ("tiny", "solutions/cpu_expert", "cpu_expert", "reference"),
-])
-def test_a_tracks_reference_program_is_its_baseline_entrant(preset, program, name, kind):
-    from correctness.sandbox import PROJECT_DIR
-    from speedup.commands.bench import entrant_for
-
-    assert entrant_for(PROJECT_DIR / program, None, preset) == {"kind": kind, "name": name}

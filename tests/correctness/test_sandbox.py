@@ -21,9 +21,9 @@ from correctness.sandbox import (
     check_solution_kernels,
     profile_solution,
     run_solution,
-    validate_results,
 )
 from correctness.sandbox.processes import LineReader, sweep_strays
+from correctness.solution import validate_results
 
 SOLUTIONS = Path(__file__).parent / "solutions"
 
@@ -73,7 +73,9 @@ def test_unusable_solutions_get_their_verdict(name, check, words, short_cfg, sho
 
 def test_missing_solution_py_is_input_error(tmp_path, short_cfg, short_inputs):
     result = run_solution(tmp_path, short_cfg, short_inputs)
-    assert (result.check, result.message) == ("input", f"{tmp_path} has no solution.py")
+    assert (result.check, result.message) == (
+        "input", f"{tmp_path} has no solution.py; a solution is a directory whose solution.py "
+                 "defines train(cfg, init, tokens, batches)")
 
 
 def test_kernel_library_needs_allow_library(short_cfg, short_inputs):
