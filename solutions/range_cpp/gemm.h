@@ -1,0 +1,146 @@
+// Small float32 matrix products for the range step: every product of the step is
+//
+//     C[i, j] = init[i, j] + bias[j] + sum over k of A(i, k) B[k, j]
+//
+// with B and C row-major and A a strided view (row-major, or a transposed view for the
+// weight gradients dW = dY^T X and attention's P^T dY). A register tile of MR rows by NV
+// vectors of C is held in accumulators while k runs: each k loads NV vectors of B's row k
+// and broadcasts MR elements of A (GotoBLAS's micro-kernel shape, BLIS's MR x NR tile;
+// no packing: every operand of this step is at most 512 KB, within one core's L2).
+//
+// Attention's products are causal. `Span` cuts each row block's k range to where A can be
+// nonzero (A is P or dS, zero above the diagonal: lower) or to where A^T can (upper), and
+// `tri` skips, for a block of VW columns, the rows above it (S = Q K^T and dP = dY V^T,
+// whose entries above the diagonal are never read). Both leave results exactly as the
+// full products would: the skipped terms are exact zeros.
+#pragma once
+
+#include <algorithm>
+
+#include "simd.h"
+
+// A(i, k) = a[i * rs + k * cs].
+struct View {
+  const float* a;
+  long rs, cs;
+};
+
+enum class Span { full, lower, upper };
+
+// Where the tile's C comes from before the products are added: init (a matrix, may be C
+// itself; null: zeros) plus a bias row (null: none).
+struct Init {
+  const float* init = nullptr;
+  long ldi = 0;
+  const float* bias = nullptr;
+};
+
+#if defined(__AVX512F__)
+constexpr int NV_MAX = 8;
+#else
+constexpr int NV_MAX = 4;
+#endif
+
+template <int MR, int NV>
+inline void tile(View A, int i0, int k0, int k1, const float* B, long ldb, int j0, float* C,
+                 long ldc, Init in) {
+  vf acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      vf s = in.bias ? load(in.bias + j0 + v * VW) : vf{};
+      if (in.init) s += load(in.init + (i0 + i) * in.ldi + j0 + v * VW);
+      acc[i][v] = s;
+    }
+  }
+  const float* a = A.a + i0 * A.rs;
+  for (int k = k0; k < k1; ++k) {
+    vf b[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) b[v] = load(B + k * ldb + j0 + v * VW);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      vf ai = splat(a[i * A.rs + k * A.cs]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[i][v] += ai * b[v];
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) store(C + (i0 + i) * ldc + j0 + v * VW, acc[i][v]);
+  }
+}
+
+inline void k_range(Span span, int i0, int rows, int K, int& k0, int& k1) {
+  k0 = span == Span::upper ? std::min(i0, K) : 0;
+  k1 = span == Span::lower ? std::min(i0 + rows, K) : K;
+}
+
+// The last rows of a column block, fewer than a full tile: a tile of exactly `rows`.
+template <int MR, int NV>
+inline void tail(int rows, View A, int i0, Span span, int K, const float* B, long ldb, int j0,
+                 float* C, long ldc, Init in) {
+  if constexpr (MR > 1) {
+    if (rows < MR) {
+      tail<MR - 1, NV>(rows, A, i0, span, K, B, ldb, j0, C, ldc, in);
+      return;
+    }
+  }
+  int k0, k1;
+  k_range(span, i0, MR, K, k0, k1);
+  tile<MR, NV>(A, i0, k0, k1, B, ldb, j0, C, ldc, in);
+}
+
+template <int NV>
+void column_block(int row0, int m, int K, View A, Span span, const float* B, long ldb, int j0,
+                  float* C, long ldc, Init in) {
+  constexpr int MR = ACC / NV > 0 ? ACC / NV : 1;
+  int i = row0;
+  for (; i + MR <= m; i += MR) {
+    int k0, k1;
+    k_range(span, i, MR, K, k0, k1);
+    tile<MR, NV>(A, i, k0, k1, B, ldb, j0, C, ldc, in);
+  }
+  if (i < m) tail<MR, NV>(m - i, A, i, span, K, B, ldb, j0, C, ldc, in);
+}
+
+// Columns past the last whole vector (only where n is not a multiple of VW: never at the
+// range preset's shapes), one element at a time, each row with its own exact k range.
+inline void scalar_columns(int j0, int m, int n, int K, View A, Span span, bool tri,
+                           const float* B, long ldb, float* C, long ldc, Init in) {
+  for (int i = 0; i < m; ++i) {
+    int k0, k1;
+    k_range(span, i, 1, K, k0, k1);
+    for (int j = j0; j < n; ++j) {
+      if (tri && i < j) continue;
+      float s = in.bias ? in.bias[j] : 0.0f;
+      if (in.init) s += in.init[i * in.ldi + j];
+      for (int k = k0; k < k1; ++k) s += A.a[i * A.rs + k * A.cs] * B[k * ldb + j];
+      C[i * ldc + j] = s;
+    }
+  }
+}
+
+template <int NV>
+inline void dispatch(int nv, int row0, int m, int K, View A, Span span, const float* B, long ldb,
+                     int j0, float* C, long ldc, Init in) {
+  if (nv == NV) {
+    column_block<NV>(row0, m, K, A, span, B, ldb, j0, C, ldc, in);
+  } else if constexpr (NV > 1) {
+    dispatch<NV - 1>(nv, row0, m, K, A, span, B, ldb, j0, C, ldc, in);
+  }
+}
+
+// C (m x n) = in + A (m x K) B (K x n), causal as `span` and `tri` say.
+inline void gemm(int m, int n, int K, View A, const float* B, long ldb, float* C, long ldc,
+                 Init in = {}, Span span = Span::full, bool tri = false) {
+  int j = 0;
+  while (n - j >= VW) {
+    int nv = tri ? 1 : std::min((n - j) / VW, NV_MAX);
+    dispatch<NV_MAX>(nv, tri ? j : 0, m, K, A, span, B, ldb, j, C, ldc, in);
+    j += nv * VW;
+  }
+  if (j < n) scalar_columns(j, m, n, K, A, span, tri, B, ldb, C, ldc, in);
+}

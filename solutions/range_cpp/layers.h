@@ -1,0 +1,198 @@
+// The GPT's layers for the range step, forward and backward, on row-major float32 buffers
+// of M tokens. The math is the draft's (baseline/draft/layers.py) in closed form; each row
+// operation is vectorised over its row in chunks of VW with a scalar tail, and every sum
+// runs in a fixed order, so a result depends only on the inputs.
+#pragma once
+
+#include <cmath>
+
+#include "gemm.h"
+
+// ---------------------------------------------------------------------------- rows
+
+// out = in + s * x over n floats; the building block of the row passes below.
+inline void axpy_row(float* out, const float* in, float s, const float* x, int n) {
+  int j = 0;
+  for (; j + VW <= n; j += VW) store(out + j, load(in + j) + s * load(x + j));
+  for (; j < n; ++j) out[j] = in[j] + s * x[j];
+}
+
+// sum over rows of x (M x n), written to out (n): a bias gradient.
+inline void column_sums(const float* x, int M, int n, float* out) {
+  for (int j = 0; j < n; ++j) out[j] = 0.0f;
+  for (int i = 0; i < M; ++i) axpy_row(out, out, 1.0f, x + (long)i * n, n);
+}
+
+// dst (n x m) = src (m x n)^T.
+inline void transpose(const float* src, int m, int n, long lds, float* dst, long ldd) {
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) dst[j * ldd + i] = src[i * lds + j];
+}
+
+// ---------------------------------------------------------------------------- layer norm
+
+// out = (x - mean) * rstd * w + b per row; mean and rstd kept for the backward.
+inline void layer_norm_forward(const float* x, const float* w, const float* b, int M, int C,
+                               float eps, float* out, float* mean, float* rstd) {
+  for (int i = 0; i < M; ++i) {
+    const float* r = x + (long)i * C;
+    vf sv{};
+    int j = 0;
+    for (; j + VW <= C; j += VW) sv += load(r + j);
+    float s = hsum(sv);
+    for (; j < C; ++j) s += r[j];
+    float mu = s / C;
+    vf qv{};
+    for (j = 0; j + VW <= C; j += VW) {
+      vf d = load(r + j) - mu;
+      qv += d * d;
+    }
+    float q = hsum(qv);
+    for (; j < C; ++j) q += (r[j] - mu) * (r[j] - mu);
+    float rs = 1.0f / std::sqrt(q / C + eps);
+    float* o = out + (long)i * C;
+    for (j = 0; j + VW <= C; j += VW)
+      store(o + j, (load(r + j) - mu) * rs * load(w + j) + load(b + j));
+    for (; j < C; ++j) o[j] = (r[j] - mu) * rs * w[j] + b[j];
+    mean[i] = mu;
+    rstd[i] = rs;
+  }
+}
+
+// With xhat = (x - mean) * rstd and g = dout * w:
+//     dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  dw = sum dout * xhat,  db = sum dout.
+// dx is added to dres when `add`, else written to it; dw and db are written.
+inline void layer_norm_backward(const float* dout, const float* x, const float* mean,
+                                const float* rstd, const float* w, int M, int C, float* dres,
+                                bool add, float* dw, float* db) {
+  for (int j = 0; j < C; ++j) dw[j] = db[j] = 0.0f;
+  for (int i = 0; i < M; ++i) {
+    const float* d = dout + (long)i * C;
+    const float* r = x + (long)i * C;
+    float mu = mean[i], rs = rstd[i];
+    vf gv{}, gxv{};
+    int j = 0;
+    for (; j + VW <= C; j += VW) {
+      vf xh = (load(r + j) - mu) * rs;
+      vf g = load(d + j) * load(w + j);
+      gv += g;
+      gxv += g * xh;
+      store(dw + j, load(dw + j) + load(d + j) * xh);
+      store(db + j, load(db + j) + load(d + j));
+    }
+    float gs = hsum(gv), gx = hsum(gxv);
+    for (; j < C; ++j) {
+      float xh = (r[j] - mu) * rs, g = d[j] * w[j];
+      gs += g;
+      gx += g * xh;
+      dw[j] += d[j] * xh;
+      db[j] += d[j];
+    }
+    float gm = gs / C, gxm = gx / C;
+    float* o = dres + (long)i * C;
+    for (j = 0; j + VW <= C; j += VW) {
+      vf xh = (load(r + j) - mu) * rs;
+      vf v = (load(d + j) * load(w + j) - gm - xh * gxm) * rs;
+      store(o + j, add ? load(o + j) + v : v);
+    }
+    for (; j < C; ++j) {
+      float xh = (r[j] - mu) * rs;
+      float v = (d[j] * w[j] - gm - xh * gxm) * rs;
+      o[j] = add ? o[j] + v : v;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- GELU (tanh)
+
+// 0.5 x (1 + tanh(u)) = x s with s = sigmoid(2u) = 1 / (1 + exp(-2u)),
+// u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation near u = 0, and exp saturates cleanly.
+constexpr float GELU_K = 0.7978845608028654f;  // sqrt(2 / pi)
+constexpr float GELU_A = 0.044715f;
+
+inline vf gelu_sigmoid(vf x) {
+  vf u = GELU_K * (x + GELU_A * x * x * x);
+  return 1.0f / (1.0f + vexp(-2.0f * u));
+}
+
+inline float gelu_sigmoid(float x) {
+  float u = GELU_K * (x + GELU_A * x * x * x);
+  return 1.0f / (1.0f + std::exp(-2.0f * u));
+}
+
+inline void gelu_forward(const float* h, long n, float* out) {
+  long j = 0;
+  for (; j + VW <= n; j += VW) {
+    vf x = load(h + j);
+    store(out + j, x * gelu_sigmoid(x));
+  }
+  for (; j < n; ++j) out[j] = h[j] * gelu_sigmoid(h[j]);
+}
+
+// d gelu / dx = s + 2 x s (1 - s) du/dx, du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2);
+// dh = dout * that, in place over dout.
+inline void gelu_backward(const float* h, long n, float* d) {
+  long j = 0;
+  for (; j + VW <= n; j += VW) {
+    vf x = load(h + j), s = gelu_sigmoid(x);
+    vf du = GELU_K * (1.0f + 3.0f * GELU_A * x * x);
+    store(d + j, load(d + j) * (s + 2.0f * x * s * (1.0f - s) * du));
+  }
+  for (; j < n; ++j) {
+    float x = h[j], s = gelu_sigmoid(x);
+    float du = GELU_K * (1.0f + 3.0f * GELU_A * x * x);
+    d[j] *= s + 2.0f * x * s * (1.0f - s) * du;
+  }
+}
+
+// ---------------------------------------------------------------------------- softmax rows
+
+// Row t of a causal (T x T) score matrix, in place: entries 0..t become
+// softmax(scale * row), entries past t become 0 (later products read them as zeros).
+inline void causal_softmax_row(float* row, int t, int T, float scale) {
+  const int n = t + 1;
+  const vf lane = iota();
+  const vf low = splat(-INFINITY);
+  vf mv = low;
+  int j = 0;
+  for (; j + VW <= T && j < n; j += VW) mv = vmax(mv, lane + float(j) < float(n) ? load(row + j) : low);
+  float mx = hmax(mv);
+  for (int k = j; k < n; ++k) mx = row[k] > mx ? row[k] : mx;
+  vf sv{};
+  for (j = 0; j + VW <= T && j < n; j += VW) {
+    vf e = vexp(scale * (load(row + j) - mx));
+    e = lane + float(j) < float(n) ? e : vf{};
+    sv += e;
+    store(row + j, e);
+  }
+  float s = hsum(sv);
+  for (int k = j; k < n; ++k) s += row[k] = std::exp(scale * (row[k] - mx));
+  float inv = 1.0f / s;
+  for (int k = 0; k < j; k += VW) store(row + k, load(row + k) * inv);
+  for (int k = j; k < n; ++k) row[k] *= inv;
+  for (int k = j > n ? j : n; k < T; ++k) row[k] = 0.0f;
+}
+
+// One row of logits (V) -> its loss, lse - x[y], and in place the gradient of the mean
+// loss over `count` tokens: (softmax - onehot(y)) / count.
+inline double cross_entropy_row(float* row, int V, int y, float inv_count) {
+  vf mv = splat(-INFINITY);
+  int j = 0;
+  for (; j + VW <= V; j += VW) mv = vmax(mv, load(row + j));
+  float mx = hmax(mv);
+  for (; j < V; ++j) mx = row[j] > mx ? row[j] : mx;
+  const float target = row[y];
+  vf sv{};
+  for (j = 0; j + VW <= V; j += VW) {
+    vf e = vexp(load(row + j) - mx);
+    sv += e;
+    store(row + j, e);
+  }
+  float s = hsum(sv);
+  for (; j < V; ++j) s += row[j] = std::exp(row[j] - mx);
+  const float scale = inv_count / s;
+  for (j = 0; j + VW <= V; j += VW) store(row + j, load(row + j) * scale);
+  for (; j < V; ++j) row[j] *= scale;
+  row[y] -= inv_count;
+  return double(mx) + std::log(double(s)) - double(target);
+}
