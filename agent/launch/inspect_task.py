@@ -17,15 +17,13 @@ N // 2, an assistant message and a tool message a turn), --token-limit its input
 output tokens (Inspect stops the session at the total), --time-limit and --working-limit
 its wall seconds, --cost-limit its dollars (priced with `price`, else agent/policies/prices.py for
 an anthropic/ model, else not at all); the device seconds are the task's `max_device_s`.
-Timed work (the judge, the clock, run_python, profile) holds one lock per process, so
-samples run at once never time each other.
+Timed work (the judge, the clock, run_python, profile) passes one gate per process
+(`gated_harness`), so samples run at once never time each other.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
 
 try:
     import anyio.to_thread
@@ -39,7 +37,8 @@ except ImportError as e:  # the optional extra
     raise ImportError(f"the Inspect task needs inspect-ai: pip install '.[inspect]' ({e})") \
         from None
 
-import agent.launch.project_harness
+from agent.launch import project_harness
+from agent.launch.gate import GatedHarness, ProcessGate
 from agent.policies.inspect_policy import InspectPolicy
 from agent.policies.prices import PRICES, parse_price
 from agent.session.budget import FREE, Budgets
@@ -47,37 +46,12 @@ from agent.session.loop import Session
 from agent.session.run_config import RunConfig, new_run_id
 
 _SESSIONS: dict[str, Session] = {}  # run id -> the session its sample's scorer finishes
-_TIMED = threading.Lock()  # one timed section at a time in this process
-_TIMED_METHODS = ("check", "bench", "profile", "run_python", "official_evaluation",
-                  "track_facts")
 
 
-class _Serialized:
-    """A harness whose timed methods hold the process's lock: concurrent samples take
-    turns on the device instead of timing each other."""
-
-    def __init__(self, harness):
-        self._harness = harness
-        self.waited_s = 0.0
-
-    def take_wait_s(self) -> float:
-        """Seconds spent waiting for the lock since the last call (not charged as device
-        seconds, agent.session.tools.Toolbox)."""
-        waited, self.waited_s = self.waited_s, 0.0
-        return waited
-
-    def __getattr__(self, name):
-        method = getattr(self._harness, name)
-        if name not in _TIMED_METHODS:
-            return method
-
-        def locked(*args, **kwargs):
-            asked = time.monotonic()
-            with _TIMED:
-                self.waited_s += time.monotonic() - asked
-                return method(*args, **kwargs)
-
-        return locked
+def gated_harness() -> GatedHarness:
+    """The project's harness with every run of a solution through this process's gate
+    (agent/launch/gate.py): samples run at once never time each other."""
+    return GatedHarness(project_harness.ProjectHarness(), ProcessGate(), exclusive=True)
 
 
 def budgets_from_limits(max_device_s: float | None = None) -> Budgets:
@@ -122,7 +96,7 @@ def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int |
                            preset=preset, device=device, budgets=budgets_from_limits(
                                max_device_s), price=_price(str(model), price),
                            eval_rounds=eval_rounds, results_dir=results_dir, **optional)
-        harness = _Serialized(agent.launch.project_harness.ProjectHarness())
+        harness = gated_harness()
         session = await anyio.to_thread.run_sync(
             lambda: Session.start(runs_dir, config, InspectPolicy(model), harness),
             abandon_on_cancel=False)

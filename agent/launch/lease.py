@@ -1,8 +1,8 @@
-"""The timing lease: in a sweep, every timed section (run_bench, the official evaluation,
-calibration, measuring the ceiling, timing the baseline for the prompt) runs alone on its
-device; API waits and edits run beside it, and so do the untimed runs of solutions
-(run_check, run_python, profile) unless the sweep is exclusive, as it is on a CPU by
-default (`exclusive_default` says why).
+"""The timing lease, a sweep's gate (gate.py): every timed section (run_bench, the official
+evaluation, calibration, measuring the ceiling, timing the baseline for the prompt) runs
+alone on its device; API waits and edits run beside it, and so do the untimed runs of
+solutions (run_check, run_python, profile) unless the sweep is exclusive, as it is on a CPU
+by default (`exclusive_default` says why).
 
 The lease is a Ray resource, and a timed section is a Ray task that asks for it: on CUDA
 one GPU (`num_gpus=1`), on a CPU the custom resource `speedup_timing`, of which each node
@@ -179,12 +179,6 @@ def _remote(ray):
     return _REMOTE["leased"]
 
 
-# The harness's timed sections (agent/session/harness.py) -> how the display names them. Leased
-# too: measuring the baseline's time for the prompt (track_facts, when no record has it).
-TIMED_METHODS = {"bench": "run_bench", "official_evaluation": "official evaluation",
-                 "track_facts": "the baseline's time"}
-
-
 def exclusive_default(device: str) -> bool:
     """Whether untimed solution runs hold the lease unless told: on a CPU yes. Its cores are
     the device a timed run is timed on: in a 2-session tiny sweep on 2 cores with only the
@@ -196,40 +190,3 @@ def exclusive_default(device: str) -> bool:
     (the quick check where tiny/cuda is calibrated) uses whichever one its worker sees, and
     `--exclusive` is the choice when that must never be a GPU a timed run holds."""
     return device == "cpu"
-
-
-# Untimed runs of a solution: beside the timed ones, or under the lease as well when a
-# sweep is exclusive (timed runs share the device with nothing the sweep runs).
-UNTIMED_METHODS = {"check": "run_check", "run_python": "run_python", "profile": "profile"}
-
-
-class LeasedHarness:
-    """A harness (agent.session.harness.Harness) whose timed sections (TIMED_METHODS) run under the
-    lease; every other method (the judge's quick check, run_python, the profile, records,
-    the library) is the inner harness's, run here, beside other sessions, unless
-    `exclusive` puts the untimed runs of a solution (UNTIMED_METHODS) under the lease too:
-    on a CPU those share the cores with a timed run otherwise."""
-
-    def __init__(self, inner, lease: Lease, exclusive: bool = False):
-        self.inner, self.lease = inner, lease
-        self.leased = {**TIMED_METHODS, **(UNTIMED_METHODS if exclusive else {})}
-        self.waited_s = 0.0
-
-    def take_wait_s(self) -> float:
-        """Seconds spent waiting for the lease since the last call: the session does not
-        charge them to the agent's device budget (agent.session.tools.Toolbox)."""
-        waited, self.waited_s = self.waited_s, 0.0
-        return waited
-
-    def __getattr__(self, name: str):
-        method = getattr(self.inner, name)
-        if name not in self.leased:
-            return method
-
-        def leased(*args, **kwargs):
-            try:
-                return self.lease.run(method, *args, label=self.leased[name], **kwargs)
-            finally:
-                self.waited_s += self.lease.last_wait_s
-
-        return leased

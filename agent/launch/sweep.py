@@ -23,7 +23,8 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from agent.launch.lease import RESOURCE, Lease, LeasedHarness, LeaseError, Threads, require_ray
+from agent.launch.gate import GatedHarness
+from agent.launch.lease import RESOURCE, Lease, LeaseError, Threads, require_ray
 from agent.launch.sweep_plan import PlannedRun, SweepError, clear_unstarted, run_status
 
 OBJECT_STORE_BYTES = 100 << 20  # a sweep moves paths and summaries, never tensors
@@ -177,7 +178,7 @@ def session_task(planned: PlannedRun, runs_dir: str, harness_factory: Callable,
         events.tell(state="running", detail="resuming" if status == "resume" else "started")
         lease = Lease(planned.config.device, tolerances=context["tolerances"],
                       threads=context["threads"], notify=_Note(board, planned.run_id))
-        harness = LeasedHarness(harness_factory(), lease, context["exclusive"])
+        harness = GatedHarness(harness_factory(), lease, context["exclusive"])
         session = _open(status, runs, planned, harness, events)
         seen = [r for s in session.snapshots.states.values() for r in s.ratios]
         events.best = max(seen, default=None)
@@ -199,7 +200,7 @@ def run_sweep(planned: list[PlannedRun], runs_dir: str | Path, *,
               on_update: Callable[[dict[str, dict]], None] | None = None) -> dict[str, dict]:
     """Run every unfinished planned run as a Ray task (connect first), at most
     `max_parallel` at once (default: all), the untimed runs of solutions under the lease
-    too with `exclusive` (agent.launch.lease.LeasedHarness); `on_update(board)` after every poll.
+    too with `exclusive` (agent/launch/gate.py); `on_update(board)` after every poll.
     Returns the board: per run its last state, record and error. A failed run is reported
     there, the others go on."""
     import agent.launch.project_harness

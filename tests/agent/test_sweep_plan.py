@@ -128,7 +128,7 @@ class _WaitingLease:
 def test_waiting_for_the_lease_is_not_charged_as_device_seconds(tmp_path, exclusive, leased):
     from agentfakes import BENCH_S, CHECK_S, FakeClock, FakeHarness
 
-    from agent.launch.lease import LeasedHarness
+    from agent.launch.gate import GatedHarness
     from agent.session.budget import Budgets, Spend
     from agent.session.tools import Toolbox
     from agent.session.workspace import Workspace
@@ -138,7 +138,7 @@ def test_waiting_for_the_lease_is_not_charged_as_device_seconds(tmp_path, exclus
     lease = _WaitingLease(clock, wait_s=500.0)
     spend = Spend()
     tools = Toolbox(Workspace.create(tmp_path / "ws", BASELINE_DIR),
-                    LeasedHarness(FakeHarness(clock), lease, exclusive), preset="tiny",
+                    GatedHarness(FakeHarness(clock), lease, exclusive), preset="tiny",
                     device="cpu", bench_rounds=1, budgets=Budgets(), spend=spend, clock=clock)
     tools.call("run_check", {})
     tools.call("run_bench", {})
