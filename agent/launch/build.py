@@ -21,6 +21,7 @@ from agent.session.loop import Session
 from agent.session.policy import Policy
 from agent.session.resume import ResumeError, read_start
 from agent.session.run_config import RunConfig, new_run_id
+from agent.session.run_dir import RunDir
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 
@@ -141,13 +142,13 @@ def make_policy(config: RunConfig, max_retries: int | None = None, system: str |
     return LibraryPolicy(impls)
 
 
-def resolve_run(runs_dir: str | Path, run: str) -> Path:
+def resolve_run(runs_dir: str | Path, run: str) -> RunDir:
     """A run id under runs_dir, or a run directory, or its transcript.jsonl."""
     for candidate in (Path(run), Path(runs_dir) / run):
         if candidate.is_file() and candidate.name.endswith(".jsonl"):
             candidate = candidate.parent
-        if (candidate / "transcript.jsonl").is_file():
-            return candidate
+        if RunDir(candidate).transcript.is_file():
+            return RunDir(candidate)
     raise ConfigError(f"no run {run!r}: give a run id under {runs_dir}/ or a run directory")
 
 
@@ -158,14 +159,14 @@ def start_session(runs_dir: str | Path, config: RunConfig, policy: Policy,
                          on_event=on_event)
 
 
-def resume_session(run_dir: Path, max_retries: int | None = None,
+def resume_session(run_dir: RunDir, max_retries: int | None = None,
                    on_event: Callable[[dict], None] | None = None) -> Session:
     """The session in run_dir continued, with the policy and task text it started with;
     ResumeError (agent.session.resume) when it cannot be."""
     start = read_start(run_dir)
     config = RunConfig.from_dict(start["config"])
     if config.policy == "inspect":
-        raise ResumeError(f"run {run_dir.name} ran under Inspect AI: continue it there "
+        raise ResumeError(f"run {run_dir.run_id} ran under Inspect AI: continue it there "
                           f"(inspect eval-retry), not with --resume")
     policy = make_policy(config, max_retries)
     return Session.resume(run_dir, policy, project_harness.ProjectHarness(), on_event=on_event)

@@ -17,15 +17,14 @@ that still lives cannot score a run that the new sweep also scores.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.launch.gate import GatedHarness
 from agent.launch.lease import RESOURCE, Lease, LeaseError, Threads, require_ray
-from agent.launch.sweep_plan import PlannedRun, SweepError, clear_unstarted, run_status
+from agent.launch.sweep_plan import PlannedRun, SweepError, run_status
+from agent.session.run_dir import RunDir
 
 OBJECT_STORE_BYTES = 100 << 20  # a sweep moves paths and summaries, never tensors
 POLL_S = 0.5  # how often the driver reads the board
@@ -139,15 +138,6 @@ class _Progress(_Teller):
 
 # ---------------------------------------------------------------------------- a session
 
-@contextlib.contextmanager
-def run_lock(runs_dir: Path, run_id: str) -> Iterator[None]:
-    """Exclusive, held until the session's process ends however it ends (an flock)."""
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    with open(runs_dir / f".{run_id}.lock", "a") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        yield
-
-
 def _open(status: str, runs_dir: Path, planned: PlannedRun, harness, on_event):
     from agent.launch.build import make_policy
     from agent.session.loop import Session
@@ -155,10 +145,10 @@ def _open(status: str, runs_dir: Path, planned: PlannedRun, harness, on_event):
     from agent.session.run_config import RunConfig
 
     if status == "resume":  # as agent.launch.build.resume_session, on the leased harness
-        run_dir = runs_dir / planned.run_id
+        run_dir = RunDir.of(runs_dir, planned.run_id)
         policy = make_policy(RunConfig.from_dict(read_start(run_dir)["config"]))
         return Session.resume(run_dir, policy, harness, on_event=on_event)
-    clear_unstarted(runs_dir, planned.run_id)
+    RunDir.of(runs_dir, planned.run_id).clear()  # what a start killed before its first event left
     return Session.start(runs_dir, planned.config, make_policy(planned.config), harness,
                          on_event=on_event)
 
@@ -170,7 +160,7 @@ def session_task(planned: PlannedRun, runs_dir: str, harness_factory: Callable,
 
     context["threads"].restore()
     runs, events = Path(runs_dir), _Events(board, planned.run_id)
-    with run_lock(runs, planned.run_id), tolerances.selected(context["tolerances"]):
+    with RunDir.of(runs, planned.run_id).lock(), tolerances.selected(context["tolerances"]):
         status, record = run_status(runs, planned.config)  # again: another may have ended it
         if status == "finished":
             events.tell(state="finished", detail="already scored", record=record)

@@ -19,12 +19,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent.session.resume import ResumeError, read_start
 from agent.session.run_config import RunConfig
+from agent.session.run_dir import RunDir
 
 DEFAULT_RUNS = 3  # runs per model: the published statistic is an average over runs
 
@@ -78,10 +78,10 @@ def run_status(runs_dir: Path, config: RunConfig,
                recorded: dict[str, str] | None = None) -> tuple[str, str | None]:
     """(status, record) of one run now (module docstring); SweepError when its transcript
     was started with other settings."""
-    run_dir = runs_dir / config.run_id
-    marker = run_dir / "record.json"
-    if marker.is_file():
-        return "finished", json.loads(marker.read_text())["record"]
+    run_dir = RunDir.of(runs_dir, config.run_id)
+    record = run_dir.record()
+    if record is not None:
+        return "finished", record
     if recorded is None:
         recorded = _recorded_runs(Path(config.results_dir))
     if config.run_id in recorded:
@@ -97,13 +97,6 @@ def run_status(runs_dir: Path, config: RunConfig,
                          f"({', '.join(differ)} differ); rerun with those settings to resume "
                          f"it, or give another --runs-dir for a new sweep")
     return "resume", None
-
-
-def clear_unstarted(runs_dir: Path, run_id: str) -> None:
-    """Remove what a start killed before its first event left (no transcript to resume)."""
-    run_dir = runs_dir / run_id
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
 
 
 def plan(configs: list[RunConfig], runs: int, runs_dir: str | Path) -> list[PlannedRun]:

@@ -2,12 +2,12 @@
 response's tool calls run (or its stop reason answered), the messages appended; budgets
 checked before every turn; every event in the transcript.
 
-A session lives in runs/<id>/: transcript.jsonl, workspace/ (what the tools reach),
-snapshots/ (every state the judge passed, the initial one and the submitted one),
-record.json (where the official record went). After `submit`, or when the session stops
-otherwise (a budget, a refusal, the model ending twice without a tool call), `scoring.score`
-evaluates the state the snapshots choose. An API failure that asking again cannot mend
-(api_errors.py) stops it with InfrastructureError instead, and no record.
+A session lives in its run's directory, runs/<id>/ (run_dir.py: the transcript, the
+workspace the tools reach, the snapshots of every state the judge passed, the initial one
+and the submitted one, and where the official record went). After `submit`, or when the
+session stops otherwise (a budget, a refusal, the model ending twice without a tool call),
+`scoring.score` evaluates the state the snapshots choose. An API failure that asking again
+cannot mend (api_errors.py) stops it with InfrastructureError instead, and no record.
 
 Where to extend it: each request's max_tokens, within the budgets, and the compaction of
 a conversation near the model's context window (context.py) are `_next_request`'s; the
@@ -20,6 +20,7 @@ snapshots in `_after_tool`.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from agent.session.harness import Harness
 from agent.session.policy import BudgetExhausted, Policy, PolicyFinished
 from agent.session.prompt import first_message, system_prompt
 from agent.session.run_config import RunConfig
+from agent.session.run_dir import RunDir
 from agent.session.scoring import Outcome, score
 from agent.session.snapshots import Snapshots
 from agent.session.tools import TOOL_SPECS, Toolbox
@@ -49,15 +51,17 @@ def _tool_result(tool_use_id: str, content: str, is_error: bool) -> dict:
 
 
 class Session:
-    def __init__(self, run_dir: Path, config: RunConfig, policy: Policy, harness: Harness,
+    def __init__(self, run_dir: str | os.PathLike, config: RunConfig, policy: Policy,
+                 harness: Harness,
                  *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
                  on_event: Callable[[dict], None] | None = None):
-        self.dir, self.config, self.policy, self.harness = Path(run_dir), config, policy, harness
+        self.run_dir, self.config, self.policy, self.harness = (RunDir(run_dir), config, policy,
+                                                                harness)
         self.clock, self.sleep, self.on_event = clock, sleep, on_event
-        self.transcript = Transcript(self.dir / "transcript.jsonl")
-        self.workspace = Workspace(self.dir / "workspace")
-        self.snapshots = Snapshots(self.dir)
+        self.transcript = Transcript(self.run_dir.transcript)
+        self.workspace = Workspace(self.run_dir.workspace)
+        self.snapshots = Snapshots(self.run_dir)
         self.spend = Spend()
         self.messages: list[dict] = []
         self.stop_reason: str | None = None
@@ -68,14 +72,18 @@ class Session:
         self.counted: tuple[int, int] | None = None  # context.estimate_tokens' API count
         self._last_tick = clock()
 
+    @property
+    def dir(self) -> Path:
+        return self.run_dir.path
+
     @classmethod
-    def start(cls, runs_dir: str | Path, config: RunConfig, policy: Policy, harness: Harness,
-              **kw) -> Session:
+    def start(cls, runs_dir: str | os.PathLike, config: RunConfig, policy: Policy,
+              harness: Harness, **kw) -> Session:
         """A new session in runs_dir/<run id>/, its workspace a copy of the baseline."""
-        run_dir = Path(runs_dir) / config.run_id
-        run_dir.mkdir(parents=True)
+        run_dir = RunDir.of(runs_dir, config.run_id)
+        run_dir.path.mkdir(parents=True)
         s = cls(run_dir, config, policy, harness, **kw)
-        s.workspace = Workspace.create(run_dir / "workspace", reference_dir(config.preset))
+        s.workspace = Workspace.create(run_dir.workspace, reference_dir(config.preset))
         initial = s.snapshots.initial = s.workspace.solution_hash()
         facts = harness.track_facts(config.preset, config.device, config.results_dir)
         s.system = system_prompt(config.preset, config.device, facts, config.eval_rounds)
@@ -88,14 +96,15 @@ class Session:
         return s
 
     @classmethod
-    def resume(cls, run_dir: str | Path, policy: Policy, harness: Harness, **kw) -> Session:
+    def resume(cls, run_dir: str | os.PathLike, policy: Policy, harness: Harness,
+               **kw) -> Session:
         """The session continued after its last complete turn (resume.py says how)."""
-        run_dir = Path(run_dir)
+        run_dir = RunDir(run_dir)
         resume.check_resumable(run_dir)
         start = resume.read_start(run_dir)
         s = cls(run_dir, resume.read_config(run_dir), policy, harness, **kw)
         s.system, s.first = start["system"], start["first_message"]
-        events, partial_file = resume.set_aside_partial_turn(s.transcript.path)
+        events, partial_file = resume.set_aside_partial_turn(run_dir)
         r = resume.rebuild(run_dir, events, s.config.price, s.config.cache_ttl)
         s.messages, s.spend, s.workspace = r.messages, r.spend, r.workspace
         s.snapshots, s.stop_reason = r.snapshots, r.stop_reason

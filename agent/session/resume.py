@@ -15,7 +15,6 @@ prints it.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from agent.session.budget import Price, Spend
 from agent.session.run_config import RunConfig
+from agent.session.run_dir import RunDir
 from agent.session.snapshots import SnapshotError, Snapshots
 from agent.session.tools import FILE_TOOLS
 from agent.session.transcript import complete_prefix, conversation_from, read_events
@@ -36,9 +36,9 @@ class ResumeError(Exception):
     """A run that cannot be continued (finished, or its workspace cannot be rebuilt)."""
 
 
-def read_start(run_dir: str | Path) -> dict:
+def read_start(run_dir: str | os.PathLike) -> dict:
     """A run's start event: its config, system prompt, tools and first message."""
-    path = Path(run_dir) / "transcript.jsonl"
+    path = RunDir(run_dir).transcript
     if not path.is_file():
         raise ResumeError(f"{path} does not exist: not a run directory")
     for e in read_events(path):
@@ -47,32 +47,32 @@ def read_start(run_dir: str | Path) -> dict:
     raise ResumeError(f"{path} has no start event")
 
 
-def read_config(run_dir: str | Path) -> RunConfig:
+def read_config(run_dir: str | os.PathLike) -> RunConfig:
     return RunConfig.from_dict(read_start(run_dir)["config"])
 
 
-def check_resumable(run_dir: Path) -> None:
+def check_resumable(run_dir: RunDir) -> None:
     """ResumeError unless the run has no record yet and its hashes are solution hashes."""
-    if (run_dir / "record.json").exists():
-        raise ResumeError(f"run {run_dir.name} is finished: its record is "
-                          f"{json.loads((run_dir / 'record.json').read_text())['record']}")
+    record = run_dir.record()
+    if record is not None:
+        raise ResumeError(f"run {run_dir.run_id} is finished: its record is {record}")
     if not read_start(run_dir)["workspace_hash"].startswith(HASH_PREFIX):
-        raise ResumeError(f"run {run_dir.name} recorded its workspace states with the former "
+        raise ResumeError(f"run {run_dir.run_id} recorded its workspace states with the former "
                           f"workspace digest, not the records' solution_hash, so its "
                           f"workspace cannot be checked and it cannot be resumed; start a new "
-                          f"run (`speedup agent show {run_dir}` still prints this one)")
+                          f"run (`speedup agent show {run_dir.path}` still prints this one)")
 
 
-def set_aside_partial_turn(transcript: Path) -> tuple[list[dict], Path | None]:
+def set_aside_partial_turn(run_dir: RunDir) -> tuple[list[dict], Path | None]:
     """Every event read, and the side file that now holds the events after the last
     complete turn (None when there were none); the transcript keeps the complete prefix."""
+    transcript = run_dir.transcript
     lines = transcript.read_bytes().splitlines(keepends=True)
     events = read_events(transcript)
     keep = complete_prefix(events)
     if keep == len(lines):
         return events, None
-    n = sum(1 for _ in transcript.parent.glob("transcript.partial-*.jsonl")) + 1
-    partial = transcript.parent / f"transcript.partial-{n}.jsonl"
+    partial = run_dir.next_partial()
     partial.write_bytes(b"".join(lines[keep:]))
     tmp = transcript.with_suffix(".tmp")
     with open(tmp, "wb") as f:
@@ -97,7 +97,7 @@ class Rebuilt:
     counted: tuple[int, int] | None = None  # context.counted of the last response
 
 
-def rebuild(run_dir: Path, events: list[dict], price: Price, cache_ttl: str = "5m") -> Rebuilt:
+def rebuild(run_dir: RunDir, events: list[dict], price: Price, cache_ttl: str = "5m") -> Rebuilt:
     keep = complete_prefix(events)
     done, tail = events[:keep], events[keep:]
     snapshots = Snapshots(run_dir)
@@ -106,7 +106,7 @@ def rebuild(run_dir: Path, events: list[dict], price: Price, cache_ttl: str = "5
     spend = Spend.from_dict(ends[-1]["spend"]) if ends else Spend()
     want = next((e["workspace_hash"] for e in reversed(ends) if "workspace_hash" in e),
                 snapshots.initial)
-    workspace = rebuild_workspace(run_dir / "workspace", done, want)
+    workspace = rebuild_workspace(run_dir.workspace, done, want)
     stop_reason = category = None
     for e in done:
         if e["event"] == "snapshot":

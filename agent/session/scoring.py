@@ -17,7 +17,6 @@ definition, without a run (harness.baseline_evaluation); either counts in the mo
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 from agent.session.budget import Spend
 from agent.session.harness import Harness, evaluation_summary
 from agent.session.run_config import RunConfig
+from agent.session.run_dir import RunDir
 from agent.session.snapshots import Snapshots
 from agent.session.transcript import Transcript
 
@@ -47,7 +47,7 @@ class Ended(Protocol):
     named here so that scoring, below the session, never imports it)."""
 
     config: RunConfig
-    dir: Path
+    run_dir: RunDir
     harness: Harness
     snapshots: Snapshots
     transcript: Transcript
@@ -72,7 +72,7 @@ class Outcome:
 
 def score(session: Ended, on_progress=None) -> Outcome:
     """Evaluate the chosen state from its snapshot, write the record, and point
-    runs/<id>/record.json at it (a run with that file is finished)."""
+    the run's record.json at it (a run with that file is finished)."""
     config = session.config
     source, solution_hash = session.snapshots.chosen()
     solution = session.snapshots.path(solution_hash)
@@ -86,7 +86,7 @@ def score(session: Ended, on_progress=None) -> Outcome:
             on_progress=on_progress)
     summary = evaluation_summary(evaluation)
     session.log({"event": "evaluation", "source": source, "hash": solution_hash,
-                 "outcome": outcome, "path": str(solution.relative_to(session.dir)),
+                 "outcome": outcome, "path": str(solution.relative_to(session.run_dir.path)),
                  "summary": summary})
     sha = session.transcript.sha256()
     extra = record_extra(config, session.spend, session.stop_reason, source,
@@ -94,8 +94,7 @@ def score(session: Ended, on_progress=None) -> Outcome:
     extra.update(outcome=outcome, refusal_category=session.refusal_category)
     record = session.harness.write_record(evaluation, entrant(config), extra,
                                           config.results_dir)
-    (session.dir / "record.json").write_text(json.dumps(
-        {"record": str(record), "transcript_sha256": sha}, indent=1) + "\n")
+    session.run_dir.mark_scored(record, sha)
     return Outcome(config.run_id, session.stop_reason or "", outcome, session.spend, source,
                    solution_hash, summary, Path(record))
 

@@ -7,10 +7,12 @@ snapshot's id is the solution_hash of its directory and of the record that score
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.session.run_dir import RunDir
 from agent.session.workspace import Workspace
 
 # A state's id is a solution hash and nothing else: transcripts are shared for replay and
@@ -30,8 +32,8 @@ class State:
 
 
 class Snapshots:
-    def __init__(self, run_dir: str | Path):
-        self.run_dir = Path(run_dir)
+    def __init__(self, run_dir: str | os.PathLike):
+        self.run_dir = RunDir(run_dir)
         self.states: dict[str, State] = {}
         self.initial = ""  # the untouched baseline's hash
         self.submitted: str | None = None
@@ -42,7 +44,7 @@ class Snapshots:
         if not isinstance(solution_hash, str) or not STATE_ID.fullmatch(solution_hash):
             raise SnapshotError(f"{str(solution_hash)[:80]!r} is not a snapshot id "
                                 "(a solution hash, sha256:<64 hex digits>)")
-        return self.run_dir / "snapshots" / solution_hash.removeprefix("sha256:")[:16]
+        return self.run_dir.snapshot(solution_hash)
 
     def verified(self, solution_hash: str) -> Path:
         """The snapshot of a state this session saw, its files checked against the hash;
@@ -76,7 +78,7 @@ class Snapshots:
             workspace.copy_to(path)
         self.note(solution_hash, turn, passed, ratio)
         event = {"event": "snapshot", "turn": turn, "hash": solution_hash,
-                 "path": str(path.relative_to(self.run_dir))}
+                 "path": str(path.relative_to(self.run_dir.path))}
         if passed is not None:
             event["passed"] = passed
         if ratio is not None:

@@ -207,7 +207,7 @@ def show(args: argparse.Namespace) -> int:
 
     with _usage_errors():
         run_dir = resolve_run(args.runs_dir, args.run)
-    for line in render(read_events(run_dir / "transcript.jsonl")):
+    for line in render(read_events(run_dir.transcript)):
         out.print(line, markup=False)
     return 0
 
