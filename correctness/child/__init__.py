@@ -13,6 +13,7 @@ implementation on the judge's inputs).
     modes         train / profile / kernels: what happens between `go` and `done`
     kernel_calls  forward + backward (or AdamW's steps) of one implementation, poisoned
 
-Only the standard library, torch, numpy and safetensors are imported here: inside the
-namespaces nothing else of the project is visible.
+Only the standard library, torch, numpy, safetensors and `correctness.protocol` (the
+run's spec and file names, shared with the judge) are imported here: inside the namespaces
+nothing else of the project is visible.
 """

@@ -1,5 +1,8 @@
 """A sandboxed run, in the child. Order matters, and is the point of this file:
 
+0. read the run's spec (harness.json, correctness.protocol.RunSpec). Until step 2 only the
+   standard library, this package's guards and the protocol are imported: no library has
+   started a thread;
 1. limits (memory, file size, no core dumps, die with the parent, no capabilities when
    running as real root) and, for landlock isolation, the kernel's confinement, while only
    this trusted code runs and before any library starts a thread;
@@ -18,12 +21,15 @@ that swallows the exception is still rejected.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
 import sys
 import traceback
 
+from .. import protocol
+from ..protocol import RunSpec
 from . import modes
 from .audit import AuditHook
 from .limits import limit_resources
@@ -43,7 +49,7 @@ class Channel:
             data = data[os.write(self.fd, data):]
 
 
-def prepare(config: dict) -> dict:
+def prepare(spec: RunSpec) -> dict:
     """Everything imported and initialised before untrusted code exists; returns the
     library locations the audit hook trusts."""
     import importlib.util
@@ -54,15 +60,15 @@ def prepare(config: dict) -> dict:
     import safetensors.torch  # noqa: F401
     import torch
 
-    for name in config["preimport"]:
+    for name in spec.preimport:
         try:
             __import__(name)
         except ImportError:
             pass
-    if config["mode"] == "profile":
+    if spec.mode == protocol.PROFILE:
         import torch.profiler  # noqa: F401
-    modes.capture(config["cfg"]["device"])
-    if config["cfg"]["device"] == "cuda":
+    modes.capture(spec.cfg["device"])
+    if spec.cfg["device"] == "cuda":
         torch.zeros(1, device="cuda")  # create the context now: it is not the solution's time
         torch.cuda.synchronize()
     launchers = [os.path.dirname(torch.__file__)]
@@ -71,7 +77,7 @@ def prepare(config: dict) -> dict:
         launchers += list(triton.submodule_search_locations)
     sites = set(site.getsitepackages()) | {sysconfig.get_path(k) for k in ("purelib", "platlib")}
     for name in list(sys.modules):  # loaded by the harness, but the solution may not see them
-        if name.partition(".")[0] in config["blocked"]:
+        if name.partition(".")[0] in spec.blocked:
             del sys.modules[name]
     return {"site_dirs": sorted(d for d in sites if d), "launcher_roots": launchers}
 
@@ -84,46 +90,45 @@ def classify(e: BaseException) -> str:
     return "crash"
 
 
-def _load(config: dict, threads_before: set[int]):
+def _load(spec: RunSpec, threads_before: set[int]):
     """Before `ready`: import what the mode runs (the solution; for a script, only its
     package); returns what runs after `go`."""
-    mode = config["mode"]
-    if mode == "script":
-        modes.register_workspace(config["solution_dir"])
-        return lambda: modes.run_script(config)
-    module = load_submission(config["solution_dir"])
-    if mode == "kernels":
-        kernels = modes.declare_kernels(module, config)
-        return lambda: modes.run_kernels(kernels, config)
+    if spec.mode == protocol.SCRIPT:
+        modes.register_workspace(spec.solution_dir)
+        return lambda: modes.run_script(spec)
+    module = load_submission(spec.solution_dir)
+    if spec.mode == protocol.KERNELS:
+        kernels = modes.declare_kernels(module, spec)
+        return lambda: modes.run_kernels(kernels, spec)
     train = check_train(module)
-    if mode == "profile":
-        return lambda: modes.run_profile(train, config)
-    return lambda: modes.run_train(train, config, threads_before)
+    if spec.mode == protocol.PROFILE:
+        return lambda: modes.run_profile(train, spec)
+    return lambda: modes.run_train(train, spec, threads_before)
 
 
 def main() -> None:
-    with open(sys.argv[1]) as f:
-        config = json.load(f)
-    channel = Channel(config["status_fd"])
-    limit_resources(config["memory_limit"], config["file_size_limit"], config["confinement"])
-    libraries = prepare(config)
-    sys.meta_path.insert(0, ImportBlocker(config["blocked"], channel.send))
-    if config["audit"]:
-        sys.addaudithook(AuditHook({**config, **libraries}, channel.send))
+    spec = RunSpec.read(sys.argv[1])
+    channel = Channel(spec.status_fd)
+    limit_resources(spec.memory_limit, spec.file_size_limit, spec.confinement)
+    libraries = prepare(spec)
+    sys.meta_path.insert(0, ImportBlocker(spec.blocked, channel.send))
+    if spec.audit:
+        sys.addaudithook(AuditHook({**dataclasses.asdict(spec), **libraries}, channel.send))
     threads_before = set(sys._current_frames())  # the libraries' own, if any
     try:
-        run = _load(config, threads_before)
-        channel.send("ready")
-        if os.read(config["control_fd"], 3) != b"go\n":
+        run = _load(spec, threads_before)
+        channel.send(protocol.READY)
+        if os.read(spec.control_fd, len(protocol.GO)) != protocol.GO:
             return
         run()
     except Rejected as e:
         traceback.print_exc()
-        channel.send("error", {"check": e.check, "message": str(e)})
+        channel.send(protocol.ERROR, {"check": e.check, "message": str(e)})
         return
     except BaseException as e:  # noqa: BLE001 - every failure of untrusted code is a verdict
         traceback.print_exc()
-        channel.send("error", {"check": classify(e), "message": f"{type(e).__name__}: {e}"})
+        channel.send(protocol.ERROR, {"check": classify(e),
+                                      "message": f"{type(e).__name__}: {e}"})
         return
-    channel.send("done")
+    channel.send(protocol.DONE)
     signal.pause()  # the parent kills the process group now; nothing runs after done

@@ -1,17 +1,18 @@
-"""What a sandboxed child does between `go` and `done`, per mode, and what it writes for the
-parent (safetensors and JSON, never pickle). Results are only serialised here; the parent
-validates them (correctness.sandbox.results), once, in its own process.
+"""What a sandboxed child does between `go` and `done`, per mode (correctness.protocol's
+MODES), and what it writes for the parent (safetensors and JSON, never pickle). Results are
+only serialised here; the parent validates them (correctness.sandbox.results), once, in its
+own process.
 
-    train     train(cfg, init, tokens, batches) -> result.safetensors, losses.json
-    profile   the same run under torch.profiler   -> profile.txt
-    kernels   the declared KERNELS on the judge's inputs (before `ready`: declared.json;
-              after `go`: kernel_cases.* in, kernel_outputs.safetensors + kernel_info.json out)
+    train     train(cfg, init, tokens, batches) -> RESULT, LOSSES
+    profile   the same run under torch.profiler   -> PROFILE_TABLE
+    kernels   the declared KERNELS on the judge's inputs (before `ready`: DECLARED; after
+              `go`: KERNEL_CASES and KERNEL_CASE_META in, KERNEL_OUTPUTS and KERNEL_INFO out)
     script    a script of the solution's directory run as __main__ with its global ARGS
               (what it prints is the run's output; nothing else comes back)
 
-The judge's inputs (inputs.safetensors, kernel_cases.*) are read from the run's input
-directory (config "input_dir"), which the child cannot write; what it gives back goes into
-its work directory.
+The judge's inputs (INPUTS, the kernel cases) are read from the run's input directory
+(RunSpec.input_dir), which the child cannot write; what it gives back goes into its work
+directory (RunSpec.work_dir).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import json
 import os
 import sys
 
+from .. import protocol
+from ..protocol import RunSpec
 from . import kernel_calls
 from .loader import Rejected, register_package
 
@@ -39,25 +42,24 @@ def capture(device: str) -> None:
         CAPTURED["cuda_sync"] = torch.cuda.synchronize
 
 
-def _inputs(config: dict) -> tuple[dict, object, object]:
-    flat = CAPTURED["load_file"](os.path.join(config["input_dir"], "inputs.safetensors"))
+def _inputs(spec: RunSpec) -> tuple[dict, object, object]:
+    flat = CAPTURED["load_file"](os.path.join(spec.input_dir, protocol.INPUTS))
     init = {k[len("init."):]: v for k, v in flat.items() if k.startswith("init.")}
     return init, flat["tokens"], flat["batches"]
 
 
-def _synchronize(config: dict) -> None:
-    if config["cfg"]["device"] == "cuda":
+def _synchronize(spec: RunSpec) -> None:
+    if spec.cfg["device"] == "cuda":
         CAPTURED["cuda_sync"]()
 
 
 # ---------------------------------------------------------------------------- train
 
-def run_train(train, config: dict, threads_before: set[int]) -> None:
+def run_train(train, spec: RunSpec, threads_before: set[int]) -> None:
     import torch
 
-    work = config["work_dir"]
-    result = train(config["cfg"], *_inputs(config))
-    _synchronize(config)
+    result = train(spec.cfg, *_inputs(spec))
+    _synchronize(spec)
     if not isinstance(result, dict) or not {"state_dict", "losses"} <= set(result):
         raise Rejected("results", "train must return {'state_dict': ..., 'losses': [...]}, "
                                   f"got {type(result).__name__}")
@@ -75,8 +77,8 @@ def run_train(train, config: dict, threads_before: set[int]) -> None:
         raise Rejected("threads", "threads still running after train returned: "
                        + "; ".join(stray[:5]))
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
-    CAPTURED["save_file"](tensors, os.path.join(work, "result.safetensors"))
-    with open(os.path.join(work, "losses.json"), "w") as f:
+    CAPTURED["save_file"](tensors, os.path.join(spec.work_dir, protocol.RESULT))
+    with open(os.path.join(spec.work_dir, protocol.LOSSES), "w") as f:
         json.dump([x if isinstance(x, (bool, int, float)) else str(x) for x in losses], f)
 
 
@@ -91,57 +93,55 @@ def live_threads(before: set[int]) -> list[str]:
 
 # ---------------------------------------------------------------------------- profile
 
-def run_profile(train, config: dict) -> None:
+def run_profile(train, spec: RunSpec) -> None:
     from torch.profiler import ProfilerActivity, profile
 
-    cuda = config["cfg"]["device"] == "cuda"
+    cuda = spec.cfg["device"] == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=activities) as prof:
-        train(config["cfg"], *_inputs(config))
-        _synchronize(config)
+        train(spec.cfg, *_inputs(spec))
+        _synchronize(spec)
     table = None
     averages = prof.key_averages()
     for key in (["self_device_time_total", "self_cuda_time_total"] if cuda else []) + [
             "self_cpu_time_total"]:
         try:
-            table = averages.table(sort_by=key, row_limit=config["profile_top"])
+            table = averages.table(sort_by=key, row_limit=spec.profile_top)
             break
         except (AttributeError, KeyError, ValueError):
             continue
-    with open(os.path.join(config["work_dir"], "profile.txt"), "w") as f:
+    with open(os.path.join(spec.work_dir, protocol.PROFILE_TABLE), "w") as f:
         f.write(table or "")
 
 
 # ---------------------------------------------------------------------------- kernels
 
-def declare_kernels(module, config: dict) -> dict:
+def declare_kernels(module, spec: RunSpec) -> dict:
     """Before `ready`: which slots the solution declares, so the judge can draw inputs for
-    them. {name: callable?} in declared.json; the implementations themselves stay here."""
+    them. {name: callable?} in DECLARED; the implementations themselves stay here."""
     kernels = getattr(module, "KERNELS", None)
     if not isinstance(kernels, dict):
         raise Rejected("kernels", "KERNELS must be a dict {slot: implementation}")
     declared = {str(name): callable(impl) for name, impl in kernels.items()}
-    with open(os.path.join(config["work_dir"], "declared.json"), "w") as f:
+    with open(os.path.join(spec.work_dir, protocol.DECLARED), "w") as f:
         json.dump(declared, f)
     return {str(name): impl for name, impl in kernels.items()}
 
 
-def run_kernels(kernels: dict, config: dict) -> None:
-    work, given = config["work_dir"], config["input_dir"]
-    with open(os.path.join(given, "kernel_cases.json")) as f:
+def run_kernels(kernels: dict, spec: RunSpec) -> None:
+    with open(os.path.join(spec.input_dir, protocol.KERNEL_CASE_META)) as f:
         cases = json.load(f)
-    tensors = CAPTURED["load_file"](os.path.join(given, "kernel_cases.safetensors"))
+    tensors = CAPTURED["load_file"](os.path.join(spec.input_dir, protocol.KERNEL_CASES))
     outputs, infos = {}, []
     for i, meta in enumerate(cases):
         prefix = f"case{i}."
         mine = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        out, info = kernel_calls.call(kernels[meta["slot"]], meta, mine,
-                                      config["cfg"]["device"])
+        out, info = kernel_calls.call(kernels[meta["slot"]], meta, mine, spec.cfg["device"])
         outputs.update({prefix + k: v.contiguous() for k, v in out.items()})
         infos.append(info)
-    _synchronize(config)
-    CAPTURED["save_file"](outputs, os.path.join(work, "kernel_outputs.safetensors"))
-    with open(os.path.join(work, "kernel_info.json"), "w") as f:
+    _synchronize(spec)
+    CAPTURED["save_file"](outputs, os.path.join(spec.work_dir, protocol.KERNEL_OUTPUTS))
+    with open(os.path.join(spec.work_dir, protocol.KERNEL_INFO), "w") as f:
         json.dump(infos, f, default=str)
 
 
@@ -154,10 +154,10 @@ def register_workspace(solution_dir: str) -> None:
     register_package(solution_dir, "submission")
 
 
-def run_script(config: dict) -> None:
+def run_script(spec: RunSpec) -> None:
     import runpy
 
-    script = os.path.join(config["solution_dir"], config["cfg"]["script"])
-    runpy.run_path(script, init_globals={"ARGS": list(config["cfg"]["args"])},
+    script = os.path.join(spec.solution_dir, spec.cfg[protocol.SCRIPT_PATH])
+    runpy.run_path(script, init_globals={"ARGS": list(spec.cfg[protocol.SCRIPT_ARGS])},
                    run_name="__main__")
     sys.stdout.flush()

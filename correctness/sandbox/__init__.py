@@ -9,9 +9,10 @@
                 the run's text the judge shows
     caches      each solution's own compile caches, and a run's private copy of them
 
-The child side (what runs inside) is `correctness.child`. The solution format (directories,
-which program is a preset's reference, result validation) is `correctness.solution`:
-BASELINE_DIR, PROJECT_DIR and reference_dir are re-exported from it here.
+The child side (what runs inside) is `correctness.child`; what both sides say to each other
+is `correctness.protocol`. The solution format (directories, which program is a preset's
+reference, result validation) is `correctness.solution`: BASELINE_DIR, PROJECT_DIR and
+reference_dir are re-exported from it here.
 """
 
 from ..solution import BASELINE_DIR, PROJECT_DIR, reference_dir

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from baseline.ops import SLOTS
 
-from .. import kernel_check
+from .. import kernel_check, protocol
 from .. import static_scan as scanner
 from . import boundary
 from .processes import parent_guard
@@ -51,7 +51,8 @@ def run_solution(solution_dir: str | Path, cfg: dict, inputs: dict, *,
     def read_results(work_fd: int, seconds: float, tail: str) -> RunResult:
         return read_training(work_fd, cfg, seconds, tail)
 
-    return _run(Path(solution_dir), cfg, "train", opts, _inputs_writer(inputs), read_results)
+    return _run(Path(solution_dir), cfg, protocol.TRAIN, opts, _inputs_writer(inputs),
+                read_results)
 
 
 def profile_solution(solution_dir: str | Path, cfg: dict, inputs: dict, top: int = 20, *,
@@ -63,14 +64,15 @@ def profile_solution(solution_dir: str | Path, cfg: dict, inputs: dict, top: int
 
     def read_table(work_fd: int, seconds: float, tail: str) -> RunResult:
         try:
-            text = boundary.read_file(work_fd, "profile.txt", PAYLOAD_LIMIT)
+            text = boundary.read_file(work_fd, protocol.PROFILE_TABLE, PAYLOAD_LIMIT)
         except boundary.BoundaryError as e:
             return reject("protocol", f"said done, but its profile is unreadable: {e}",
                           output_tail=tail)
         table.append(boundary.sanitize(text.decode(errors="replace")))
         return RunResult(ok=True, seconds=seconds, output_tail=tail)
 
-    result = _run(Path(solution_dir), cfg, "profile", opts, _inputs_writer(inputs), read_table)
+    result = _run(Path(solution_dir), cfg, protocol.PROFILE, opts, _inputs_writer(inputs),
+                  read_table)
     if not result.ok:
         return (f"profile failed ({result.check}): {result.message}\n"
                 f"{result.output_tail}").rstrip()
@@ -97,11 +99,11 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
 
     def write_cases(work_fd: int, in_fd: int) -> RunResult | None:
         try:
-            declared = boundary.read_json(work_fd, "declared.json", PAYLOAD_LIMIT)
+            declared = boundary.read_json(work_fd, protocol.DECLARED, PAYLOAD_LIMIT)
         except boundary.BoundaryError as e:
-            return reject("protocol", f"said ready without a readable declared.json: {e}")
+            return reject("protocol", f"said ready without a readable {protocol.DECLARED}: {e}")
         if not isinstance(declared, dict) or len(declared) > MAX_DECLARED:
-            return reject("protocol", "said ready without a readable declared.json")
+            return reject("protocol", f"said ready without a readable {protocol.DECLARED}")
         for name, is_callable in declared.items():
             report = reports[name] = kernel_check.KernelReport(name, device, "float32", seed)
             if name not in SLOTS or is_callable is not True:
@@ -116,7 +118,7 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
     def grade(work_fd: int, seconds: float, tail: str) -> RunResult:
         return _grade_outputs(work_fd, cases, reports, seconds, tail)
 
-    result = _run(Path(solution_dir), {"device": device, "steps": 0}, "kernels", opts,
+    result = _run(Path(solution_dir), {"device": device, "steps": 0}, protocol.KERNELS, opts,
                   write_cases, grade)
     if not result.ok:
         why = f"{result.check}: {result.message}"
@@ -132,14 +134,15 @@ def _grade_outputs(work_fd: int, cases: list, reports: dict, seconds: float,
     from safetensors.torch import load
 
     try:
-        infos = boundary.read_json(work_fd, "kernel_info.json", PAYLOAD_LIMIT)
-        outputs = load(boundary.read_file(work_fd, "kernel_outputs.safetensors",
+        infos = boundary.read_json(work_fd, protocol.KERNEL_INFO, PAYLOAD_LIMIT)
+        outputs = load(boundary.read_file(work_fd, protocol.KERNEL_OUTPUTS,
                                           _output_budget(cases)))
     except (boundary.BoundaryError, SafetensorError) as e:
         return reject("results", f"kernel outputs unreadable: {boundary.sanitize(str(e))}",
                       output_tail=tail)
     if not isinstance(infos, list) or len(infos) != len(cases):
-        return reject("results", "kernel_info.json is not one entry per case", output_tail=tail)
+        return reject("results", f"{protocol.KERNEL_INFO} is not one entry per case",
+                      output_tail=tail)
     for i, (case, info) in enumerate(zip(cases, infos)):
         prefix = f"case{i}."
         mine = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}
@@ -161,13 +164,14 @@ def run_script(solution_dir: str | Path, script: str, args: list[str], device: s
     target = (root / script).resolve()
     if root not in target.parents or not target.is_file():
         return reject("input", f"{script!r} is not a file inside the solution directory")
-    cfg = {"device": device, "steps": 0, "script": target.relative_to(root).as_posix(),
-           "args": [str(a) for a in args]}
+    cfg = {"device": device, "steps": 0,
+           protocol.SCRIPT_PATH: target.relative_to(root).as_posix(),
+           protocol.SCRIPT_ARGS: [str(a) for a in args]}
 
     def finished(work_fd: int, seconds: float, tail: str) -> RunResult:
         return RunResult(ok=True, seconds=seconds, output_tail=tail)
 
-    return _run(root, cfg, "script", Options(run_timeout=run_timeout),
+    return _run(root, cfg, protocol.SCRIPT, Options(run_timeout=run_timeout),
                 lambda work_fd, in_fd: None, finished)
 
 
@@ -210,7 +214,7 @@ def _inputs_writer(inputs: dict):
         flat = {f"init.{k}": v.detach().contiguous() for k, v in inputs["init"].items()}
         flat["tokens"] = inputs["tokens"].contiguous()
         flat["batches"] = inputs["batches"].contiguous()
-        boundary.write_file(in_fd, "inputs.safetensors", save(flat))
+        boundary.write_file(in_fd, protocol.INPUTS, save(flat))
 
     return write
 
@@ -220,8 +224,8 @@ def _write_cases(in_fd: int, cases: list) -> None:
 
     tensors = {f"case{i}.{k}": v.contiguous() for i, case in enumerate(cases)
                for k, v in case.tensors.items()}
-    boundary.write_file(in_fd, "kernel_cases.safetensors", save(tensors))
-    boundary.write_file(in_fd, "kernel_cases.json",
+    boundary.write_file(in_fd, protocol.KERNEL_CASES, save(tensors))
+    boundary.write_file(in_fd, protocol.KERNEL_CASE_META,
                         json.dumps([case.meta for case in cases]).encode())
 
 

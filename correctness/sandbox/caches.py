@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..protocol import CACHE_DIR
 from ..solution import solution_hash
 from . import boundary
 
@@ -39,7 +40,7 @@ def run_caches(own: Path | None, run_root: Path,
                update: bool) -> tuple[dict[str, Path], list[str]]:
     """The run's caches (env var -> directory) from its solution's persistent cache `own`
     (None: the reference program), and notes on what was left out. `update` binds `own`
-    itself; else the copies go under run_root/cache."""
+    itself; else the copies go under run_root/cache (protocol.CACHE_DIR)."""
     if own is not None and update:
         caches = {var: own / sub for var, sub in CACHES.items()}
         for path in caches.values():
@@ -47,8 +48,8 @@ def run_caches(own: Path | None, run_root: Path,
                 boundary.remove_tree(path)  # a run's bind is never where a link points
             path.mkdir(parents=True, exist_ok=True)
         return caches, []
-    (run_root / "cache").mkdir()
-    caches = {var: run_root / "cache" / sub for var, sub in CACHES.items()}
+    (run_root / CACHE_DIR).mkdir()
+    caches = {var: run_root / CACHE_DIR / sub for var, sub in CACHES.items()}
     budget, files, notes = CACHE_BUDGET, CACHE_MAX_FILES, []
     for var, sub in CACHES.items():
         source = own / sub if own is not None else None

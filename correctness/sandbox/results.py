@@ -14,6 +14,7 @@ import torch
 
 from baseline.model import param_shapes
 
+from ..protocol import LOSSES, RESULT
 from ..solution import validate_results
 from . import boundary
 
@@ -56,8 +57,8 @@ def read_training(work_fd: int, cfg: dict, seconds: float, tail: str) -> RunResu
 
     weights_limit = 4 * sum(math.prod(s) for s in param_shapes(cfg).values()) + (1 << 20)
     try:
-        state = load(boundary.read_file(work_fd, "result.safetensors", weights_limit))
-        losses = boundary.read_json(work_fd, "losses.json", 64 * cfg["steps"] + 1024)
+        state = load(boundary.read_file(work_fd, RESULT, weights_limit))
+        losses = boundary.read_json(work_fd, LOSSES, 64 * cfg["steps"] + 1024)
     except boundary.MissingFile:
         return reject("protocol", "said done before its results existed", seconds=seconds,
                       output_tail=tail)

@@ -1,13 +1,14 @@
 """One sandboxed run: its directories, its child process, the protocol, the verdict.
 
-A run has a fresh temporary directory (the run root) holding a fresh COPY of the solution
-(writes to it never reach the next run; the reference program is instead the installed
-baseline package, read-only), a work directory, a HOME and TMPDIR, a private copy of the
-solution's own compile caches, and `in/`, where the judge writes what the child reads
-(harness.json, the inputs, the kernel cases). The child may write only its work directory,
-HOME, TMPDIR, its solution copy and its caches: `in/` is bound read-only, and the root with
-the log is not in its namespaces at all. The judge reads and writes the run root only
-through boundary.py, by descriptors it opened before the child existed.
+A run has a fresh temporary directory (the run root; its layout and file names are
+correctness/protocol.py's) holding a fresh COPY of the solution (writes to it never reach
+the next run; a reference program is instead the installed one, read-only), a work
+directory, a HOME and TMPDIR, a private copy of the solution's own compile caches, and
+`in/`, where the judge writes what the child reads (harness.json: the `RunSpec`; the
+inputs; the kernel cases). The child may write only its work directory, HOME, TMPDIR, its
+solution copy and its caches: `in/` is bound read-only, and the root with the log is not in
+its namespaces at all. The judge reads and writes the run root only through boundary.py, by
+descriptors it opened before the child existed.
 
 The child (`correctness.child.main`) starts in the run's namespaces where the machine
 allows them (isolation.py), with a scrubbed environment, in a new session. Protocol over
@@ -38,7 +39,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import protocol
 from .. import static_scan as scanner
+from ..protocol import RunSpec
 from ..solution import BASELINE_DIR, PROJECT_DIR, is_installed, missing_entry
 from . import boundary, reaper, usage
 from . import isolation as iso
@@ -53,7 +56,11 @@ from .processes import (
 )
 from .results import RunResult, death, parse_message, refusals, reject
 
-CHILD_DIR = Path(__file__).resolve().parents[1] / "child"
+CORRECTNESS_DIR = Path(__file__).resolve().parents[1]
+# What of the judge a child runs (bound read-only in its namespaces): its own code, the
+# protocol it shares with the judge, and the package's __init__ (which imports nothing).
+CHILD_CODE = (CORRECTNESS_DIR / "child", CORRECTNESS_DIR / "protocol.py",
+              CORRECTNESS_DIR / "__init__.py")
 # Passed through from the judge's environment; nothing else (no keys, no seeds) reaches
 # the child. LD_LIBRARY_PATH and CUDA_HOME: where some CUDA installs keep libcuda/ptxas.
 ENV_PASSTHROUGH = ("PATH", "LANG", "CUDA_VISIBLE_DEVICES", "TRITON_INTERPRET",
@@ -120,25 +127,29 @@ class SandboxRun:
     def __init__(self, root: Path, solution_dir: Path, cfg: dict, mode: str, opts: Options):
         self.root, self.cfg, self.mode, self.opts = root, cfg, mode, opts
         self.isolation = choose_isolation(opts)
-        self.work, self.inputs = root / "work", root / "in"
+        self.work, self.inputs = root / protocol.WORK_DIR, root / protocol.IN_DIR
+        self.home, self.tmp = root / protocol.HOME_DIR, root / protocol.TMP_DIR
         self.marker = secrets.token_hex(8)
-        if is_installed(solution_dir):  # a preset's reference program: run in place, read-only
-            self.solution = solution_dir.resolve()
-        else:
-            self.solution = root / "solution"
+        self.copied = not is_installed(solution_dir)  # an installed reference runs in place
+        if self.copied:
+            self.solution = root / protocol.SOLUTION_DIR
             shutil.copytree(solution_dir, self.solution, symlinks=True,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        for sub in ("work", "home", "tmp"):
-            (root / sub).mkdir()
-        own = None if self.solution != root / "solution" else cache_dir(solution_dir)
+        else:
+            self.solution = solution_dir.resolve()
+        for path in (self.work, self.home, self.tmp):
+            path.mkdir()
+        own = cache_dir(solution_dir) if self.copied else None
         # notes: what the judge left out of the run's caches, and why
         self.caches, self.notes = run_caches(own, root, opts.compile_cache == "update")
+        self.readable = self._readable()
+        self.layout = self._layout()
         # Opened now, before any child exists: from here on the judge touches the run root
         # only through these descriptors (boundary.py).
         self.root_fd = boundary.open_dir(root)
-        self.work_fd = boundary.open_dir("work", self.root_fd)
-        self.in_fd = boundary.make_dir(self.root_fd, "in", 0o755)
-        self.log_fd = boundary.create_file(self.root_fd, "output.log", os.O_RDWR, 0o600)
+        self.work_fd = boundary.open_dir(protocol.WORK_DIR, self.root_fd)
+        self.in_fd = boundary.make_dir(self.root_fd, protocol.IN_DIR, 0o755)
+        self.log_fd = boundary.create_file(self.root_fd, protocol.LOG, os.O_RDWR, 0o600)
         self.refused: list[dict] = []
         self.refused_count = 0
         self.error: dict | None = None
@@ -165,7 +176,7 @@ class SandboxRun:
         status_r, status_w = os.pipe()
         control_r, control_w = os.pipe()
         info_r, info_w = os.pipe()
-        self._write_config(status_w, control_r)
+        self._write_spec(status_w, control_r)
         proc = subprocess.Popen(
             self._argv(info_w), cwd=self.work, env=self._env(), stdin=subprocess.DEVNULL,
             stdout=self.log_fd, stderr=subprocess.STDOUT,
@@ -186,34 +197,39 @@ class SandboxRun:
 
     def _argv(self, info_fd: int) -> list[str]:
         argv = [sys.executable, "-I", "-B", "-u", "-c", BOOT.format(str(PROJECT_DIR)),
-                str(self.inputs / "harness.json")]  # -u: prints reach the log before a kill
+                str(self.inputs / protocol.HARNESS)]  # -u: prints reach the log before a kill
         if self.isolation.kind != "namespaces":
             return reaper.command(argv)  # every process of the run found and killed at done
-        return iso.command(self.isolation, argv, self._layout(), info_fd)
+        return iso.command(self.isolation, argv, self.layout, info_fd)
+
+    def _readable(self) -> list[str]:
+        """What the child reads besides the system and its own directories: the interpreter
+        and its libraries, the baseline, the child's code (and our kernels when allowed).
+        The one list behind the namespaces' read-only binds, the Landlock rules and the
+        audit hook's read roots."""
+        roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site_dirs(),
+                 str(BASELINE_DIR), *map(str, CHILD_CODE)]
+        if self.opts.allow_library:
+            roots.append(str(PROJECT_DIR / "kernels"))
+        return roots
 
     def _layout(self) -> iso.Layout:
         """What the run sees: bound by bwrap, or as Landlock rules (isolation.py)."""
-        read_only = [sys.prefix, sys.base_prefix, sys.exec_prefix, *site_dirs(),
-                     str(BASELINE_DIR), str(CHILD_DIR), str(CHILD_DIR.parent / "__init__.py"),
-                     str(self.inputs), *_cuda_paths()]
-        if self.opts.allow_library:
-            read_only.append(str(PROJECT_DIR / "kernels"))
-        return iso.Layout(read_only=read_only, writable=self._writable(),
-                          work_dir=str(self.work), cuda=self.cfg.get("device") == "cuda")
+        return iso.Layout(read_only=[*self.readable, str(self.inputs), *_cuda_paths()],
+                          writable=self._writable(), work_dir=str(self.work),
+                          cuda=self.cfg.get("device") == "cuda")
 
     def _writable(self) -> list[str]:
         """What the child may write: its work dir, HOME, TMPDIR, its copy of the solution
         and its caches; never the run root (the log the judge reads, in/)."""
-        own = [self.work, self.root / "home", self.root / "tmp"]
-        if self.solution == self.root / "solution":
-            own.append(self.solution)
+        own = [self.work, self.home, self.tmp] + ([self.solution] if self.copied else [])
         return [*map(str, own), *map(str, self.caches.values())]
 
     def _protocol(self, proc, reader, control_w: int, info_r: int, before_go: BeforeGo):
         """(phase, last event, parent's go->done seconds or None, an early verdict)."""
-        event = self._await(reader, time.monotonic() + self.opts.setup_timeout, "ready")
+        event = self._await(reader, time.monotonic() + self.opts.setup_timeout, protocol.READY)
         self._find_namespace(info_r)
-        if event != "ready":
+        if event != protocol.READY:
             return "setup", self._settle(proc, event), None, None
         try:
             early = before_go(self.work_fd, self.in_fd)
@@ -223,8 +239,8 @@ class SandboxRun:
             return "setup", event, None, early
         meter = usage.start(proc.pid)  # the run's processes and the machine's CPUs at go
         start, started_at = time.perf_counter(), time.time()
-        os.write(control_w, b"go\n")
-        event = self._await(reader, time.monotonic() + self.opts.run_timeout, "done")
+        os.write(control_w, protocol.GO)
+        event = self._await(reader, time.monotonic() + self.opts.run_timeout, protocol.DONE)
         seconds = time.perf_counter() - start
         self.usage = meter.stop()  # before the kill: the run's processes still exist
         self.window = (started_at, time.time())
@@ -279,9 +295,9 @@ class SandboxRun:
             if line == "":
                 return "eof"
             kind, _, payload = line.partition(" ")
-            if kind == "refused":
+            if kind == protocol.REFUSED:
                 self._refusal(payload)
-            elif kind == "error":
+            elif kind == protocol.ERROR:
                 self.error = parse_message(payload)
                 return "error"
             elif kind == expected and not payload:
@@ -302,7 +318,7 @@ class SandboxRun:
         with contextlib.suppress(ChannelError):
             while (line := reader.next_line(time.monotonic() + 1.0)) not in (None, ""):
                 kind, _, payload = line.partition(" ")
-                if kind == "refused":
+                if kind == protocol.REFUSED:
                     self._refusal(payload)
 
     def _verdict(self, proc, phase: str, event: str, seconds: float | None,
@@ -311,14 +327,14 @@ class SandboxRun:
         if self.refused:
             return reject("forbidden_call", refusals(self.refused, self.refused_count),
                           output_tail=tail, refused=self.refused)
-        if event == "done":
+        if event == protocol.DONE:
             try:
                 return after_done(self.work_fd, seconds, tail)
             except boundary.BoundaryError as e:
                 return reject("results", str(e), seconds=seconds, output_tail=tail)
         if event == "timeout":
             limit = self.opts.setup_timeout if phase == "setup" else self.opts.run_timeout
-            said = "ready" if phase == "setup" else "done"
+            said = protocol.READY if phase == "setup" else protocol.DONE
             return reject(f"{phase}_timeout", f"no {said} within {limit:g} s", output_tail=tail)
         if event in ("error", "garbage"):
             return reject(str(self.error.get("check", "crash")),
@@ -337,7 +353,7 @@ class SandboxRun:
         env = {k: os.environ[k] for k in ENV_PASSTHROUGH if k in os.environ}
         env.setdefault("PATH", "/usr/bin:/bin")
         env.update({
-            "HOME": str(self.root / "home"), "TMPDIR": str(self.root / "tmp"),
+            "HOME": str(self.home), "TMPDIR": str(self.tmp),
             "USER": "sandbox", "LOGNAME": "sandbox",  # getpass without a passwd entry
             "TORCHINDUCTOR_COMPILE_THREADS": "1",  # no compile worker pool outliving done
         })
@@ -346,31 +362,24 @@ class SandboxRun:
         env.update({var: str(path) for var, path in self.caches.items()})
         return env
 
-    def _write_config(self, status_w: int, control_r: int) -> None:
+    def _write_spec(self, status_w: int, control_r: int) -> None:
         blocked = list(BLOCKED_PACKAGES) + ([] if self.opts.allow_library else ["kernels"])
-        kernels_dir = str(PROJECT_DIR / "kernels")
-        read_roots = [sys.prefix, sys.base_prefix, sys.exec_prefix, str(BASELINE_DIR),
-                      str(CHILD_DIR), str(self.root), *READ_ROOTS_SYSTEM, *site_dirs()]
-        if self.opts.allow_library:
-            read_roots.append(kernels_dir)
         cuda = self.cfg.get("device") == "cuda"
-        config = {
-            "mode": self.mode, "cfg": self.cfg, "solution_dir": str(self.solution),
-            "work_dir": str(self.work), "input_dir": str(self.inputs),
-            "status_fd": status_w, "control_fd": control_r,
-            "blocked": blocked, "audit": self.opts.audit,
-            "preimport": scanner.preimports(self.solution),
-            "read_roots": read_roots,
-            "write_roots": [*self._writable(), "/dev/null"],
-            "deny_roots": [str(PROJECT_DIR / d) for d in (*BLOCKED_PACKAGES, "results")],
-            "untrusted_roots": [str(self.root), str(self.solution), str(BASELINE_DIR),
-                                kernels_dir],
-            "memory_limit": None if cuda else self.opts.memory_limit,
-            "file_size_limit": FILE_SIZE_LIMIT, "profile_top": self.opts.profile_top,
-            "confinement": iso.landlock_rules(self._layout())
-            if self.isolation.kind == "landlock" else None,
-        }
-        boundary.write_file(self.in_fd, "harness.json", json.dumps(config).encode())
+        spec = RunSpec(
+            mode=self.mode, cfg=self.cfg, solution_dir=str(self.solution),
+            work_dir=str(self.work), input_dir=str(self.inputs),
+            status_fd=status_w, control_fd=control_r, blocked=blocked,
+            audit=self.opts.audit, preimport=scanner.preimports(self.solution),
+            read_roots=[*self.readable, str(self.root), *READ_ROOTS_SYSTEM],
+            write_roots=[*self._writable(), "/dev/null"],
+            deny_roots=[str(PROJECT_DIR / d) for d in (*BLOCKED_PACKAGES, "results")],
+            untrusted_roots=[str(self.root), str(self.solution), str(BASELINE_DIR),
+                             str(PROJECT_DIR / "kernels")],
+            memory_limit=None if cuda else self.opts.memory_limit,
+            file_size_limit=FILE_SIZE_LIMIT, profile_top=self.opts.profile_top,
+            confinement=iso.landlock_rules(self.layout)
+            if self.isolation.kind == "landlock" else None)
+        boundary.write_file(self.in_fd, protocol.HARNESS, spec.to_json())
 
 
 def site_dirs() -> list[str]:
