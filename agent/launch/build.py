@@ -17,9 +17,10 @@ from agent.launch import project_harness
 from agent.policies.models import DEFAULT_MAX_TOKENS, TABLE, ModelCaps, UnknownModel, settings
 from agent.policies.prices import price_for
 from agent.session.budget import CACHE_TTLS, FREE, Budgets
+from agent.session.harness import Harness
 from agent.session.loop import Session
 from agent.session.policy import Policy
-from agent.session.resume import ResumeError, read_start
+from agent.session.resume import ResumeError, read_config
 from agent.session.run_config import RunConfig, new_run_id
 from agent.session.run_dir import RunDir
 
@@ -152,21 +153,29 @@ def resolve_run(runs_dir: str | Path, run: str) -> RunDir:
     raise ConfigError(f"no run {run!r}: give a run id under {runs_dir}/ or a run directory")
 
 
-def start_session(runs_dir: str | Path, config: RunConfig, policy: Policy,
+def start_session(runs_dir: str | os.PathLike, config: RunConfig, *,
+                  policy: Policy | None = None, harness: Harness | None = None,
+                  max_retries: int | None = None,
                   on_event: Callable[[dict], None] | None = None) -> Session:
-    """A new session on the project's judge, clock and records."""
-    return Session.start(runs_dir, config, policy, project_harness.ProjectHarness(),
+    """A new session in runs_dir/<run id>/: the way every caller starts one. `policy`: the
+    one the config names unless given (an Inspect model is); `harness`: the project's
+    unless given (a sweep's and the Inspect task's gate theirs, agent/launch/gate.py)."""
+    if policy is None:
+        policy = make_policy(config, max_retries)
+    return Session.start(runs_dir, config, policy, harness or project_harness.ProjectHarness(),
                          on_event=on_event)
 
 
-def resume_session(run_dir: RunDir, max_retries: int | None = None,
+def resume_session(run_dir: str | os.PathLike, *, harness: Harness | None = None,
+                   max_retries: int | None = None,
                    on_event: Callable[[dict], None] | None = None) -> Session:
-    """The session in run_dir continued, with the policy and task text it started with;
-    ResumeError (agent.session.resume) when it cannot be."""
-    start = read_start(run_dir)
-    config = RunConfig.from_dict(start["config"])
+    """The session in run_dir continued after its last complete turn, with the policy and
+    task text it started with: the way every caller resumes one. `harness` as for
+    start_session. ResumeError (agent.session.resume) when it cannot be continued."""
+    run_dir = RunDir(run_dir)
+    config = read_config(run_dir)
     if config.policy == "inspect":
         raise ResumeError(f"run {run_dir.run_id} ran under Inspect AI: continue it there "
                           f"(inspect eval-retry), not with --resume")
-    policy = make_policy(config, max_retries)
-    return Session.resume(run_dir, policy, project_harness.ProjectHarness(), on_event=on_event)
+    return Session.resume(run_dir, make_policy(config, max_retries),
+                          harness or project_harness.ProjectHarness(), on_event=on_event)

@@ -38,6 +38,7 @@ except ImportError as e:  # the optional extra
         from None
 
 from agent.launch import project_harness
+from agent.launch.build import start_session
 from agent.launch.gate import GatedHarness, ProcessGate
 from agent.policies.inspect_policy import InspectPolicy
 from agent.policies.prices import PRICES, parse_price
@@ -96,9 +97,9 @@ def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int |
                            preset=preset, device=device, budgets=budgets_from_limits(
                                max_device_s), price=_price(str(model), price),
                            eval_rounds=eval_rounds, results_dir=results_dir, **optional)
-        harness = gated_harness()
         session = await anyio.to_thread.run_sync(
-            lambda: Session.start(runs_dir, config, InspectPolicy(model), harness),
+            lambda: start_session(runs_dir, config, policy=InspectPolicy(model),
+                                  harness=gated_harness()),
             abandon_on_cancel=False)
         _SESSIONS[config.run_id] = session
         state.store.set("run_id", config.run_id)

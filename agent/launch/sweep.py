@@ -138,19 +138,14 @@ class _Progress(_Teller):
 
 # ---------------------------------------------------------------------------- a session
 
-def _open(status: str, runs_dir: Path, planned: PlannedRun, harness, on_event):
-    from agent.launch.build import make_policy
-    from agent.session.loop import Session
-    from agent.session.resume import read_start
-    from agent.session.run_config import RunConfig
+def _open(status: str, runs: Path, planned: PlannedRun, harness, on_event):
+    from agent.launch.build import resume_session, start_session
 
-    if status == "resume":  # as agent.launch.build.resume_session, on the leased harness
-        run_dir = RunDir.of(runs_dir, planned.run_id)
-        policy = make_policy(RunConfig.from_dict(read_start(run_dir)["config"]))
-        return Session.resume(run_dir, policy, harness, on_event=on_event)
-    RunDir.of(runs_dir, planned.run_id).clear()  # what a start killed before its first event left
-    return Session.start(runs_dir, planned.config, make_policy(planned.config), harness,
-                         on_event=on_event)
+    run_dir = RunDir.of(runs, planned.run_id)
+    if status == "resume":
+        return resume_session(run_dir, harness=harness, on_event=on_event)
+    run_dir.clear()  # what a start killed before its first event left
+    return start_session(runs, planned.config, harness=harness, on_event=on_event)
 
 
 def session_task(planned: PlannedRun, runs_dir: str, harness_factory: Callable,

@@ -220,7 +220,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         with _usage_errors():
             run_dir = resolve_run(args.runs_dir, args.resume)
-            session = resume_session(run_dir, args.max_retries, on_event=print_event)
+            session = resume_session(run_dir, max_retries=args.max_retries,
+                                     on_event=print_event)
         return run_session(session)
     return run_session(start_session(args))
 
@@ -239,4 +240,4 @@ def start_session(args: argparse.Namespace, banner: str | None = None):
     if banner:
         console.print(f"{banner}: policy {config.policy} on preset {config.preset}, device "
                       f"{config.device}; run {config.run_id}", markup=False)
-    return build.start_session(args.runs_dir, config, policy, on_event=print_event)
+    return build.start_session(args.runs_dir, config, policy=policy, on_event=print_event)

@@ -61,10 +61,10 @@ def test_claude_without_a_key_and_unknown_runs_are_config_errors(monkeypatch, tm
 def test_agent_imports_nothing_of_the_command_line():
     root = Path(agent.__file__).parent
     found = []
-    for path in sorted(root.glob("*.py")):
+    for path in sorted(root.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            found += [f"{path.name}: {n}" for n in names
+            found += [f"{path.relative_to(root)}: {n}" for n in names
                       if any(n == m or n.startswith(m + ".") for m in CLI_MODULES)]
     assert found == []
