@@ -12,7 +12,8 @@ dead. The harness, never the solution, evaluates the returned weights on it.
 Checks, in order (the first failure is `rejected_by`): static_scan, kernels (when the
 solution declares KERNELS), the sandboxed run itself (its RunResult.check on failure),
 results (names/shapes/dtypes/one loss per step), finite, then the three calibrated metrics
-of `tolerances.METRIC_DOCS`: heldout_loss, weights, trajectory.
+of `tolerances.METRIC_DOCS`: heldout_loss, weights, trajectory. The scan runs once per
+check, here: the candidate's sandboxed runs (kernels, training) are told it was scanned.
 """
 
 from __future__ import annotations
@@ -151,11 +152,12 @@ def check_training(solution_dir: str | Path, preset: str, device: str, *,
     default it is secret and discarded. `static_scan=False` exists only for tests of the
     runtime defences. `tolerances`: where the thresholds are looked up (default: the
     source the command selected)."""
-    reference = reference_dir(preset)
+    track = baseline.get_preset(preset)
+    reference = reference_dir(track)
     if quick:
-        preset, device = "tiny", "cpu"
+        preset, device, track = "tiny", "cpu", baseline.get_preset("tiny")
     table = (tolerances or tolerance_table.current()).thresholds(preset, device)
-    cfg = baseline.get_preset(preset).to_cfg(device)
+    cfg = track.to_cfg(device)
     verdict = TrainingVerdict(False, [], None, preset, device, seed_hidden=seed is None)
 
     def reject(check: Check) -> TrainingVerdict:
@@ -169,9 +171,10 @@ def check_training(solution_dir: str | Path, preset: str, device: str, *,
             return reject(Check("static_scan", False, len(findings), 0,
                                 "; ".join(str(f) for f in findings[:10])))
         verdict.checks.append(Check("static_scan", True, 0, 0, "no findings"))
+    # the candidate's runs below: scanned above (or, in tests, not at all)
     if kernel_checks:
         verdict.kernel_reports = check_solution_kernels(
-            solution_dir, device, allow_library=allow_library, static_scan=static_scan)
+            solution_dir, device, allow_library=allow_library, static_scan=False)
         failures = kernel_failures(verdict.kernel_reports)
         if failures:
             n_failed = sum(not r.get("passed") for r in verdict.kernel_reports.values())
@@ -183,7 +186,7 @@ def check_training(solution_dir: str | Path, preset: str, device: str, *,
     inputs = baseline.make_inputs(cfg, secrets.randbits(63) if seed is None else seed)
     timeout = run_timeout(preset)
     verdict.cand = run_solution(solution_dir, cfg, inputs, allow_library=allow_library,
-                                static_scan=static_scan, run_timeout=timeout)
+                                static_scan=False, run_timeout=timeout)
     if not verdict.cand.ok:
         return reject(Check(verdict.cand.check or "run", False, detail=verdict.cand.message))
     verdict.ref = run_solution(reference, cfg, inputs, run_timeout=timeout)

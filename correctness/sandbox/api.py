@@ -44,7 +44,9 @@ def run_solution(solution_dir: str | Path, cfg: dict, inputs: dict, *,
     reaches a later run; "update" lets it write them: only for untimed warm-up runs on
     inputs of their own seed. The reference program has none.
     `isolation`: None (the machine's best), or "process" / "namespaces" to insist.
-    `static_scan=False` and `audit=False` exist for tests of the defences behind them."""
+    `static_scan=False`: the caller scanned this directory already (the training check
+    scans once for all its runs), or a test of the defences behind the scan; `audit=False`
+    exists for tests of the defences behind the hook."""
     opts = Options(setup_timeout, run_timeout, allow_library, static_scan, audit, memory_limit,
                    compile_cache, isolation=isolation)
 
@@ -87,8 +89,8 @@ def check_solution_kernels(solution_dir: str | Path, device: str, *,
     says which slots it declares, the judge draws their cases, the child only calls the
     implementations on them, and the judge grades the returned tensors here.
     {slot: KernelReport.to_dict()}; {} if it declares none. A run that fails as a whole
-    gives {"*": {"passed": False, "failures": [why]}}. `static_scan=False` and
-    `audit=False` exist for tests of the defences behind them."""
+    gives {"*": {"passed": False, "failures": [why]}}. `static_scan` and `audit` as in
+    run_solution."""
     if not scanner.declares_kernels(solution_dir):
         return {}
     seed = kernel_check.new_seed() if seed is None else seed

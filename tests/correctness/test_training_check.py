@@ -178,3 +178,43 @@ def test_the_quick_check_judges_against_the_tracks_own_reference(monkeypatch, ti
     assert (verdict.preset, verdict.device) == ("tiny", "cpu")
     assert ran == [Path(candidate), reference_dir("range")]
     assert reference_dir("range") != BASELINE_DIR
+
+
+class _FakeRun:
+    """The sandbox's run of one program, faked where the process would start: what the
+    scan-once test counts happens before it. Training gives back the initial weights."""
+
+    def __init__(self, root, solution_dir, cfg, mode, opts):
+        self.cfg, self.mode = cfg, mode
+
+    def run(self, before_go, after_done) -> RunResult:
+        if self.mode != "train":
+            return RunResult(ok=True, seconds=1.0)  # a kernel check that declared none
+        return RunResult(ok=True, seconds=1.0, state_dict=baseline.make_init(self.cfg, 0),
+                         losses=[1.0] * self.cfg["steps"])
+
+
+def test_one_check_scans_the_candidate_once_and_resolves_its_preset_once(
+        monkeypatch, write_solution, short_cfg, short_inputs):
+    """The check's own scan is the candidate's only one: its kernel-check run and its
+    training run are told it was scanned. A direct sandbox call still scans what it runs."""
+    from correctness import static_scan
+    from correctness.sandbox import api, check_solution_kernels, run_solution
+
+    scanned, resolved = [], []
+    real_scan, real_preset = static_scan.scan, baseline.get_preset
+    monkeypatch.setattr(static_scan, "scan",
+                        lambda d, **kw: scanned.append(Path(d)) or real_scan(d, **kw))
+    monkeypatch.setattr(baseline, "get_preset",
+                        lambda name: resolved.append(name) or real_preset(name))
+    monkeypatch.setattr(api, "SandboxRun", _FakeRun)
+    candidate = write_solution("KERNELS = {}\n\n\ndef train(cfg, init, tokens, batches):\n"
+                               "    pass\n")
+    verdict = check_training(candidate, "tiny", "cpu")
+    assert verdict.passed, verdict.message
+    assert scanned.count(candidate) == 1, scanned
+    assert resolved == ["tiny"]
+    scanned.clear()
+    assert run_solution(candidate, short_cfg, short_inputs).ok
+    assert check_solution_kernels(candidate, "cpu") == {}
+    assert scanned == [candidate, candidate]
