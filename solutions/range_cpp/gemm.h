@@ -9,10 +9,10 @@
 // no packing: every operand of this step is at most 512 KB, within one core's L2).
 //
 // Attention's products are causal. `Span` cuts each row block's k range to where A can be
-// nonzero (A is P or dS, zero above the diagonal: lower) or to where A^T can (upper), and
-// `tri` skips, for a block of VW columns, the rows above it (S = Q K^T and dP = dY V^T,
-// whose entries above the diagonal are never read). Both leave results exactly as the
-// full products would: the skipped terms are exact zeros.
+// nonzero (lower: A(i, k) = 0 for k > i; upper: for k < i), and `tri` computes, of each
+// block of VW columns, only the rows up to its last column (S^T = K Q^T and dP^T = V dY^T,
+// whose entries below the diagonal are never read). The spans leave results exactly as
+// the full products would: the skipped terms are exact zeros.
 #pragma once
 
 #include <algorithm>
@@ -93,11 +93,12 @@ inline void tail(int rows, View A, int i0, Span span, int K, const float* B, lon
   tile<MR, NV>(A, i0, k0, k1, B, ldb, j0, C, ldc, in);
 }
 
+// Rows [0, m) of the NV vectors of columns from j0.
 template <int NV>
-void column_block(int row0, int m, int K, View A, Span span, const float* B, long ldb, int j0,
-                  float* C, long ldc, Init in) {
+void column_block(int m, int K, View A, Span span, const float* B, long ldb, int j0, float* C,
+                  long ldc, Init in) {
   constexpr int MR = ACC / NV > 0 ? ACC / NV : 1;
-  int i = row0;
+  int i = 0;
   for (; i + MR <= m; i += MR) {
     int k0, k1;
     k_range(span, i, MR, K, k0, k1);
@@ -114,7 +115,7 @@ inline void scalar_columns(int j0, int m, int n, int K, View A, Span span, bool 
     int k0, k1;
     k_range(span, i, 1, K, k0, k1);
     for (int j = j0; j < n; ++j) {
-      if (tri && i < j) continue;
+      if (tri && i > j) continue;
       float s = in.bias ? in.bias[j] : 0.0f;
       if (in.init) s += in.init[i * in.ldi + j];
       for (int k = k0; k < k1; ++k) s += A.a[i * A.rs + k * A.cs] * B[k * ldb + j];
@@ -124,12 +125,12 @@ inline void scalar_columns(int j0, int m, int n, int K, View A, Span span, bool 
 }
 
 template <int NV>
-inline void dispatch(int nv, int row0, int m, int K, View A, Span span, const float* B, long ldb,
-                     int j0, float* C, long ldc, Init in) {
+inline void dispatch(int nv, int m, int K, View A, Span span, const float* B, long ldb, int j0,
+                     float* C, long ldc, Init in) {
   if (nv == NV) {
-    column_block<NV>(row0, m, K, A, span, B, ldb, j0, C, ldc, in);
+    column_block<NV>(m, K, A, span, B, ldb, j0, C, ldc, in);
   } else if constexpr (NV > 1) {
-    dispatch<NV - 1>(nv, row0, m, K, A, span, B, ldb, j0, C, ldc, in);
+    dispatch<NV - 1>(nv, m, K, A, span, B, ldb, j0, C, ldc, in);
   }
 }
 
@@ -139,7 +140,7 @@ inline void gemm(int m, int n, int K, View A, const float* B, long ldb, float* C
   int j = 0;
   while (n - j >= VW) {
     int nv = tri ? 1 : std::min((n - j) / VW, NV_MAX);
-    dispatch<NV_MAX>(nv, tri ? j : 0, m, K, A, span, B, ldb, j, C, ldc, in);
+    dispatch<NV_MAX>(nv, tri ? std::min(m, j + VW) : m, K, A, span, B, ldb, j, C, ldc, in);
     j += nv * VW;
   }
   if (j < n) scalar_columns(j, m, n, K, A, span, tri, B, ldb, C, ldc, in);

@@ -145,33 +145,7 @@ inline void gelu_backward(const float* h, long n, float* d) {
   }
 }
 
-// ---------------------------------------------------------------------------- softmax rows
-
-// Row t of a causal (T x T) score matrix, in place: entries 0..t become
-// softmax(scale * row), entries past t become 0 (later products read them as zeros).
-inline void causal_softmax_row(float* row, int t, int T, float scale) {
-  const int n = t + 1;
-  const vf lane = iota();
-  const vf low = splat(-INFINITY);
-  vf mv = low;
-  int j = 0;
-  for (; j + VW <= T && j < n; j += VW) mv = vmax(mv, lane + float(j) < float(n) ? load(row + j) : low);
-  float mx = hmax(mv);
-  for (int k = j; k < n; ++k) mx = row[k] > mx ? row[k] : mx;
-  vf sv{};
-  for (j = 0; j + VW <= T && j < n; j += VW) {
-    vf e = vexp(scale * (load(row + j) - mx));
-    e = lane + float(j) < float(n) ? e : vf{};
-    sv += e;
-    store(row + j, e);
-  }
-  float s = hsum(sv);
-  for (int k = j; k < n; ++k) s += row[k] = std::exp(scale * (row[k] - mx));
-  float inv = 1.0f / s;
-  for (int k = 0; k < j; k += VW) store(row + k, load(row + k) * inv);
-  for (int k = j; k < n; ++k) row[k] *= inv;
-  for (int k = j > n ? j : n; k < T; ++k) row[k] = 0.0f;
-}
+// ---------------------------------------------------------------------------- cross-entropy
 
 // One row of logits (V) -> its loss, lse - x[y], and in place the gradient of the mean
 // loss over `count` tokens: (softmax - onehot(y)) / count.

@@ -1,12 +1,13 @@
 // Phase timers of the step, compiled in only with -DRANGE_PROFILE (solution.build(
 // profile=True)); otherwise every call below is empty and inlined away. Each thread adds
-// the wall time since its previous lap to the phase that just ended; the sums over
-// threads are the step's CPU seconds by phase, WAIT being the time a thread waited at a
-// barrier for the other.
+// its own CPU time since its previous lap to the phase that just ended (CPU time, not wall:
+// on a shared machine a preempted thread's wait would land in whatever phase it was in);
+// WAIT is the CPU time a thread spent in a barrier waiting for the other.
 #pragma once
 
 #include <array>
-#include <chrono>
+#include <time.h>
+
 #include <string>
 #include <vector>
 
@@ -31,15 +32,19 @@ class Laps {
  public:
   explicit Laps(int tid) : tid_(tid < MAX_THREADS ? tid : MAX_THREADS - 1), last_(now()) {}
   void lap(Phase p) {
-    auto t = now();
-    phase_totals[tid_][p] += std::chrono::duration<double>(t - last_).count();
+    double t = now();
+    phase_totals[tid_][p] += t - last_;
     last_ = t;
   }
 
  private:
-  static std::chrono::steady_clock::time_point now() { return std::chrono::steady_clock::now(); }
+  static double now() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+  }
   int tid_;
-  std::chrono::steady_clock::time_point last_;
+  double last_;
 };
 
 inline std::vector<double> phase_sums() {

@@ -8,15 +8,16 @@
 #include <cstring>
 
 #if defined(__AVX512F__)
-constexpr int VW = 16;
+#define RANGE_VW 16
 constexpr int ACC = 24;  // accumulator registers a GEMM tile may hold (of 32)
 #elif defined(__AVX__)
-constexpr int VW = 8;
+#define RANGE_VW 8
 constexpr int ACC = 12;  // of 16
 #else
-constexpr int VW = 4;
+#define RANGE_VW 4
 constexpr int ACC = 8;
 #endif
+constexpr int VW = RANGE_VW;
 
 typedef float vf __attribute__((vector_size(VW * sizeof(float))));
 typedef int32_t vi __attribute__((vector_size(VW * sizeof(int32_t))));
@@ -40,18 +41,35 @@ inline vf iota() {
   return v;
 }
 
-// Lane sums and maxima in a fixed lane order, so a result never depends on the width's
-// grouping beyond the vector accumulation that precedes it.
+typedef float f8 __attribute__((vector_size(8 * sizeof(float))));
+typedef float f4 __attribute__((vector_size(4 * sizeof(float))));
+
+// One lane from all VW by halving (lane i with lane i + w/2, for w = VW, ..., 2): a fixed
+// tree of log2(VW) shuffles instead of VW - 1 dependent scalar steps.
+template <class Op>
+inline float reduce(vf v, Op op) {
+#if RANGE_VW == 16
+  f8 v8 = op(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7),
+             __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
+#elif RANGE_VW == 8
+  f8 v8 = v;
+#endif
+#if RANGE_VW >= 8
+  f4 v4 = op(__builtin_shufflevector(v8, v8, 0, 1, 2, 3), __builtin_shufflevector(v8, v8, 4, 5, 6, 7));
+#else
+  f4 v4 = v;
+#endif
+  v4 = op(v4, __builtin_shufflevector(v4, v4, 2, 3, 0, 1));
+  v4 = op(v4, __builtin_shufflevector(v4, v4, 1, 0, 3, 2));
+  return v4[0];
+}
+
 inline float hsum(vf v) {
-  float s = v[0];
-  for (int i = 1; i < VW; ++i) s += v[i];
-  return s;
+  return reduce(v, [](auto a, auto b) { return a + b; });
 }
 
 inline float hmax(vf v) {
-  float m = v[0];
-  for (int i = 1; i < VW; ++i) m = v[i] > m ? v[i] : m;
-  return m;
+  return reduce(v, [](auto a, auto b) { return a > b ? a : b; });
 }
 
 inline vf vmax(vf a, vf b) { return a > b ? a : b; }

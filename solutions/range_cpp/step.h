@@ -11,6 +11,9 @@
 #include "profile.h"
 #include "train.h"
 
+// Tokens per block of the head (a block's logits: 64 x 256 floats, 64 KB, within L2).
+constexpr int HEAD_ROWS = 64;
+
 struct BlockW {
   float *ln1w, *ln1b, *qkvw, *qkvb, *projw, *projb, *ln2w, *ln2b, *fcw, *fcb, *mprojw, *mprojb;
 };
@@ -104,8 +107,8 @@ struct Half {
   int seq0 = 0, nseq = 0, M = 0;
   std::vector<float*> res;  // residual stream entering block l (l = L: entering ln_f)
   std::vector<LayerActs> acts;
-  float *xf, *meanf, *rstdf, *logits;      // logits become dlogits in place
-  float *dres, *dtmp, *dqkv, *dbig, *kt, *ds;  // gradients and attention scratch
+  float *xf, *meanf, *rstdf, *logits;      // logits: a block's (HEAD_ROWS, V), then its gradient
+  float *dres, *dtmp, *dqkv, *dbig, *tr, *dt;  // gradients and attention scratch
   std::vector<int32_t> x, y;               // input and target ids
   float* grad_flat = nullptr;
   Weights grad{};
@@ -121,9 +124,9 @@ struct Half {
       h.acts.push_back({take(M * C), take(M), take(M), take(3 * M * C),
                         take(long(nseq) * c.H * T * T), take(M * C), take(M * C), take(M * C),
                         take(M), take(M), take(4 * M * C), take(4 * M * C)});
-    h.xf = take(M * C), h.meanf = take(M), h.rstdf = take(M), h.logits = take(M * c.vocab);
+    h.xf = take(M * C), h.meanf = take(M), h.rstdf = take(M), h.logits = take(long(HEAD_ROWS) * c.vocab);
     h.dres = take(M * C), h.dtmp = take(M * C), h.dqkv = take(3 * M * C);
-    h.dbig = take(4 * M * C), h.kt = take(C * T), h.ds = take(T * T);
+    h.dbig = take(4 * M * C), h.tr = take(C * T), h.dt = take(T * T);
     h.x.resize(M), h.y.resize(M);
     return h;
   }
@@ -151,7 +154,7 @@ struct Half {
       laps.lap(LINEAR_FWD);
       for (int s = 0; s < nseq; ++s)
         attention_forward(A.qkv + 3L * s * T * C, T, C, H, A.P + long(s) * H * T * T,
-                          A.y + long(s) * T * C, kt);
+                          A.y + long(s) * T * C, tr);
       laps.lap(ATTN_FWD);
       gemm(M, C, C, View{A.y, C, 1}, wt.h[l][1], C, A.mid, C, {res[l], C, b.projb});
       laps.lap(LINEAR_FWD);
@@ -167,21 +170,34 @@ struct Half {
     }
     layer_norm_forward(res[c.L], w.lnfw, w.lnfb, M, C, c.ln_eps, xf, meanf, rstdf);
     laps.lap(LN);
-    gemm(M, c.vocab, C, View{xf, C, 1}, wt.wte, c.vocab, logits, c.vocab);  // tied head
-    laps.lap(HEAD_FWD);
-    const float inv_count = 1.0f / float(c.B * T);
+  }
+
+  // The tied head, the loss and the head's backward, HEAD_ROWS tokens at a time, so a
+  // block's logits stay in cache from the product that makes them to the two that read
+  // their gradient: -> loss, dtmp (the gradient of ln_f's output), the head's share of
+  // d wte (the embedding's is added at the end of backward).
+  void head(const Config& c, const Weights& w, const Transposed& wt, Laps& laps) {
+    const int C = c.C, V = c.vocab;
+    const float inv_count = 1.0f / float(c.B * c.T);
     loss = 0.0;
-    for (int n = 0; n < M; ++n)
-      loss += cross_entropy_row(logits + long(n) * c.vocab, c.vocab, y[n], inv_count);
-    laps.lap(LOSS);
+    for (int r0 = 0; r0 < M; r0 += HEAD_ROWS) {
+      const int rows = std::min(HEAD_ROWS, M - r0);
+      const float* x = xf + long(r0) * C;
+      gemm(rows, V, C, View{x, C, 1}, wt.wte, V, logits, V);
+      laps.lap(HEAD_FWD);
+      for (int n = 0; n < rows; ++n)
+        loss += cross_entropy_row(logits + long(n) * V, V, y[r0 + n], inv_count);
+      laps.lap(LOSS);
+      gemm(rows, C, V, View{logits, V, 1}, w.wte, C, dtmp + long(r0) * C, C);
+      gemm(V, C, rows, View{logits, 1, V}, x, C, grad.wte, C,
+           {r0 == 0 ? nullptr : grad.wte, C, nullptr});
+      laps.lap(HEAD_BWD);
+    }
   }
 
   void backward(const Config& c, const Weights& w, Laps& laps) {
-    const int C = c.C, T = c.T, H = c.H, V = c.vocab;
+    const int C = c.C, T = c.T, H = c.H;
     const Weights& G = grad;
-    gemm(M, C, V, View{logits, V, 1}, w.wte, C, dtmp, C);  // d ln_f output
-    gemm(V, C, M, View{logits, 1, V}, xf, C, G.wte, C);    // the head's share of d wte
-    laps.lap(HEAD_BWD);
     layer_norm_backward(dtmp, res[c.L], meanf, rstdf, w.lnfw, M, C, dres, false, G.lnfw,
                         G.lnfb);
     laps.lap(LN);
@@ -216,7 +232,7 @@ struct Half {
       laps.lap(LINEAR_DX);
       for (int s = 0; s < nseq; ++s)
         attention_backward(dtmp + long(s) * T * C, A.qkv + 3L * s * T * C,
-                           A.P + long(s) * H * T * T, T, C, H, dqkv + 3L * s * T * C, kt, ds);
+                           A.P + long(s) * H * T * T, T, C, H, dqkv + 3L * s * T * C, tr, dt);
       laps.lap(ATTN_BWD);
       column_sums(dqkv, M, 3 * C, g.qkvb);
       laps.lap(BIAS_BWD);

@@ -131,6 +131,7 @@ void train(const Config& c, float* params, const int64_t* tokens, long n_tokens,
         if (halves[h].nseq == 0) continue;  // B = 1: its gradients stay zero
         halves[h].gather(c, tokens, batches + long(step - 1) * c.B);
         halves[h].forward(c, w, wt, laps);
+        halves[h].head(c, w, wt, laps);
         halves[h].backward(c, w, laps);
       }
 #pragma omp barrier
