@@ -108,3 +108,24 @@ def test_a_real_run_is_told_exactly_the_spec(write_solution, short_cfg, short_in
     assert Path(told["input"]).name == protocol.IN_DIR
     assert Path(told["work"]).name == protocol.WORK_DIR
     assert Path(told["input"]).parent == Path(told["work"]).parent  # the run root
+
+
+def test_the_child_imports_no_library_before_its_limits():
+    """correctness/child/main.py's order: until the limits (and Landlock, which binds only
+    the threads that exist after it) are set, only the standard library, the child's guards
+    and the protocol are loaded, and the child has one thread. Importing torch starts a
+    thread of its own, which Landlock would never confine."""
+    import subprocess
+    import sys
+
+    from correctness.solution import PROJECT_DIR
+
+    code = (f"import os, sys; sys.path.append({str(PROJECT_DIR)!r}); "
+            "import correctness.child.main; "
+            "print(sorted({m.partition('.')[0] for m in sys.modules} & "
+            "{'torch', 'numpy', 'safetensors', 'triton'}), "
+            "len(os.listdir('/proc/self/task')))")
+    done = subprocess.run([sys.executable, "-I", "-B", "-c", code], capture_output=True,
+                          text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "1"]
