@@ -19,11 +19,7 @@ import sys
 from pathlib import Path
 
 from correctness.provenance import environment
-from correctness.solution import (  # noqa: F401 - re-exported for records' users
-    is_cache,
-    solution_files,
-    solution_hash,
-)
+from correctness.solution import solution_hash
 
 SCHEMA_VERSION = 1
 ENTRANT_KINDS = ("reference", "submission", "human", "agent")

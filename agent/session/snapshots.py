@@ -49,7 +49,7 @@ class Snapshots:
     def verified(self, solution_hash: str) -> Path:
         """The snapshot of a state this session saw, its files checked against the hash;
         SnapshotError when the state is unknown, missing or its files differ."""
-        from bench.records import solution_hash as hash_of
+        from correctness.solution import solution_hash as hash_of
 
         path = self.path(solution_hash)
         if solution_hash not in self.states and solution_hash != self.initial:

@@ -6,8 +6,8 @@ receives is checked here: relative, no '..', resolving (symlinks followed) insid
 So the judge's and the clock's own files, the run's transcript and the results can be
 neither read nor written. A refusal is a ToolError whose message goes back to the model.
 
-What counts as the solution (caches left out) and its hash are the records' own
-(`bench.records`), so a state's hash here is the solution_hash its record will carry.
+What counts as the solution (caches left out) and its hash are the solution format's
+(`correctness.solution`), so a state's hash here is the solution_hash its record will carry.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path, PurePosixPath
 
-from bench.records import is_cache, solution_files, solution_hash
+from correctness.solution import is_cache, solution_files, solution_hash
 
 MAX_FILE_BYTES = 1_000_000  # far above any sane kernel file; stops disk-filling writes
 MAX_WORKSPACE_BYTES = 8_000_000

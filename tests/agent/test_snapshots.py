@@ -9,8 +9,8 @@ from test_session import _session_script
 from agent.session.snapshots import Snapshots
 from agent.session.transcript import read_events
 from agent.session.workspace import ToolError, Workspace
-from bench.records import solution_hash
 from correctness.sandbox import BASELINE_DIR
+from correctness.solution import solution_hash
 
 
 def test_every_snapshot_is_named_by_the_solution_hash_of_its_directory(start_claude):

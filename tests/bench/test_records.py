@@ -7,6 +7,7 @@ import pytest
 
 from bench import records
 from bench.clock import Evaluation
+from correctness.solution import is_cache, solution_files, solution_hash
 
 
 def _evaluation(solution_dir, passed=True, median=2.0):
@@ -29,34 +30,34 @@ def solution(tmp_path):
 
 
 def test_hash_changes_with_any_edit_rename_or_new_file(solution):
-    h0 = records.solution_hash(solution)
-    assert h0.startswith("sha256:") and records.solution_hash(solution) == h0
+    h0 = solution_hash(solution)
+    assert h0.startswith("sha256:") and solution_hash(solution) == h0
     (solution / "model.py").write_text("def train():  ...\n")
-    h1 = records.solution_hash(solution)
+    h1 = solution_hash(solution)
     (solution / "model.py").rename(solution / "model2.py")
-    h2 = records.solution_hash(solution)
+    h2 = solution_hash(solution)
     (solution / "notes.txt").write_text("")
-    h3 = records.solution_hash(solution)
+    h3 = solution_hash(solution)
     assert len({h0, h1, h2, h3}) == 4
 
 
 def test_hash_ignores_bytecode_caches(solution):
-    h0 = records.solution_hash(solution)
+    h0 = solution_hash(solution)
     (solution / "__pycache__").mkdir()
     (solution / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0junk")
-    assert records.solution_hash(solution) == h0
+    assert solution_hash(solution) == h0
 
 
 def test_hash_covers_exactly_the_solution_files(solution):
     """solution_files is what the hash covers and what an agent's workspace copies."""
-    h0 = records.solution_hash(solution)
+    h0 = solution_hash(solution)
     for cache in ("stray.pyc", ".pytest_cache/v", ".hypothesis/examples/x"):
         (solution / cache).parent.mkdir(parents=True, exist_ok=True)
         (solution / cache).write_bytes(b"\0junk")
-        assert records.is_cache(cache)
-    assert records.solution_hash(solution) == h0
-    assert [p.name for p in records.solution_files(solution)] == ["model.py", "solution.py"]
-    assert not records.is_cache("pkg.pyc/model.py")  # only a file's own suffix counts
+        assert is_cache(cache)
+    assert solution_hash(solution) == h0
+    assert [p.name for p in solution_files(solution)] == ["model.py", "solution.py"]
+    assert not is_cache("pkg.pyc/model.py")  # only a file's own suffix counts
 
 
 def test_record_carries_provenance(solution, tmp_path):
@@ -64,7 +65,7 @@ def test_record_carries_provenance(solution, tmp_path):
                                 results_dir=tmp_path / "results", command="speedup bench sol")
     rec = json.loads(path.read_text())
     assert rec["schema_version"] == records.SCHEMA_VERSION
-    assert rec["solution_hash"] == records.solution_hash(solution)
+    assert rec["solution_hash"] == solution_hash(solution)
     assert rec["command"] == "speedup bench sol" and rec["date"].endswith("+00:00")
     env = rec["environment"]
     assert env["python"] and env["torch"] and env["cpu_model"] and "triton" in env
