@@ -188,7 +188,7 @@ def run_sweep(planned: list[PlannedRun], runs_dir: str | Path, *,
     too with `exclusive` (agent/launch/gate.py); `on_update(board)` after every poll.
     Returns the board: per run its last state, record and error. A failed run is reported
     there, the others go on."""
-    import agent.launch.project_harness
+    from agent.launch import project_harness
     from correctness import tolerances as tolerance_source
 
     ray = require_ray()
@@ -203,7 +203,7 @@ def run_sweep(planned: list[PlannedRun], runs_dir: str | Path, *,
     context = {"tolerances": tolerances or tolerance_source.current(),
                "threads": threads or Threads(), "exclusive": exclusive}
     task = ray.remote(session_task).options(num_cpus=0, max_retries=0)
-    factory = harness_factory or agent.launch.project_harness.ProjectHarness
+    factory = harness_factory or project_harness.ProjectHarness
     queue = [p for p in planned if p.status != "finished"]
     running: dict = {}
     while queue or running:

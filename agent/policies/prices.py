@@ -1,6 +1,7 @@
-"""What a response costs: USD per million tokens, per model, in this one table. Its models
-are exactly the installed SDK's (`anthropic.types.Model`), less the one with no published
-price; tests/agent/test_prices.py holds both directions.
+"""What a response costs: USD per million tokens, per model, in this one table (a Price,
+agent/session/budget.py, bills a response's usage). Its models are exactly the installed
+SDK's (`anthropic.types.Model`), less the one with no published price;
+tests/agent/test_prices.py holds both directions.
 
 Sources:
 - platform.claude.com/docs/en/about-claude/pricing (the model pricing table, with 5-minute
