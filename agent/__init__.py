@@ -39,10 +39,11 @@ launch/    sessions for a caller: on the project's harness, in a sweep, under In
     sweep.py       sweeps on Ray: every planned run a session in a Ray task
     inspect_task.py  the same session as an Inspect AI task, for any model Inspect runs
 
-Below agent/ it uses `baseline` (presets, slots), `bench.records` (the solution hash),
-`correctness.sandbox` (the reference program a workspace starts as) and the static scan's
-allowlist (the prompt); the judge, the clock and records themselves only through
-launch/project_harness.py, lazily. A sweep's Ray tasks (lease.py, sweep.py) also select the
-judge's tolerances the driver chose. Nothing here imports the command line; inspect-ai is
-imported only by the two Inspect modules, ray only through launch/lease.py.
+Below agent/ it uses `baseline` (presets, slots), `correctness.solution` (a solution's
+files and hash), `correctness.sandbox` (the reference program a workspace starts as) and
+the static scan's allowlist (the prompt); the judge, the clock and records themselves only
+through launch/project_harness.py, lazily. A sweep's Ray tasks (lease.py, sweep.py) also
+select the tolerances the driver chose and lock this machine's device slot. Nothing here
+imports the command line; inspect-ai is imported only by the two Inspect modules, ray only
+through launch/lease.py.
 """
