@@ -23,10 +23,11 @@ from baseline.ops import SLOTS
 
 from .. import kernel_check, protocol
 from .. import static_scan as scanner
+from ..solution import missing_entry
 from . import boundary
 from .processes import parent_guard
 from .results import RunResult, read_training, reject
-from .runner import DEFAULT_MEMORY_LIMIT, Options, SandboxRun, scan_first
+from .runner import DEFAULT_MEMORY_LIMIT, Options, SandboxRun
 
 PAYLOAD_LIMIT = 16 << 20  # a profile table or the kernel infos: kilobytes in practice
 MAX_DECLARED = 64  # KERNELS entries; there are five slots
@@ -191,11 +192,25 @@ def kernel_failures(reports: dict[str, dict]) -> str | None:
 
 def _run(solution_dir: Path, cfg: dict, mode: str, opts: Options, before_go,
          after_done) -> RunResult:
-    early = scan_first(solution_dir, opts)
+    early = _scan_first(solution_dir, opts)
     if early is not None:
         return early
     with _temp_root() as root, parent_guard():
         return SandboxRun(root, solution_dir, cfg, mode, opts).run(before_go, after_done)
+
+
+def _scan_first(solution_dir: Path, opts: Options) -> RunResult | None:
+    """The input and static-scan rejections that come before any process exists."""
+    missing = missing_entry(solution_dir)
+    if missing:
+        return reject("input", missing)
+    if opts.compile_cache not in ("snapshot", "update"):
+        raise ValueError(f"compile_cache must be snapshot or update, not {opts.compile_cache!r}")
+    if opts.static_scan:
+        findings = scanner.scan(solution_dir, allow_library=opts.allow_library)
+        if findings:
+            return reject("static_scan", "; ".join(str(f) for f in findings[:10]))
+    return None
 
 
 @contextlib.contextmanager

@@ -42,7 +42,7 @@ from pathlib import Path
 from .. import protocol
 from .. import static_scan as scanner
 from ..protocol import RunSpec
-from ..solution import BASELINE_DIR, PROJECT_DIR, is_installed, missing_entry
+from ..solution import BASELINE_DIR, PROJECT_DIR, is_installed
 from . import boundary, reaper, usage
 from . import isolation as iso
 from .caches import cache_dir, run_caches
@@ -105,28 +105,10 @@ BeforeGo = Callable[[int, int], "RunResult | None"]
 AfterDone = Callable[[int, float, str], RunResult]  # (work dir fd, seconds, output tail)
 
 
-def scan_first(solution_dir: Path, opts: Options) -> RunResult | None:
-    """The input and static-scan rejections that come before any process exists."""
-    missing = missing_entry(solution_dir)
-    if missing:
-        return reject("input", missing)
-    if opts.compile_cache not in ("snapshot", "update"):
-        raise ValueError(f"compile_cache must be snapshot or update, not {opts.compile_cache!r}")
-    if opts.static_scan:
-        findings = scanner.scan(solution_dir, allow_library=opts.allow_library)
-        if findings:
-            return reject("static_scan", "; ".join(str(f) for f in findings[:10]))
-    return None
-
-
-def choose_isolation(opts: Options) -> iso.Isolation:
-    return iso.choose(opts.isolation)
-
-
 class SandboxRun:
     def __init__(self, root: Path, solution_dir: Path, cfg: dict, mode: str, opts: Options):
         self.root, self.cfg, self.mode, self.opts = root, cfg, mode, opts
-        self.isolation = choose_isolation(opts)
+        self.isolation = iso.choose(opts.isolation)
         self.work, self.inputs = root / protocol.WORK_DIR, root / protocol.IN_DIR
         self.home, self.tmp = root / protocol.HOME_DIR, root / protocol.TMP_DIR
         self.marker = secrets.token_hex(8)
