@@ -101,7 +101,7 @@ def run(cfg: dict, seed: int, name: str) -> dict:
     loss = baseline.heldout_loss(result["state_dict"], cfg, heldout, device=cfg["device"])
     return {"state_dict": {k: v.numpy() for k, v in result["state_dict"].items()},
             "losses": list(result["losses"]), "heldout": loss, "seconds": seconds,
-            "cpu_s": cpu_s}
+            "cpu_s": cpu_s, "program_hash": result.get("program_hash")}
 
 
 def _run_task(task: tuple[dict, int, str]) -> tuple[tuple[dict, int, str], dict]:
@@ -172,10 +172,10 @@ def measure(preset: str, device: str, seeds: list[int], on_run: Progress | None 
 
 def _run_rows(preset: str, names: list[str], table: dict, seeds: list[int],
               results: dict) -> tuple[dict, dict]:
-    """(runs, failed): per run its implementation, the program a sandboxed one ran, what it
-    is measured against, and its seconds and CPU seconds per seed; the variants whose
-    sandboxed run was rejected, with why. Raises CalibrationError when the reference's run
-    was rejected."""
+    """(runs, failed): per run its implementation, the program a sandboxed one ran (and its
+    hash per seed), what it is measured against, and its seconds and CPU seconds per seed;
+    the variants whose sandboxed run was rejected, with why. Raises CalibrationError when
+    the reference's run was rejected."""
     implementation, program, _ = reference(preset)
     runs = {REFERENCE: {"implementation": implementation, "program": program}}
     for n in names:
@@ -187,6 +187,8 @@ def _run_rows(preset: str, names: list[str], table: dict, seeds: list[int],
         row["seconds"] = [round(results[seed, name]["seconds"], 2) for seed in seeds]
         row["cpu_s"] = [None if results[seed, name]["cpu_s"] is None
                         else round(results[seed, name]["cpu_s"], 2) for seed in seeds]
+        if row["implementation"] == "sandboxed":
+            row["program_hash"] = [results[seed, name].get("program_hash") for seed in seeds]
         why = next((results[seed, name]["failed"] for seed in seeds
                     if "failed" in results[seed, name]), None)
         if why is not None and name == REFERENCE:

@@ -28,6 +28,7 @@ from baseline.model import decays, param_shapes
 from . import fast_base
 from .calibration_rule import CORE_LEGAL, ILLEGAL, OPTIONAL_LEGAL
 from .sandbox import PROJECT_DIR, reference_dir, run_solution
+from .solution import solution_hash
 from .training_check import run_timeout
 
 IMPLEMENTATIONS = {
@@ -103,16 +104,19 @@ def _triton_ops() -> types.SimpleNamespace:
 def sandboxed(directory: Path) -> Variant:
     """Train the solution in `directory` in the sandbox; its result carries `train_s` and
     `train_cpu_s`, the sandbox's go-to-done clock and its process tree's CPU time over that
-    span (sandbox/usage.py). Calibration's seeds are public and its runs untimed, so a
-    run may fill the solution's own compile caches, as an untimed warm-up does: a C++
-    extension is built once, not once per run. Raises RunFailed when the run is rejected."""
+    span (sandbox/usage.py), and `program_hash`, the version that ran. Calibration's seeds
+    are public and its runs untimed, so a run may fill the solution's own compile caches, as
+    an untimed warm-up does: a C++ extension is built once, not once per run. Raises
+    RunFailed when the run is rejected."""
     def train(cfg: dict, inputs: dict, seed: int) -> dict:
+        version = solution_hash(directory)
         result = run_solution(directory, cfg, inputs, run_timeout=run_timeout(cfg["name"]),
                               compile_cache="update")
         if not result.ok:
             raise RunFailed(f"rejected by {result.check}: {result.message}")
         return {"state_dict": result.state_dict, "losses": result.losses,
-                "train_s": result.seconds, "train_cpu_s": (result.usage or {}).get("cpu_s")}
+                "train_s": result.seconds, "train_cpu_s": (result.usage or {}).get("cpu_s"),
+                "program_hash": version}
 
     return train
 

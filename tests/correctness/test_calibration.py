@@ -25,7 +25,8 @@ from correctness.calibration_rule import (
     detection,
 )
 from correctness.calibration_variants import cheating_ops, evenly_spaced, skipped_variants
-from correctness.sandbox import RunResult
+from correctness.sandbox import PROJECT_DIR, RunResult
+from correctness.solution import solution_hash
 
 
 @pytest.fixture(scope="module")
@@ -287,6 +288,8 @@ def test_a_shipped_solution_runs_sandboxed_as_a_legal_variant(monkeypatch, tmp_p
     assert run["program"] == "solutions/cpu_expert"
     # the CPU time of its training is recorded (the sandbox's meter), as an in-process run's
     assert run["cpu_s"][0] > 0 and measured["runs"]["torch_native"]["cpu_s"][0] > 0
+    # and the version that ran: a solution edited between calibrations is told apart
+    assert run["program_hash"] == [solution_hash(PROJECT_DIR / "solutions/cpu_expert")]
     expert = measured["legal"]["solutions/cpu_expert"]["weights"][0]
     smallest = min(min(row["weights"]) for row in measured["illegal"].values())
     assert 0 < expert < 0.05 * smallest
