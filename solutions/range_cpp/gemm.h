@@ -17,6 +17,7 @@
 
 #include <algorithm>
 
+#include "gelu.h"
 #include "simd.h"
 
 // A(i, k) = a[i * rs + k * cs].
@@ -34,6 +35,32 @@ struct Init {
   long ldi = 0;
   const float* bias = nullptr;
 };
+
+// What a product does to each finished tile while it is in L1: nothing; GELU (C becomes
+// GELU of the product and `aux`, laid out as C, its derivative there); or the product
+// times `aux` (GELU's backward, with the derivative the forward kept). No pass of its own
+// over the c_fc output or its gradient, and no second sigmoid in the backward.
+enum class Epi { none, gelu, times_aux };
+
+struct Finish {
+  Epi kind = Epi::none;
+  float* aux = nullptr;
+};
+
+inline void finish(float* C, long ldc, int i0, int rows, int j0, int cols, Finish f) {
+  if (f.kind == Epi::none) return;
+  for (int i = i0; i < i0 + rows; ++i) {
+    float* c = C + i * ldc + j0;
+    float* a = f.aux + i * ldc + j0;
+    if (f.kind == Epi::gelu) {
+      gelu_row(c, cols, a);
+    } else {
+      int j = 0;
+      for (; j + VW <= cols; j += VW) store(c + j, load(c + j) * load(a + j));
+      for (; j < cols; ++j) c[j] *= a[j];
+    }
+  }
+}
 
 #if defined(__AVX512F__)
 constexpr int NV_MAX = 8;
@@ -81,36 +108,38 @@ inline void k_range(Span span, int i0, int rows, int K, int& k0, int& k1) {
 // The last rows of a column block, fewer than a full tile: a tile of exactly `rows`.
 template <int MR, int NV>
 inline void tail(int rows, View A, int i0, Span span, int K, const float* B, long ldb, int j0,
-                 float* C, long ldc, Init in) {
+                 float* C, long ldc, Init in, Finish fin) {
   if constexpr (MR > 1) {
     if (rows < MR) {
-      tail<MR - 1, NV>(rows, A, i0, span, K, B, ldb, j0, C, ldc, in);
+      tail<MR - 1, NV>(rows, A, i0, span, K, B, ldb, j0, C, ldc, in, fin);
       return;
     }
   }
   int k0, k1;
   k_range(span, i0, MR, K, k0, k1);
   tile<MR, NV>(A, i0, k0, k1, B, ldb, j0, C, ldc, in);
+  finish(C, ldc, i0, MR, j0, NV * VW, fin);
 }
 
 // Rows [0, m) of the NV vectors of columns from j0.
 template <int NV>
 void column_block(int m, int K, View A, Span span, const float* B, long ldb, int j0, float* C,
-                  long ldc, Init in) {
+                  long ldc, Init in, Finish fin) {
   constexpr int MR = ACC / NV > 0 ? ACC / NV : 1;
   int i = 0;
   for (; i + MR <= m; i += MR) {
     int k0, k1;
     k_range(span, i, MR, K, k0, k1);
     tile<MR, NV>(A, i, k0, k1, B, ldb, j0, C, ldc, in);
+    finish(C, ldc, i, MR, j0, NV * VW, fin);
   }
-  if (i < m) tail<MR, NV>(m - i, A, i, span, K, B, ldb, j0, C, ldc, in);
+  if (i < m) tail<MR, NV>(m - i, A, i, span, K, B, ldb, j0, C, ldc, in, fin);
 }
 
 // Columns past the last whole vector (only where n is not a multiple of VW: never at the
 // range preset's shapes), one element at a time, each row with its own exact k range.
 inline void scalar_columns(int j0, int m, int n, int K, View A, Span span, bool tri,
-                           const float* B, long ldb, float* C, long ldc, Init in) {
+                           const float* B, long ldb, float* C, long ldc, Init in, Finish fin) {
   for (int i = 0; i < m; ++i) {
     int k0, k1;
     k_range(span, i, 1, K, k0, k1);
@@ -122,26 +151,29 @@ inline void scalar_columns(int j0, int m, int n, int K, View A, Span span, bool 
       C[i * ldc + j] = s;
     }
   }
+  finish(C, ldc, 0, m, j0, n - j0, fin);
 }
 
 template <int NV>
 inline void dispatch(int nv, int m, int K, View A, Span span, const float* B, long ldb, int j0,
-                     float* C, long ldc, Init in) {
+                     float* C, long ldc, Init in, Finish fin) {
   if (nv == NV) {
-    column_block<NV>(m, K, A, span, B, ldb, j0, C, ldc, in);
+    column_block<NV>(m, K, A, span, B, ldb, j0, C, ldc, in, fin);
   } else if constexpr (NV > 1) {
-    dispatch<NV - 1>(nv, m, K, A, span, B, ldb, j0, C, ldc, in);
+    dispatch<NV - 1>(nv, m, K, A, span, B, ldb, j0, C, ldc, in, fin);
   }
 }
 
-// C (m x n) = in + A (m x K) B (K x n), causal as `span` and `tri` say.
+// C (m x n) = in + A (m x K) B (K x n), causal as `span` and `tri` say, each tile then
+// finished as `fin` says.
 inline void gemm(int m, int n, int K, View A, const float* B, long ldb, float* C, long ldc,
-                 Init in = {}, Span span = Span::full, bool tri = false) {
+                 Init in = {}, Span span = Span::full, bool tri = false, Finish fin = {}) {
   int j = 0;
   while (n - j >= VW) {
     int nv = tri ? 1 : std::min((n - j) / VW, NV_MAX);
-    dispatch<NV_MAX>(nv, tri ? std::min(m, j + VW) : m, K, A, span, B, ldb, j, C, ldc, in);
+    dispatch<NV_MAX>(nv, tri ? std::min(m, j + VW) : m, K, A, span, B, ldb, j, C, ldc, in,
+                     fin);
     j += nv * VW;
   }
-  if (j < n) scalar_columns(j, m, n, K, A, span, tri, B, ldb, C, ldc, in);
+  if (j < n) scalar_columns(j, m, n, K, A, span, tri, B, ldb, C, ldc, in, fin);
 }

@@ -17,9 +17,8 @@ inline void axpy_row(float* out, const float* in, float s, const float* x, int n
   for (; j < n; ++j) out[j] = in[j] + s * x[j];
 }
 
-// sum over rows of x (M x n), written to out (n): a bias gradient.
-inline void column_sums(const float* x, int M, int n, float* out) {
-  for (int j = 0; j < n; ++j) out[j] = 0.0f;
+// out (n) += the sum over rows of x (M x n): a bias gradient.
+inline void add_column_sums(const float* x, int M, int n, float* out) {
   for (int i = 0; i < M; ++i) axpy_row(out, out, 1.0f, x + (long)i * n, n);
 }
 
@@ -61,11 +60,10 @@ inline void layer_norm_forward(const float* x, const float* w, const float* b, i
 
 // With xhat = (x - mean) * rstd and g = dout * w:
 //     dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  dw = sum dout * xhat,  db = sum dout.
-// dx is added to dres when `add`, else written to it; dw and db are written.
+// dx is added to dres when `add`, else written to it; dw and db are added to.
 inline void layer_norm_backward(const float* dout, const float* x, const float* mean,
                                 const float* rstd, const float* w, int M, int C, float* dres,
                                 bool add, float* dw, float* db) {
-  for (int j = 0; j < C; ++j) dw[j] = db[j] = 0.0f;
   for (int i = 0; i < M; ++i) {
     const float* d = dout + (long)i * C;
     const float* r = x + (long)i * C;
@@ -100,48 +98,6 @@ inline void layer_norm_backward(const float* dout, const float* x, const float* 
       float v = (d[j] * w[j] - gm - xh * gxm) * rs;
       o[j] = add ? o[j] + v : v;
     }
-  }
-}
-
-// ---------------------------------------------------------------------------- GELU (tanh)
-
-// 0.5 x (1 + tanh(u)) = x s with s = sigmoid(2u) = 1 / (1 + exp(-2u)),
-// u = sqrt(2/pi) (x + 0.044715 x^3): no cancellation near u = 0, and exp saturates cleanly.
-constexpr float GELU_K = 0.7978845608028654f;  // sqrt(2 / pi)
-constexpr float GELU_A = 0.044715f;
-
-inline vf gelu_sigmoid(vf x) {
-  vf u = GELU_K * (x + GELU_A * x * x * x);
-  return 1.0f / (1.0f + vexp(-2.0f * u));
-}
-
-inline float gelu_sigmoid(float x) {
-  float u = GELU_K * (x + GELU_A * x * x * x);
-  return 1.0f / (1.0f + std::exp(-2.0f * u));
-}
-
-inline void gelu_forward(const float* h, long n, float* out) {
-  long j = 0;
-  for (; j + VW <= n; j += VW) {
-    vf x = load(h + j);
-    store(out + j, x * gelu_sigmoid(x));
-  }
-  for (; j < n; ++j) out[j] = h[j] * gelu_sigmoid(h[j]);
-}
-
-// d gelu / dx = s + 2 x s (1 - s) du/dx, du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2);
-// dh = dout * that, in place over dout.
-inline void gelu_backward(const float* h, long n, float* d) {
-  long j = 0;
-  for (; j + VW <= n; j += VW) {
-    vf x = load(h + j), s = gelu_sigmoid(x);
-    vf du = GELU_K * (1.0f + 3.0f * GELU_A * x * x);
-    store(d + j, load(d + j) * (s + 2.0f * x * s * (1.0f - s) * du));
-  }
-  for (; j < n; ++j) {
-    float x = h[j], s = gelu_sigmoid(x);
-    float du = GELU_K * (1.0f + 3.0f * GELU_A * x * x);
-    d[j] *= s + 2.0f * x * s * (1.0f - s) * du;
   }
 }
 

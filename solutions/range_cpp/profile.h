@@ -12,14 +12,14 @@
 #include <vector>
 
 enum Phase {
-  EMBED, LN, LINEAR_FWD, ATTN_FWD, GELU, HEAD_FWD, LOSS, HEAD_BWD, LINEAR_DX, LINEAR_DW,
+  EMBED, LN, LINEAR_FWD, ATTN_FWD, HEAD_FWD, LOSS, HEAD_BWD, LINEAR_DX, LINEAR_DW,
   BIAS_BWD, ATTN_BWD, EMBED_BWD, WAIT, REDUCE, ADAMW, TRANSPOSE, NPHASE
 };
 
 inline std::vector<std::string> phase_list() {
-  return {"embedding", "layer norm (fwd + bwd)", "linear forward", "attention forward",
-          "GELU (fwd + bwd)", "lm head forward", "cross-entropy", "lm head backward",
-          "linear grad input", "linear grad weight", "bias grads", "attention backward",
+  return {"embedding", "layer norm (fwd + bwd)", "linear forward (with GELU)",
+          "attention forward", "lm head forward", "cross-entropy", "lm head backward",
+          "linear grad input (with GELU's)", "linear grad weight", "bias grads", "attention backward",
           "embedding backward", "barrier wait", "gradient sum + norm", "AdamW",
           "weight transposes"};
 }

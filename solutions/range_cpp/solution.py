@@ -34,14 +34,19 @@ SOURCES = ("binding.cpp", "train.cpp")
 FLAGS = ["-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-fopenmp"]
 
 
-def build(profile: bool = False):
-    """Compile (or load the cached build of) the extension; `profile` compiles the phase
-    timers in (profile.h) under another name, for README.md's profile."""
+def build(defines: tuple[str, ...] = ()):
+    """Compile (or load the cached build of) the extension. `defines` are for measurements
+    (README.md): RANGE_PROFILE compiles the phase timers in (profile.h), RANGE_MICRO=n
+    sets the micro-batch (step.h). The name carries the CPU's vector level as torch
+    reports it, so a cache shared by machines of two levels never hands one a build for
+    the other, and the defines, so each variant has a build of its own."""
     here = __file__.rpartition("/")[0]  # the scan allows no os or pathlib
+    name = "_".join(["range_cpp", torch.backends.cpu.get_cpu_capability().lower(),
+                     *(d.replace("=", "_").lower() for d in defines)])
     return cpp_extension.load(
-        name="range_cpp_profile" if profile else "range_cpp",
-        sources=[f"{here}/{name}" for name in SOURCES],
-        extra_cflags=FLAGS + (["-DRANGE_PROFILE"] if profile else []),
+        name=name,
+        sources=[f"{here}/{source}" for source in SOURCES],
+        extra_cflags=FLAGS + [f"-D{d}" for d in defines],
         extra_ldflags=["-fopenmp"],
     )
 

@@ -1,6 +1,7 @@
 // One half-batch's forward and backward: the GPT of baseline/draft/model.py (pre-LN blocks,
-// learned positions, tied embeddings, GELU MLP) on M = nseq * T tokens at once, each
-// linear layer one product with its bias (and residual) folded into the product's start.
+// learned positions, tied embeddings, GELU MLP) on the M = MICRO * T tokens of a micro-batch
+// at once, each linear layer one product with its bias (and residual) folded into the
+// product's start and GELU into its end.
 #pragma once
 
 #include <array>
@@ -13,6 +14,12 @@
 
 // Tokens per block of the head (a block's logits: 64 x 256 floats, 64 KB, within L2).
 constexpr int HEAD_ROWS = 64;
+// Sequences per micro-batch: 2 (128 tokens, about 0.8 MB of activations: within a core's
+// 1 MB L2) was the fastest of 1, 2, 4 and 8 (README.md: the measurements).
+#ifndef RANGE_MICRO
+#define RANGE_MICRO 2
+#endif
+constexpr int MICRO = RANGE_MICRO;
 
 struct BlockW {
   float *ln1w, *ln1b, *qkvw, *qkvb, *projw, *projb, *ln2w, *ln2b, *fcw, *fcb, *mprojw, *mprojb;
@@ -100,44 +107,62 @@ struct LayerActs {
   float *qkv, *P, *y;        // c_attn output, attention probabilities, attention output
   float *mid;                // residual stream after attention
   float *m, *mean2, *rstd2;  // ln_2
-  float *hpre, *g;           // c_fc output, GELU output
+  float *g, *dgelu;          // GELU of the c_fc output, and GELU's derivative there
 };
 
+// One half of the batch, run MICRO sequences at a time (gradients summed over them), so the
+// activations a backward reads are those its forward wrote a moment before.
 struct Half {
-  int seq0 = 0, nseq = 0, M = 0;
+  int seq0 = 0, nseq = 0;  // the half's sequences in the batch
+  int micro = 0;           // sequences per micro-batch
+  int cur = 0, M = 0;      // sequences and tokens in the current micro-batch
   std::vector<float*> res;  // residual stream entering block l (l = L: entering ln_f)
   std::vector<LayerActs> acts;
-  float *xf, *meanf, *rstdf, *logits;      // logits: a block's (HEAD_ROWS, V), then its gradient
+  float *xf, *meanf, *rstdf, *logits;  // logits: a block's (HEAD_ROWS, V), then its gradient
   float *dres, *dtmp, *dqkv, *dbig, *tr, *dt;  // gradients and attention scratch
-  std::vector<int32_t> x, y;               // input and target ids
+  std::vector<int32_t> x, y;                   // input and target ids
   float* grad_flat = nullptr;
+  long n_params = 0;
   Weights grad{};
   double loss = 0.0;  // sum over its tokens
 
   template <class Take>
   static Half make(const Config& c, int seq0, int nseq, Take take) {
     Half h;
-    const long C = c.C, T = c.T, M = long(nseq) * T;
-    h.seq0 = seq0, h.nseq = nseq, h.M = int(M);
+    h.seq0 = seq0, h.nseq = nseq, h.micro = std::min(nseq, MICRO);
+    const long C = c.C, T = c.T, M = long(h.micro) * T;
     for (int l = 0; l <= c.L; ++l) h.res.push_back(take(M * C));
     for (int l = 0; l < c.L; ++l)
       h.acts.push_back({take(M * C), take(M), take(M), take(3 * M * C),
-                        take(long(nseq) * c.H * T * T), take(M * C), take(M * C), take(M * C),
-                        take(M), take(M), take(4 * M * C), take(4 * M * C)});
-    h.xf = take(M * C), h.meanf = take(M), h.rstdf = take(M), h.logits = take(long(HEAD_ROWS) * c.vocab);
+                        take(long(h.micro) * c.H * T * T), take(M * C), take(M * C),
+                        take(M * C), take(M), take(M), take(4 * M * C), take(4 * M * C)});
+    h.xf = take(M * C), h.meanf = take(M), h.rstdf = take(M);
+    h.logits = take(long(HEAD_ROWS) * c.vocab);
     h.dres = take(M * C), h.dtmp = take(M * C), h.dqkv = take(3 * M * C);
     h.dbig = take(4 * M * C), h.tr = take(C * T), h.dt = take(T * T);
     h.x.resize(M), h.y.resize(M);
+    h.n_params = layout(c).back().offset + layout(c).back().size;
+    h.grad = bind(h.grad_flat = take(h.n_params), c, nullptr);
     return h;
   }
 
-  void gather(const Config& c, const int64_t* tokens, const int64_t* starts) {
-    for (int s = 0; s < nseq; ++s)
-      for (int t = 0; t < c.T; ++t) {
-        const int64_t* at = tokens + starts[seq0 + s] + t;
-        x[s * c.T + t] = int32_t(at[0]);
-        y[s * c.T + t] = int32_t(at[1]);
-      }
+  // The half's loss (summed over its tokens) and gradients for the batch at `starts`.
+  void run(const Config& c, const Weights& w, const Transposed& wt, const int64_t* tokens,
+           const int64_t* starts, Laps& laps) {
+    std::memset(grad_flat, 0, sizeof(float) * n_params);
+    loss = 0.0;
+    for (int s0 = 0; s0 < nseq; s0 += micro) {
+      cur = std::min(micro, nseq - s0), M = cur * c.T;
+      for (int s = 0; s < cur; ++s)
+        for (int t = 0; t < c.T; ++t) {
+          const int64_t* at = tokens + starts[seq0 + s0 + s] + t;
+          x[s * c.T + t] = int32_t(at[0]);
+          y[s * c.T + t] = int32_t(at[1]);
+        }
+      forward(c, w, wt, laps);
+      head(c, w, wt, laps);
+      backward(c, w, laps);
+    }
   }
 
   void forward(const Config& c, const Weights& w, const Transposed& wt, Laps& laps) {
@@ -152,7 +177,7 @@ struct Half {
       laps.lap(LN);
       gemm(M, 3 * C, C, View{A.a, C, 1}, wt.h[l][0], 3 * C, A.qkv, 3 * C, {nullptr, 0, b.qkvb});
       laps.lap(LINEAR_FWD);
-      for (int s = 0; s < nseq; ++s)
+      for (int s = 0; s < cur; ++s)
         attention_forward(A.qkv + 3L * s * T * C, T, C, H, A.P + long(s) * H * T * T,
                           A.y + long(s) * T * C, tr);
       laps.lap(ATTN_FWD);
@@ -160,10 +185,9 @@ struct Half {
       laps.lap(LINEAR_FWD);
       layer_norm_forward(A.mid, b.ln2w, b.ln2b, M, C, c.ln_eps, A.m, A.mean2, A.rstd2);
       laps.lap(LN);
-      gemm(M, 4 * C, C, View{A.m, C, 1}, wt.h[l][2], 4 * C, A.hpre, 4 * C, {nullptr, 0, b.fcb});
+      gemm(M, 4 * C, C, View{A.m, C, 1}, wt.h[l][2], 4 * C, A.g, 4 * C, {nullptr, 0, b.fcb},
+           Span::full, false, {Epi::gelu, A.dgelu});
       laps.lap(LINEAR_FWD);
-      gelu_forward(A.hpre, 4L * M * C, A.g);
-      laps.lap(GELU);
       gemm(M, C, 4 * C, View{A.g, 4L * C, 1}, wt.h[l][3], C, res[l + 1], C,
            {A.mid, C, b.mprojb});
       laps.lap(LINEAR_FWD);
@@ -179,7 +203,6 @@ struct Half {
   void head(const Config& c, const Weights& w, const Transposed& wt, Laps& laps) {
     const int C = c.C, V = c.vocab;
     const float inv_count = 1.0f / float(c.B * c.T);
-    loss = 0.0;
     for (int r0 = 0; r0 < M; r0 += HEAD_ROWS) {
       const int rows = std::min(HEAD_ROWS, M - r0);
       const float* x = xf + long(r0) * C;
@@ -189,8 +212,7 @@ struct Half {
         loss += cross_entropy_row(logits + long(n) * V, V, y[r0 + n], inv_count);
       laps.lap(LOSS);
       gemm(rows, C, V, View{logits, V, 1}, w.wte, C, dtmp + long(r0) * C, C);
-      gemm(V, C, rows, View{logits, 1, V}, x, C, grad.wte, C,
-           {r0 == 0 ? nullptr : grad.wte, C, nullptr});
+      gemm(V, C, rows, View{logits, 1, V}, x, C, grad.wte, C, {grad.wte, C, nullptr});
       laps.lap(HEAD_BWD);
     }
   }
@@ -206,17 +228,17 @@ struct Half {
       const BlockW& g = G.h[l];
       const LayerActs& A = acts[l];
       // ------------------------------------------------------------ MLP
-      column_sums(dres, M, C, g.mprojb);
+      add_column_sums(dres, M, C, g.mprojb);
       laps.lap(BIAS_BWD);
-      gemm(C, 4 * C, M, View{dres, 1, C}, A.g, 4 * C, g.mprojw, 4 * C);
+      gemm(C, 4 * C, M, View{dres, 1, C}, A.g, 4 * C, g.mprojw, 4 * C,
+           {g.mprojw, 4 * C, nullptr});
       laps.lap(LINEAR_DW);
-      gemm(M, 4 * C, C, View{dres, C, 1}, b.mprojw, 4 * C, dbig, 4 * C);
+      gemm(M, 4 * C, C, View{dres, C, 1}, b.mprojw, 4 * C, dbig, 4 * C, {}, Span::full, false,
+           {Epi::times_aux, A.dgelu});
       laps.lap(LINEAR_DX);
-      gelu_backward(A.hpre, 4L * M * C, dbig);
-      laps.lap(GELU);
-      column_sums(dbig, M, 4 * C, g.fcb);
+      add_column_sums(dbig, M, 4 * C, g.fcb);
       laps.lap(BIAS_BWD);
-      gemm(4 * C, C, M, View{dbig, 1, 4L * C}, A.m, C, g.fcw, C);
+      gemm(4 * C, C, M, View{dbig, 1, 4L * C}, A.m, C, g.fcw, C, {g.fcw, C, nullptr});
       laps.lap(LINEAR_DW);
       gemm(M, C, 4 * C, View{dbig, 4L * C, 1}, b.fcw, C, dtmp, C);
       laps.lap(LINEAR_DX);
@@ -224,19 +246,19 @@ struct Half {
                           g.ln2b);
       laps.lap(LN);
       // ------------------------------------------------------------ attention
-      column_sums(dres, M, C, g.projb);
+      add_column_sums(dres, M, C, g.projb);
       laps.lap(BIAS_BWD);
-      gemm(C, C, M, View{dres, 1, C}, A.y, C, g.projw, C);
+      gemm(C, C, M, View{dres, 1, C}, A.y, C, g.projw, C, {g.projw, C, nullptr});
       laps.lap(LINEAR_DW);
       gemm(M, C, C, View{dres, C, 1}, b.projw, C, dtmp, C);
       laps.lap(LINEAR_DX);
-      for (int s = 0; s < nseq; ++s)
+      for (int s = 0; s < cur; ++s)
         attention_backward(dtmp + long(s) * T * C, A.qkv + 3L * s * T * C,
                            A.P + long(s) * H * T * T, T, C, H, dqkv + 3L * s * T * C, tr, dt);
       laps.lap(ATTN_BWD);
-      column_sums(dqkv, M, 3 * C, g.qkvb);
+      add_column_sums(dqkv, M, 3 * C, g.qkvb);
       laps.lap(BIAS_BWD);
-      gemm(3 * C, C, M, View{dqkv, 1, 3L * C}, A.a, C, g.qkvw, C);
+      gemm(3 * C, C, M, View{dqkv, 1, 3L * C}, A.a, C, g.qkvw, C, {g.qkvw, C, nullptr});
       laps.lap(LINEAR_DW);
       gemm(M, C, 3 * C, View{dqkv, 3L * C, 1}, b.qkvw, C, dtmp, C);
       laps.lap(LINEAR_DX);
@@ -244,7 +266,6 @@ struct Half {
                           g.ln1b);
       laps.lap(LN);
     }
-    std::memset(G.wpe, 0, sizeof(float) * T * C);
     for (int n = 0; n < M; ++n) {
       const float* d = dres + long(n) * C;
       axpy_row(G.wte + long(x[n]) * C, G.wte + long(x[n]) * C, 1.0f, d, C);

@@ -113,7 +113,6 @@ void train(const Config& c, float* params, const int64_t* tokens, long n_tokens,
   const int b0 = (c.B + 1) / 2;
   Half halves[2] = {Half::make(c, 0, b0, [&](long n) { return arena.take(n); }),
                     Half::make(c, b0, c.B - b0, [&](long n) { return arena.take(n); })};
-  for (Half& h : halves) h.grad = bind(h.grad_flat = arena.take(n_params), c, nullptr);
   const long chunk_end[2] = {n_params / 2, n_params};
   double sumsq[2] = {0.0, 0.0};
 
@@ -129,10 +128,7 @@ void train(const Config& c, float* params, const int64_t* tokens, long n_tokens,
       // ---------------------------------------------------------------- forward, backward
       for (int h = tid; h < 2; h += nt) {
         if (halves[h].nseq == 0) continue;  // B = 1: its gradients stay zero
-        halves[h].gather(c, tokens, batches + long(step - 1) * c.B);
-        halves[h].forward(c, w, wt, laps);
-        halves[h].head(c, w, wt, laps);
-        halves[h].backward(c, w, laps);
+        halves[h].run(c, w, wt, tokens, batches + long(step - 1) * c.B, laps);
       }
 #pragma omp barrier
       laps.lap(WAIT);
