@@ -64,6 +64,13 @@ REFUSAL = "refusal"
 RANKED_ISOLATION = ("namespaces", "landlock")
 
 
+def _ranks(record: dict) -> bool:
+    """Its runs were confined by the kernel, or it has no runs: a session that refused or
+    never passed the judge scores as the untimed baseline, an outcome that counts in the
+    entrant's runs whatever the machine's isolation."""
+    return isolation(record) in RANKED_ISOLATION or not record.get("rounds")
+
+
 @dataclass
 class Row:
     label: str
@@ -169,7 +176,7 @@ def build(records: list[dict], measurements: Path | None = None) -> list[Track]:
     for key, track_records in by_track.items():
         track = Track(*key, calibrations=_calibration_lines(track_records))
         for label, rs in by_entrant[key].items():
-            confined = [r for r in rs if isolation(r) in RANKED_ISOLATION]
+            confined = [r for r in rs if _ranks(r)]
             if any(r["passed"] for r in confined):
                 track.rows.append(_row(label, confined))
             if any(r["passed"] for r in rs if r not in confined):

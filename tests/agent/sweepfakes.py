@@ -85,7 +85,7 @@ class SleepyHarness:
         from bench.evaluation import Evaluation, summarize
 
         ev = Evaluation(str(solution_dir), preset, device, rounds, False,
-                        timing=windows.timing_place(device))
+                        timing=windows.timing_place(device), isolation="namespaces")
         ratio = 1.0 + 0.1 * _bound_slots(solution_dir)
         for r in range(rounds):
             b0, b1 = self._sleep("baseline run", solution_dir, RUN_S)

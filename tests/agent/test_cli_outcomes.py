@@ -38,7 +38,7 @@ class CLIHarness(FakeHarness):
         passed, ratio = self._verdict(solution_dir)
         ev = clock_mod.Evaluation(str(solution_dir), preset, device, rounds, False,
                                   passed=passed, median_ratio=ratio, min_ratio=ratio,
-                                  max_ratio=ratio)
+                                  max_ratio=ratio, isolation="namespaces")
         ev.rounds = [{"order": "BA", "baseline_s": 2.0, "candidate_s": 2.0 / ratio,
                       "ratio": ratio, "checks": []}]
         return ev
