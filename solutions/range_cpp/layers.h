@@ -4,6 +4,7 @@
 // runs in a fixed order, so a result depends only on the inputs.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "gemm.h"
@@ -17,9 +18,24 @@ inline void axpy_row(float* out, const float* in, float s, const float* x, int n
   for (; j < n; ++j) out[j] = in[j] + s * x[j];
 }
 
-// out (n) += the sum over rows of x (M x n): a bias gradient.
+// out (n) += the sum over rows of x (M x n): a bias gradient. Up to 8 vectors of columns
+// at a time summed in registers (a sum kept in memory would wait on its own store every
+// row).
 inline void add_column_sums(const float* x, int M, int n, float* out) {
-  for (int i = 0; i < M; ++i) axpy_row(out, out, 1.0f, x + (long)i * n, n);
+  int j = 0;
+  while (n - j >= VW) {
+    const int nv = std::min(8, (n - j) / VW);
+    vf acc[8] = {};
+    for (int i = 0; i < M; ++i)
+      for (int v = 0; v < nv; ++v) acc[v] += load(x + long(i) * n + j + v * VW);
+    for (int v = 0; v < nv; ++v) store(out + j + v * VW, load(out + j + v * VW) + acc[v]);
+    j += nv * VW;
+  }
+  for (; j < n; ++j) {
+    float s = 0.0f;
+    for (int i = 0; i < M; ++i) s += x[long(i) * n + j];
+    out[j] += s;
+  }
 }
 
 // dst (n x m) = src (m x n)^T.
