@@ -78,7 +78,7 @@ def test_every_name_of_the_protocol_is_spelled_only_in_the_protocol(side):
     correctness.protocol: neither side spells a file, directory, mode, message or
     harness.json key of its own."""
     literals = _literals(CORRECTNESS / side)
-    assert literals.isdisjoint(NAMES + FIELDS), sorted(literals & set(NAMES + FIELDS))
+    assert literals.isdisjoint(NAMES + FIELDS), sorted(map(repr, literals & {*NAMES, *FIELDS}))
 
 
 PRINT_SPEC = """
