@@ -66,6 +66,10 @@ inline void finish(float* C, long ldc, int i0, int rows, int j0, int cols, Finis
 // every wide product of the step (108-111 GFLOP/s against 88-95 on one core: the 3-row
 // tile reloads its 8 B vectors for only 3 broadcasts; README.md: the measurements).
 constexpr int NV_MAX = 4;
+// Rows of a tile one vector wide: attention's products at head size 16 with AVX-512, whose
+// causal spans waste less on short tiles: a sequence's two heads took 6.4 us forward and
+// 8.1 backward with 8 rows, 7.8 and 10.6 with 24 (README.md: the measurements).
+constexpr int ONE_VECTOR_MR = 8;
 
 template <int MR, int NV>
 inline void tile(View A, int i0, int k0, int k1, const float* B, long ldb, int j0, float* C,
@@ -124,7 +128,7 @@ inline void tail(int rows, View A, int i0, Span span, int K, const float* B, lon
 template <int NV>
 void column_block(int m, int K, View A, Span span, const float* B, long ldb, int j0, float* C,
                   long ldc, Init in, Finish fin) {
-  constexpr int MR = ACC / NV > 0 ? ACC / NV : 1;
+  constexpr int MR = NV == 1 ? ONE_VECTOR_MR : (ACC / NV > 0 ? ACC / NV : 1);
   int i = 0;
   for (; i + MR <= m; i += MR) {
     int k0, k1;
