@@ -1,13 +1,14 @@
 // Phase timers of the step, compiled in only with -DRANGE_PROFILE (solution.build(
-// profile=True)); otherwise every call below is empty and inlined away. Each thread adds
-// its own CPU time since its previous lap to the phase that just ended (CPU time, not wall:
-// on a shared machine a preempted thread's wait would land in whatever phase it was in);
-// WAIT is the CPU time a thread spent in a barrier waiting for the other.
+// ("RANGE_PROFILE",))); otherwise every call below is empty and inlined away. Each thread
+// adds the time since its previous lap to the phase that just ended, so the sums over
+// threads are thread-seconds by phase; WAIT is the time a thread waited at a barrier for
+// the other. Monotonic wall time (a vDSO read, tens of nanoseconds: a step has about 500
+// laps), so a profile means what it says only on a quiet machine, where a thread runs
+// unpreempted.
 #pragma once
 
 #include <array>
-#include <time.h>
-
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -39,9 +40,8 @@ class Laps {
 
  private:
   static double now() {
-    timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+    return std::chrono::duration<double>(
+        std::chrono::steady_clock::now().time_since_epoch()).count();
   }
   int tid_;
   double last_;
