@@ -20,9 +20,16 @@ TABLE's sources (platform.claude.com/docs/en/...):
 - models/opus-5-5/whats-new-opus-5-5: thinking cannot be disabled (Opus 5.5, Fable 5.1).
 - build-with-claude/preserved-thinking: the models whose thinking blocks are bound to the
   conversation before them (Fable/Mythos 5.1 and 5.2, Opus 5.5, Sonnet 5.5, Haiku 5.5).
-- Secondary (migration write-ups citing the Sonnet/Opus/Haiku 5.5 migration guides):
-  Sonnet 5.5 turns thinking off with `between_tools` and rejects `disabled`; Haiku 5.5
-  can disable it at effort high or lower; all three 5.5 models take the five effort levels.
+- models/sonnet-5-5/whats-new-sonnet-5-5 ("Turn off up-front thinking", read in its zh-CN
+  and zh-TW versions): Sonnet 5.5 turns thinking off with `between_tools` and answers
+  `disabled` with a 400; `between_tools` is accepted at effort low, medium and high, and
+  answered with a 400 at xhigh or max; with `between_tools` the effort cannot change
+  mid-conversation.
+- build-with-claude/effort: Opus 5.5 and Haiku 5.5 default to effort medium, the others to
+  high (so `--thinking off` without --effort is within every limit below).
+- Secondary (migration write-ups citing the Opus/Haiku 5.5 migration guides;
+  openrouter.ai/anthropic/claude-haiku-5.5): Haiku 5.5 can turn thinking off at effort
+  low, medium and high; the three 5.5 models take the five effort levels.
 - The installed SDK (anthropic._data): MODELS_TO_WARN_WITH_THINKING_ENABLED names Opus 4.6
   and Mythos Preview (enabled thinking deprecated there, so accepted); DEPRECATED_MODELS
   lists Mythos Preview and Opus 4.5 with their end of life.
@@ -48,8 +55,9 @@ _UP_TO_HIGH = ("low", "medium", "high")
 class ModelCaps:
     """What one model accepts. `thinking`: the `thinking.type` values it takes besides
     omitting the field; `off`: the type that turns thinking off (None: it cannot be turned
-    off, or it is off when omitted); `off_max_effort`: the highest effort at which `off`
-    is accepted (None: any)."""
+    off, or it is off when omitted); `effort_limits`: (thinking type, the highest effort
+    that type is accepted at) pairs, a type absent taking every effort; `fixed_effort`: the
+    thinking types under which a conversation's effort cannot change once answered."""
 
     model: str
     thinking: tuple[str, ...]
@@ -58,7 +66,8 @@ class ModelCaps:
     max_output: int
     context_window: int
     off: str | None = None
-    off_max_effort: str | None = None
+    effort_limits: tuple[tuple[str, str], ...] = ()
+    fixed_effort: tuple[str, ...] = ()
     preserved_thinking: bool = False
     note: str = ""  # what the documentation does not state for this model
     source: str = "table"  # or "models-api"
@@ -90,18 +99,20 @@ TABLE: dict[str, ModelCaps] = {m: c for m, c in [
                                                               "claude-mythos-5")],
     ("claude-opus-5", _caps("claude-opus-5", thinking=("adaptive", "disabled"),
                             thinks_by_default=True, efforts=_ALL, max_output=128_000,
-                            context_window=1_000_000, off="disabled", off_max_effort="high")),
+                            context_window=1_000_000, off="disabled",
+                            effort_limits=(("disabled", "high"),))),
     ("claude-sonnet-5-5", _caps("claude-sonnet-5-5", thinking=("adaptive", "between_tools"),
                                 thinks_by_default=True, efforts=_ALL, max_output=128_000,
                                 context_window=1_000_000, off="between_tools",
-                                preserved_thinking=True)),
+                                effort_limits=(("between_tools", "high"),),
+                                fixed_effort=("between_tools",), preserved_thinking=True)),
     ("claude-sonnet-5", _caps("claude-sonnet-5", thinking=("adaptive", "disabled"),
                               thinks_by_default=True, efforts=_ALL, max_output=128_000,
                               context_window=1_000_000, off="disabled")),
     ("claude-haiku-5-5", _caps("claude-haiku-5-5", thinking=("adaptive", "disabled"),
                                thinks_by_default=True, efforts=_ALL, max_output=128_000,
                                context_window=1_000_000, off="disabled",
-                               off_max_effort="high", preserved_thinking=True)),
+                               effort_limits=(("disabled", "high"),), preserved_thinking=True)),
     *[(m, _caps(m, **_OPUS_4_7_UP)) for m in ("claude-opus-4-8", "claude-opus-4-7")],
     ("claude-mythos-preview", _caps(
         "claude-mythos-preview", thinking=("adaptive", "enabled"), thinks_by_default=True,
@@ -175,7 +186,8 @@ def _from_api(model: str, client) -> ModelCaps | None:
         context_window=int(info.max_input_tokens or (known.context_window if known
                                                     else 200_000)),
         off=off if (known is None or known.thinks_by_default) else None,
-        off_max_effort=known.off_max_effort if known else None,
+        effort_limits=known.effort_limits if known else (),
+        fixed_effort=known.fixed_effort if known else (),
         preserved_thinking=known.preserved_thinking if known else True,
         note=known.note if known else "", source="models-api")
 
@@ -194,34 +206,54 @@ class Settings:
 def settings(caps: ModelCaps, thinking: int | str | None, effort: str | None) -> Settings:
     """What to send for `--thinking` (None: the model's default; 'on'; 'off'; a budget in
     tokens) and `--effort`; ValueError with a one-line message when the model takes neither
-    that thinking nor that effort."""
+    that thinking nor that effort, or not the two together."""
     if effort is not None and effort not in caps.efforts:
         offered = ", ".join(caps.efforts) or "none: the model takes no effort parameter"
         raise ValueError(f"--effort {effort}: {caps.model} takes {offered}")
-    output = {"effort": effort} if effort else None
+    sent = Settings(_thinking(caps, thinking), {"effort": effort} if effort else None,
+                    thinking if isinstance(thinking, int) else 0)
+    kind = (sent.thinking or {}).get("type")
+    limit = dict(caps.effort_limits).get(kind)
+    if limit and effort and EFFORTS.index(effort) > EFFORTS.index(limit):
+        asked = "off" if kind == caps.off else thinking
+        raise ValueError(f"--thinking {asked}: {caps.model} takes thinking {kind} only at "
+                         f"effort {limit} or lower, not {effort}")
+    return sent
+
+
+def _thinking(caps: ModelCaps, thinking: int | str | None) -> dict | None:
+    """The `thinking` field for `--thinking` (None: omitted)."""
     summarized = {"type": "adaptive", "display": "summarized"}
     if isinstance(thinking, int):
         if "enabled" not in caps.thinking:
             raise ValueError(f"--thinking {thinking}: {caps.model} takes no thinking budget "
                              f"(it thinks adaptively; set its depth with --effort)")
-        return Settings({"type": "enabled", "budget_tokens": thinking}, output, thinking)
+        return {"type": "enabled", "budget_tokens": thinking}
     if thinking is None:
         # a model that thinks anyway is asked for its summarized reasoning, so that the
         # transcript shows it (the newer models omit it by default)
         on = caps.thinks_by_default and "adaptive" in caps.thinking
-        return Settings(summarized if on else None, output)
+        return summarized if on else None
     if thinking in ("on", "adaptive"):  # 'adaptive' is a synonym transcripts may carry
         if "adaptive" not in caps.thinking:
             raise ValueError(f"--thinking on: {caps.model} thinks only with a token budget; "
                              f"give --thinking N (N >= 1024)")
-        return Settings(summarized, output)
+        return summarized
     if not caps.thinks_by_default:
-        return Settings(None, output)
+        return None
     if caps.off is None:
         raise ValueError(f"--thinking off: {caps.model} always thinks; lower --effort "
                          f"instead")
-    limit = caps.off_max_effort
-    if limit and effort and EFFORTS.index(effort) > EFFORTS.index(limit):
-        raise ValueError(f"--thinking off: {caps.model} turns thinking off only at effort "
-                         f"{limit} or lower, not {effort}")
-    return Settings({"type": caps.off}, output)
+    return {"type": caps.off}
+
+
+def check_effort_change(caps: ModelCaps, before: Settings, after: Settings) -> None:
+    """ValueError (one line) when a conversation answered under `before` would go on under
+    `after` with another effort where the model holds one effort per conversation."""
+    effort = [(s.output_config or {}).get("effort") for s in (before, after)]
+    kinds = {(s.thinking or {}).get("type") for s in (before, after)}
+    fixed = sorted(kinds & set(caps.fixed_effort))
+    if effort[0] != effort[1] and fixed:
+        raise ValueError(f"--effort {effort[1] or 'default'}: {caps.model} keeps one effort "
+                         f"through a conversation with thinking {fixed[0]}, and this one "
+                         f"was answered at {effort[0] or 'its default'}; start a new run")

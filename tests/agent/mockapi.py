@@ -3,9 +3,12 @@ the API's kind of message, behind the real SDK (httpx2.MockTransport). Its rules
 written here, from the documentation, not read from agent/policies/models.py: a request the loop
 builds wrongly fails here as it would against the API.
 
-Enforced: the model exists; max_tokens within the model's limit; the thinking type the
-model accepts (budget_tokens >= 1024 and below max_tokens; display summarized|omitted;
-thinking off only at the effort the model allows it); the effort levels it takes; at most
+Enforced (_FAMILIES: one row per family of models, with the pages that state its rules):
+the model exists; max_tokens within the model's limit; the thinking type the model accepts
+(budget_tokens >= 1024 and below max_tokens; display summarized|omitted; each type only up
+to the effort the model allows it at); the effort levels it takes, and under the thinking
+types that fix it, one effort through a conversation (told by the thinking blocks sent
+back, which this API signed at the effort it answered); at most
 four cache breakpoints, TTL 5m or 1h, 1h ones before 5m ones; every tool_use answered by a
 tool_result in the next turn and every tool_result answering the previous turn (consecutive
 messages of one role form one turn, as the API combines them); no assistant prefill;
@@ -20,29 +23,91 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from dataclasses import dataclass
 
 import httpx2
 from agentfakes import ScriptedAPI
 
-ALL = {"low", "medium", "high", "xhigh", "max"}
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+ALL = frozenset(EFFORTS)
+DOCS = "platform.claude.com/docs/en/"
+
+
+@dataclass(frozen=True)
+class Family:
+    """What the documentation states one family of models accepts, and the page that says
+    it (`source`, under DOCS). `effort_limits`: thinking.type -> the highest effort that type
+    is accepted at; `fixed_effort`: the thinking types under which the effort of a
+    conversation cannot change once it has an answer."""
+
+    thinking: frozenset  # thinking.type values accepted besides omitting the field
+    efforts: frozenset  # output_config.effort values accepted
+    max_output: int
+    context_window: int
+    preserved: bool  # thinking blocks bound to the conversation before them
+    omits_thinking: bool  # thinking text only with display "summarized"
+    source: str
+    effort_limits: tuple = ()  # ((thinking type, highest effort), ...)
+    fixed_effort: frozenset = frozenset()
+
+
+def _family(thinking: set, efforts, max_output: int, window: int, preserved: bool,
+            omits: bool, source: str, **kw) -> Family:
+    return Family(frozenset(thinking), frozenset(efforts), max_output, window, preserved,
+                  omits, source, **kw)
+
+
 _FAMILIES = {
-    # thinking types accepted, effort levels, max output, context window, preserved
-    # thinking, thinking omitted by default, disabled only up to this effort
-    "fable-5.1+": ({"adaptive"}, ALL, 128_000, 1_000_000, True, True, None),
-    "fable-5": ({"adaptive"}, ALL, 128_000, 1_000_000, False, True, None),
-    "opus-5-5": ({"adaptive"}, ALL, 128_000, 1_000_000, True, True, None),
-    "opus-5": ({"adaptive", "disabled"}, ALL, 128_000, 1_000_000, False, True, "high"),
-    "sonnet-5-5": ({"adaptive", "between_tools"}, ALL, 128_000, 1_000_000, True, True, None),
-    "sonnet-5": ({"adaptive", "disabled"}, ALL, 128_000, 1_000_000, False, True, None),
-    "haiku-5-5": ({"adaptive", "disabled"}, ALL, 128_000, 1_000_000, True, True, "high"),
-    "opus-4-7+": ({"adaptive", "disabled"}, ALL, 128_000, 1_000_000, False, True, None),
-    "4-6": ({"adaptive", "enabled", "disabled"}, ALL - {"xhigh"}, 128_000, 1_000_000, False,
-            False, None),
-    "opus-4-5": ({"enabled", "disabled"}, {"low", "medium", "high"}, 64_000, 200_000, False,
-                 False, None),
-    "haiku-4-5": ({"enabled", "disabled"}, set(), 64_000, 200_000, False, False, None),
-    "mythos-preview": ({"adaptive", "enabled"}, ALL - {"xhigh"}, 32_000, 200_000, False, True,
-                       None),
+    "fable-5.1+": _family(
+        {"adaptive"}, ALL, 128_000, 1_000_000, True, True,
+        "models/fable-5-1/overview (Adaptive, always on); build-with-claude/preserved-"
+        "thinking; build-with-claude/prompt-engineering/prompting-claude-fable-5-1 (five "
+        "effort levels)"),
+    "fable-5": _family(
+        {"adaptive"}, ALL, 128_000, 1_000_000, False, True,
+        "models/fable-5/migration-guide (disabled and enabled rejected); build-with-claude/"
+        "effort"),
+    "opus-5-5": _family(
+        {"adaptive"}, ALL, 128_000, 1_000_000, True, True,
+        "models/opus-5-5/whats-new-opus-5-5 (thinking cannot be disabled); build-with-"
+        "claude/preserved-thinking"),
+    "opus-5": _family(
+        {"adaptive", "disabled"}, ALL, 128_000, 1_000_000, False, True,
+        "models/opus-5/overview (disabled only at effort high or lower)",
+        effort_limits=(("disabled", "high"),)),
+    "sonnet-5-5": _family(
+        {"adaptive", "between_tools"}, ALL, 128_000, 1_000_000, True, True,
+        "models/sonnet-5-5/whats-new-sonnet-5-5 (disabled returns 400, between_tools "
+        "instead; between_tools at low, medium and high effort only, 400 at xhigh or max; "
+        "with between_tools the effort cannot change mid-conversation)",
+        effort_limits=(("between_tools", "high"),), fixed_effort=frozenset({"between_tools"})),
+    "sonnet-5": _family(
+        {"adaptive", "disabled"}, ALL, 128_000, 1_000_000, False, True,
+        "models/sonnet-5/overview (manual extended thinking returns 400); build-with-claude/"
+        "effort"),
+    "haiku-5-5": _family(
+        {"adaptive", "disabled"}, ALL, 128_000, 1_000_000, True, True,
+        "models/haiku-5-5/whats-new-haiku-5-5 (manual extended thinking returns 400); "
+        "secondary: openrouter.ai/anthropic/claude-haiku-5.5 (thinking can be turned off at "
+        "low, medium and high effort)", effort_limits=(("disabled", "high"),)),
+    "opus-4-7+": _family(
+        {"adaptive", "disabled"}, ALL, 128_000, 1_000_000, False, True,
+        "build-with-claude/thinking-troubleshooting (enabled rejected on Opus 4.7 and 4.8); "
+        "build-with-claude/effort"),
+    "4-6": _family(
+        {"adaptive", "enabled", "disabled"}, ALL - {"xhigh"}, 128_000, 1_000_000, False,
+        False, "build-with-claude/thinking-troubleshooting (enabled deprecated but "
+        "accepted); build-with-claude/effort (max, no xhigh)"),
+    "opus-4-5": _family(
+        {"enabled", "disabled"}, {"low", "medium", "high"}, 64_000, 200_000, False, False,
+        "build-with-claude/thinking-troubleshooting (enabled the only mode); build-with-"
+        "claude/effort (no max)"),
+    "haiku-4-5": _family(
+        {"enabled", "disabled"}, set(), 64_000, 200_000, False, False,
+        "models/haiku-4-5/overview; build-with-claude/effort (no effort parameter)"),
+    "mythos-preview": _family(
+        {"adaptive", "enabled"}, ALL - {"xhigh"}, 32_000, 200_000, False, True,
+        "build-with-claude/thinking-troubleshooting (both modes); build-with-claude/effort"),
 }
 MODELS = {
     "claude-fable-5-1": "fable-5.1+", "claude-mythos-5-1": "fable-5.1+",
@@ -54,11 +119,14 @@ MODELS = {
     "claude-opus-4-5": "opus-4-5", "claude-haiku-4-5": "haiku-4-5",
     "claude-mythos-preview": "mythos-preview",
 }
-EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
-def family(model: str) -> tuple:
+def family(model: str) -> Family:
     return _FAMILIES[MODELS[model]]
+
+
+def _above(effort: str | None, limit: str | None) -> bool:
+    return bool(effort and limit) and EFFORTS.index(effort) > EFFORTS.index(limit)
 
 
 def _bad(message: str, status: int = 400, kind: str = "invalid_request_error"):
@@ -90,7 +158,8 @@ class DocumentedAPI(ScriptedAPI):
 
     def __init__(self, script: list, models: dict | None = None):
         super().__init__(script, models)
-        self.issued: dict[str, tuple[str, str | None]] = {}  # signature -> (text, prefix)
+        # signature -> (text, prefix, thinking type, effort) of the request it answered
+        self.issued: dict[str, tuple[str, str, str | None, str | None]] = {}
         self.rejected: list[str] = []
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
@@ -113,27 +182,28 @@ class DocumentedAPI(ScriptedAPI):
         model = body.get("model")
         if model not in MODELS:
             return _bad(f"model: {model}", 404, "not_found_error")
-        types, efforts, max_out, window, _, _, off_limit = family(model)
-        if not 1 <= body.get("max_tokens", 0) <= max_out:
-            return _bad(f"max_tokens: {body.get('max_tokens')} > {max_out}, which is the "
-                        f"maximum allowed number of output tokens for {model}")
+        rules = family(model)
+        if not 1 <= body.get("max_tokens", 0) <= rules.max_output:
+            return _bad(f"max_tokens: {body.get('max_tokens')} > {rules.max_output}, which is "
+                        f"the maximum allowed number of output tokens for {model}")
         effort = (body.get("output_config") or {}).get("effort")
-        if effort is not None and effort not in efforts:
+        if effort is not None and effort not in rules.efforts:
             return _bad(f"output_config.effort: {effort!r} is not supported for this model")
-        for problem in (self._thinking(body, types, effort, off_limit), self._cache(body),
-                        self._turns(body), self._signatures(body, model)):
+        for problem in (self._thinking(body, rules, effort), self._cache(body),
+                        self._turns(body), self._signatures(body, rules, effort)):
             if problem is not None:
                 return problem
-        if prompt_tokens(body) > window:
-            return _bad(f"prompt is too long: {prompt_tokens(body)} tokens > {window} maximum")
+        if prompt_tokens(body) > rules.context_window:
+            return _bad(f"prompt is too long: {prompt_tokens(body)} tokens > "
+                        f"{rules.context_window} maximum")
         return None
 
-    def _thinking(self, body: dict, types: set, effort: str | None, off_limit: str | None):
+    def _thinking(self, body: dict, rules: Family, effort: str | None):
         thinking = body.get("thinking")
         if thinking is None:
             return None
         kind = thinking.get("type")
-        if kind not in types:
+        if kind not in rules.thinking:
             return _bad(f'"thinking.type.{kind}" is not supported for this model. Use '
                         f'"thinking.type.adaptive" and "output_config.effort" to control '
                         f'thinking behavior.')
@@ -142,9 +212,8 @@ class DocumentedAPI(ScriptedAPI):
         if kind == "enabled" and not 1024 <= thinking.get("budget_tokens", 0) \
                 < body["max_tokens"]:
             return _bad("thinking.budget_tokens must be >= 1024 and less than max_tokens")
-        if kind == "disabled" and off_limit and effort and \
-                EFFORTS.index(effort) > EFFORTS.index(off_limit):
-            return _bad(f"thinking cannot be disabled at effort {effort}")
+        if _above(effort, dict(rules.effort_limits).get(kind)):
+            return _bad(f'"thinking.type.{kind}" is not supported at effort {effort}')
         return None
 
     def _cache(self, body: dict):
@@ -186,8 +255,8 @@ class DocumentedAPI(ScriptedAPI):
                             "previous message")
         return None
 
-    def _signatures(self, body: dict, model: str):
-        preserved = family(model)[4]
+    def _signatures(self, body: dict, rules: Family, effort: str | None):
+        kind = (body.get("thinking") or {}).get("type")
         for i, m in enumerate(body["messages"]):
             if m["role"] != "assistant" or not isinstance(m["content"], list):
                 continue
@@ -199,9 +268,13 @@ class DocumentedAPI(ScriptedAPI):
                     return _bad("Invalid `signature` in `thinking` block")
                 prefix = _digest([body.get("system"), body.get("tools"),
                                   body["messages"][:i]])
-                if preserved and issued[1] != prefix:
+                if rules.preserved and issued[1] != prefix:
                     return _bad("The thinking block is bound to a different conversation: "
                                 "the messages before it changed")
+                if {kind, issued[2]} & rules.fixed_effort and issued[3] != effort:
+                    return _bad(f"output_config.effort cannot change mid-conversation with "
+                                f"thinking.type {' or '.join(sorted(rules.fixed_effort))}: "
+                                f"this conversation was answered at {issued[3]}")
         return None
 
     # ------------------------------------------------------------------ the answer
@@ -210,14 +283,15 @@ class DocumentedAPI(ScriptedAPI):
         """The scripted message as this API would send it for this request."""
         message = copy.deepcopy(message)
         model, thinking = body["model"], body.get("thinking") or {}
-        omitted_default = family(model)[5]
+        effort = (body.get("output_config") or {}).get("effort")
         prefix = _digest([body.get("system"), body.get("tools"), body["messages"]])
         for block in message["content"]:
             if block.get("type") == "thinking":
-                if omitted_default and thinking.get("display") != "summarized":
+                if family(model).omits_thinking and thinking.get("display") != "summarized":
                     block["thinking"] = ""
                 block["signature"] = f"sig-{len(self.issued)}"
-                self.issued[block["signature"]] = (block["thinking"], prefix)
+                self.issued[block["signature"]] = (block["thinking"], prefix,
+                                                   thinking.get("type"), effort)
         needs = message.pop("needs", 0)
         use = message.setdefault("usage", {})
         use["input_tokens"] = prompt_tokens(body)
@@ -229,12 +303,13 @@ class DocumentedAPI(ScriptedAPI):
 
     def model_info(self, model: str) -> dict:
         """The Models API's answer for a documented model."""
-        types, efforts, max_out, window = family(model)[:4]
+        rules = family(model)
         return {"type": "model", "id": model, "display_name": model,
                 "created_at": "2026-01-01T00:00:00Z", "lifecycle": "active",
-                "max_tokens": max_out, "max_input_tokens": window, "capabilities": {
+                "max_tokens": rules.max_output, "max_input_tokens": rules.context_window,
+                "capabilities": {
                     "thinking": {"supported": True, "types": {
-                        t: {"supported": t in types}
+                        t: {"supported": t in rules.thinking}
                         for t in ("adaptive", "enabled", "disabled", "between_tools")}},
-                    "effort": {"supported": bool(efforts),
-                               **{e: {"supported": e in efforts} for e in EFFORTS}}}}
+                    "effort": {"supported": bool(rules.efforts),
+                               **{e: {"supported": e in rules.efforts} for e in EFFORTS}}}}
