@@ -311,3 +311,14 @@ def write(tracks: list[Track], out_dir: str | os.PathLike = ".") -> list[Path]:
         render_markdown(tracks, "leaderboard.png" if png else None))
     (out / "leaderboard.html").write_text(render_html(tracks, png))
     return [out / "leaderboard.md", out / "leaderboard.html", *written]
+
+
+def publish(results_dir: str | os.PathLike = "results",
+            out_dir: str | os.PathLike = ".") -> tuple[list[Track], list[Path]]:
+    """The leaderboard of every record in results_dir, rendered into out_dir: its tracks
+    and the files written. bench.records.RecordError names a file that is not a record."""
+    from bench.leaderboard import build
+    from bench.records import load_records
+
+    tracks = build(load_records(results_dir))
+    return tracks, write(tracks, out_dir)

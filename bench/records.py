@@ -2,26 +2,29 @@
 
 The schema and the rules are documented for readers in results/README.md; `REQUIRED`
 below is what `load_records` enforces. A record is written once (mode "x": an existing
-file is never overwritten) and carries its own provenance: the solution's content hash,
-the device, the software versions, the command line, the date, the calibration that
-judged it and the isolation its runs had. Records written before those two fields existed
-read as `isolation()` and `calibration()` say.
+file is never overwritten) and carries its own provenance: the solution's content hash and
+its archive, the device, the software versions, the project's version and git revision,
+the command line, the date, the calibration that judged it and the isolation its runs had.
+Records written before those fields existed read as `isolation()`, `calibration()` and
+`archive()` say. Every record is built and written by the official evaluation
+(bench/official.py), which fills every field the same way whoever asks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import functools
 import json
 import os
 import re
-import sys
+import subprocess
 from pathlib import Path
 
 from correctness.provenance import environment
-from correctness.solution import solution_hash
+from correctness.solution import PROJECT_DIR, solution_hash
 
 SCHEMA_VERSION = 1
+PACKAGES = ("baseline", "kernels", "correctness", "bench", "agent", "speedup")
 ENTRANT_KINDS = ("reference", "submission", "human", "agent")
 REQUIRED = ("schema_version", "date", "entrant", "solution_hash", "preset", "device",
             "environment", "command", "statistic", "passed", "rejected_by", "median_ratio",
@@ -30,10 +33,6 @@ REQUIRED = ("schema_version", "date", "entrant", "solution_hash", "preset", "dev
 
 class RecordError(ValueError):
     """A file in results/ that is not a valid record; the message names the file."""
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def entrant_label(entrant: dict) -> str:
@@ -53,7 +52,7 @@ def _check_entrant(entrant: dict) -> None:
         raise ValueError(f"a {kind} entrant needs a {needed!r}")
 
 
-def _portable(path: str) -> str:
+def portable(path: str) -> str:
     """Relative to the working directory when inside it, so records read the same anywhere."""
     resolved = Path(path).resolve()
     try:
@@ -66,36 +65,67 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", text).strip("-").lower()[:40] or "entrant"
 
 
-def build_record(evaluation, entrant: dict, *, extra: dict | None = None,
-                 roofline: dict | None = None, command: str | None = None,
+def build_record(evaluation, entrant: dict, *, command: str, roofline: dict | None,
+                 archive: dict, agent: dict | None = None,
                  date: dt.datetime | None = None) -> dict:
-    """The record as a dict (see results/README.md for every field)."""
-    from bench.roofline import for_evaluation
-
+    """The record as a dict (see results/README.md for every field); every argument is
+    explicit, so no field depends on who asked (bench/official.py is the one caller)."""
     _check_entrant(entrant)
     date = date or dt.datetime.now(dt.timezone.utc)
-    if roofline is None:
-        roofline = for_evaluation(evaluation)
     ev = evaluation.to_dict()
-    extra = dict(extra) if extra else None
-    transcript = extra.get("transcript_path") if extra else None
-    if transcript and "transcript_sha256" not in extra and Path(transcript).is_file():
-        extra["transcript_sha256"] = file_sha256(transcript)
     return {
         "schema_version": SCHEMA_VERSION,
         "date": date.isoformat(timespec="seconds"),
-        "command": command if command is not None else " ".join(sys.argv),
+        "command": command,
+        "project": project(),
         "entrant": dict(entrant),
-        "solution_dir": _portable(ev.pop("solution_dir")),
+        "solution_dir": portable(ev.pop("solution_dir")),
         "solution_hash": solution_hash(evaluation.solution_dir),
+        "archive": archive,
         "preset": ev.pop("preset"), "device": ev.pop("device"),
         "environment": environment(evaluation.device),
         **ev,
         "calibration": getattr(evaluation, "calibration", None),
         "isolation": getattr(evaluation, "isolation", "process"),
         "roofline": roofline,
-        "agent": extra,
+        "agent": agent,
     }
+
+
+@functools.cache
+def project() -> dict:
+    """The project that judged: its version, and where it runs from a git checkout, the
+    commit and whether the project's packages differ from it (`modified`); null fields
+    where there is no git (an installed wheel)."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("speedup-bench")
+    except metadata.PackageNotFoundError:
+        version = None
+    found = {"version": version, "git_revision": None, "git_modified": None}
+    if not (PROJECT_DIR / ".git").exists():
+        return found
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(PROJECT_DIR), *args], capture_output=True,
+                              text=True, timeout=30)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        diff = git("diff", "--quiet", "HEAD", "--", *PACKAGES)
+    except (OSError, subprocess.TimeoutExpired):
+        return found
+    if head.returncode == 0:
+        found["git_revision"] = head.stdout.strip()
+        found["git_modified"] = diff.returncode != 0
+    return found
+
+
+def archive(record: dict) -> dict | None:
+    """The record's archive (`solution`, and `transcript` for agents); None: written before
+    records kept their code."""
+    return record.get("archive")
 
 
 def isolation(record: dict) -> str:
@@ -109,11 +139,9 @@ def calibration(record: dict) -> dict | None:
     return record.get("calibration")
 
 
-def write_record(evaluation, entrant: dict, *, results_dir: str | os.PathLike = "results",
-                 extra: dict | None = None, roofline: dict | None = None,
-                 command: str | None = None) -> Path:
-    """Write one new record file and return its path; never overwrites an existing one."""
-    record = build_record(evaluation, entrant, extra=extra, roofline=roofline, command=command)
+def write_record(record: dict, results_dir: str | os.PathLike) -> Path:
+    """Write one new record file (build_record's) and return its path; never overwrites an
+    existing one."""
     directory = Path(results_dir)
     directory.mkdir(parents=True, exist_ok=True)
     stamp = record["date"].replace("-", "").replace(":", "").split("+")[0]

@@ -42,12 +42,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command's arguments, and `command_line`: the command as the user typed it, which
+    its records name."""
+    from bench.official import command_line
+
+    args = build_parser(_command(argv)).parse_args(argv)
+    args.command_line = command_line(argv)
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     from correctness import tolerances
 
     try:
         argv = sys.argv[1:] if argv is None else argv
-        args = build_parser(_command(argv)).parse_args(argv)
+        args = parse_args(argv)
         # every lookup of thresholds in this command (the agent's harness too) uses it
         with tolerances.selected(tolerance_source(args.tolerances)):
             return int(args._run(args) or 0)

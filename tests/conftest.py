@@ -79,3 +79,18 @@ def user_data_home(tmp_path_factory, monkeypatch):
     """Thresholds a test calibrates go to a fresh XDG_DATA_HOME (subprocesses inherit it),
     never into the real ~/.local/share."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+
+
+@pytest.fixture
+def quick_ceilings(tmp_path_factory, monkeypatch):
+    """This machine's ceilings, which records price their runs against, measured small (a
+    64^3 matmul, each step shape for 2 ms) into a fresh XDG_CACHE_HOME: measured at full
+    size they take seconds, and a ceiling measured beside a test suite is too low to keep."""
+    from bench import roofline, shape_ceiling
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    ceiling, shapes = roofline.measure_ceiling, shape_ceiling.measure_shapes
+    monkeypatch.setattr(roofline, "measure_ceiling", lambda device, **kw: ceiling(
+        device, matmul_n=64, copy_bytes=1 << 16, repeats=2))
+    monkeypatch.setattr(shape_ceiling, "measure_shapes", lambda cfg, preset, device, **kw:
+                        shapes(cfg, preset, device, seconds=0.002))

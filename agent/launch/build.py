@@ -36,11 +36,13 @@ def build_config(policy: str, *, preset: str, device: str, model: str | None = N
                  thinking: str | None = None, effort: str | None = None,
                  cache_ttl: str | None = None, max_tokens: int | None = None,
                  bench_rounds: int | None = None, eval_rounds: int | None = None,
-                 limits: dict | None = None, results_dir: str = "results") -> RunConfig:
+                 limits: dict | None = None, results_dir: str = "results",
+                 command_line: str = "") -> RunConfig:
     """A new run's config. `limits`: Budgets fields, None meaning the default; `price`:
     'IN,OUT,CACHE_WRITE,CACHE_READ' overriding the price table; `thinking`: 'on', 'off' or
     a budget in tokens; every other None means RunConfig's default. The thinking, effort and
-    max_tokens asked for are checked against the model's capabilities (agent/policies/models.py)."""
+    max_tokens asked for are checked against the model's capabilities (agent/policies/models.py).
+    `command_line`: the command that asked, as a user types it (the record names it)."""
     if policy == "claude":
         model = model or DEFAULT_MODEL
     elif policy == "replay":
@@ -59,7 +61,8 @@ def build_config(policy: str, *, preset: str, device: str, model: str | None = N
                 if v is not None}
     config = RunConfig(run_id=new_run_id(policy), policy=policy, model=model, preset=preset,
                        device=device, budgets=budget, price=cost, thinking=_thinking(thinking),
-                       effort=effort, replay_from=replay, results_dir=results_dir, **optional)
+                       effort=effort, replay_from=replay, results_dir=results_dir,
+                       command_line=command_line, **optional)
     if policy == "claude" and model in TABLE:  # other models: checked once the API says
         check_request(config, TABLE[model])
     return config

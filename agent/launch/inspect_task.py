@@ -24,6 +24,7 @@ Timed work (the judge, the clock, run_python, profile) passes one gate per proce
 from __future__ import annotations
 
 import dataclasses
+import shlex
 
 try:
     import anyio.to_thread
@@ -77,6 +78,15 @@ def budgets_from_limits(max_device_s: float | None = None) -> Budgets:
     return dataclasses.replace(Budgets(), **fields)
 
 
+def command_line(model: str, **task_args) -> str:
+    """The `inspect eval` command a record names: this task, the model and the task
+    arguments that decide what is scored, as a user types them."""
+    words = ["inspect", "eval", "agent/launch/inspect_task.py", "--model", model]
+    for name, value in task_args.items():
+        words += ["-T", f"{name}={value}"]
+    return shlex.join(words)
+
+
 def _price(model: str, price: str | None):
     if price:
         return parse_price(price)
@@ -96,7 +106,10 @@ def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int |
         config = RunConfig(run_id=new_run_id("inspect"), policy="inspect", model=str(model),
                            preset=preset, device=device, budgets=budgets_from_limits(
                                max_device_s), price=_price(str(model), price),
-                           eval_rounds=eval_rounds, results_dir=results_dir, **optional)
+                           eval_rounds=eval_rounds, results_dir=results_dir,
+                           command_line=command_line(str(model), preset=preset, device=device,
+                                                     eval_rounds=eval_rounds, **optional),
+                           **optional)
         session = await anyio.to_thread.run_sync(
             lambda: start_session(runs_dir, config, policy=InspectPolicy(model),
                                   harness=gated_harness()),

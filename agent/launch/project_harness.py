@@ -71,17 +71,23 @@ class ProjectHarness:
         return profile_solution(str(solution_dir), cfg, inputs, top=20)
 
     def official_evaluation(self, solution_dir: Path, preset: str, device: str, rounds: int,
-                 on_progress=None) -> Any:
-        from bench.clock import official_evaluation
+                            on_progress=None) -> Any:
+        """The official evaluation (bench/official.py: the track prepared, then the clock)."""
+        from bench import official
 
-        return official_evaluation(str(solution_dir), preset, device, rounds=rounds,
-                        allow_library=False, on_progress=on_progress)
+        (ev,) = official.evaluate([solution_dir], preset, device, rounds=rounds,
+                                  allow_library=False, on_progress=on_progress)
+        return ev
 
-    def write_record(self, evaluation: Any, entrant: dict, extra: dict,
-                     results_dir: str) -> Path:
-        from bench.records import write_record
+    def write_record(self, evaluation: Any, entrant: dict, extra: dict, results_dir: str, *,
+                     transcript: Path, command: str) -> Path:
+        """The official evaluation's record, as every record is written (bench/official.py):
+        the scored files and the transcript archived beside it."""
+        from bench import official
 
-        return Path(write_record(evaluation, entrant, results_dir=results_dir, extra=extra))
+        entry = official.Entry(Path(evaluation.solution_dir), entrant, agent=extra,
+                               transcript=Path(transcript))
+        return official.write(evaluation, entry, results_dir=results_dir, command=command)
 
     def run_python(self, solution_dir: Path, script: str, args: list[str], device: str,
                    timeout: float) -> ScriptOutcome:

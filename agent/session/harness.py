@@ -88,8 +88,10 @@ class Harness(Protocol):
     def official_evaluation(self, solution_dir: Path, preset: str, device: str, rounds: int,
                  on_progress=None) -> Any: ...
 
-    def write_record(self, evaluation: Any, entrant: dict, extra: dict,
-                     results_dir: str) -> Path: ...
+    def write_record(self, evaluation: Any, entrant: dict, extra: dict, results_dir: str, *,
+                     transcript: Path, command: str) -> Path:
+        """The record of `evaluation` in results_dir, `extra` its agent block, with the
+        transcript archived beside it and `command` the command line that asked."""
 
     def library(self, device: str) -> list[Impl]: ...
 

@@ -1,6 +1,6 @@
 """What one agent run is asked to do: its policy and model, track, budgets, price, request
-limits and scoring rounds. Written into the transcript's start event, so `--resume` and
-`show` read back exactly the run that started."""
+limits, scoring rounds and the command that asked. Written into the transcript's start
+event, so `--resume` and `show` read back exactly the run that started."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ class RunConfig:
     eval_rounds: int = 3  # the official evaluation
     replay_from: str | None = None
     results_dir: str = "results"
+    # the command that started the run, as a user types it ('speedup agent --policy ...'):
+    # its record names it. Empty in transcripts written before the field.
+    command_line: str = ""
 
     def __post_init__(self) -> None:
         if self.bench_rounds is None:

@@ -71,8 +71,9 @@ class Outcome:
 
 
 def score(session: Ended, on_progress=None) -> Outcome:
-    """Evaluate the chosen state from its snapshot, write the record, and point
-    the run's record.json at it (a run with that file is finished)."""
+    """Evaluate the chosen state from its snapshot, write the record (with the transcript
+    archived beside it, and the command that started the run), and point the run's
+    record.json at it (a run with that file is finished)."""
     config = session.config
     source, solution_hash = session.snapshots.chosen()
     solution = session.snapshots.path(solution_hash)
@@ -88,13 +89,12 @@ def score(session: Ended, on_progress=None) -> Outcome:
     session.log({"event": "evaluation", "source": source, "hash": solution_hash,
                  "outcome": outcome, "path": str(solution.relative_to(session.run_dir.path)),
                  "summary": summary})
-    sha = session.transcript.sha256()
-    extra = record_extra(config, session.spend, session.stop_reason, source,
-                         session.transcript.path, sha)
+    extra = record_extra(config, session.spend, session.stop_reason, source)
     extra.update(outcome=outcome, refusal_category=session.refusal_category)
     record = session.harness.write_record(evaluation, entrant(config), extra,
-                                          config.results_dir)
-    session.run_dir.mark_scored(record, sha)
+                                          config.results_dir, transcript=session.transcript.path,
+                                          command=config.command_line)
+    session.run_dir.mark_scored(record, session.transcript.sha256())
     return Outcome(config.run_id, session.stop_reason or "", outcome, session.spend, source,
                    solution_hash, summary, Path(record))
 
@@ -105,11 +105,12 @@ def entrant(config: RunConfig) -> dict:
             "run_id": config.run_id}
 
 
-def record_extra(config: RunConfig, spend: Spend, stop_reason: str | None, source: str,
-                 transcript: Path, transcript_sha256: str) -> dict:
+def record_extra(config: RunConfig, spend: Spend, stop_reason: str | None,
+                 source: str) -> dict:
     """The record's `agent` block: tokens, dollars, turns, time, why it stopped, which
-    state was scored, the transcript and its hash, price, budgets, the request settings
-    (score() adds the outcome and the refusal category)."""
+    state was scored, price, budgets, the request settings (score() adds the outcome and
+    the refusal category; the official evaluation's record writer the transcript's path
+    and hash, as it archives it)."""
     return {
         "tokens": {"input": spend.input_tokens, "output": spend.output_tokens,
                    "cache_write": spend.cache_write_tokens,
@@ -117,7 +118,6 @@ def record_extra(config: RunConfig, spend: Spend, stop_reason: str | None, sourc
         "dollars": round(spend.dollars, 6), "turns": spend.turns,
         "wall_s": round(spend.wall_s, 3), "device_s": round(spend.device_s, 3),
         "stop_reason": stop_reason, "scored_state": source,
-        "transcript_path": str(transcript), "transcript_sha256": transcript_sha256,
         "price_per_mtok": config.price.to_dict(), "budgets": config.budgets.to_dict(),
         "thinking": config.thinking, "effort": config.effort, "cache_ttl": config.cache_ttl,
         "max_tokens": config.max_tokens,

@@ -44,7 +44,8 @@ class Transcript:
             os.fsync(f.fileno())
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        """'sha256:<hex>' of the file's bytes, as every hash in a record reads."""
+        return "sha256:" + hashlib.sha256(self.path.read_bytes()).hexdigest()
 
 
 def read_events(path: str | Path) -> list[dict]:

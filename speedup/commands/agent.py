@@ -119,7 +119,7 @@ def build_config(args: argparse.Namespace):
             cache_ttl=args.cache_ttl, max_tokens=args.max_tokens,
             bench_rounds=args.bench_rounds, eval_rounds=args.eval_rounds,
             limits={f.name: getattr(args, f.name) for f in dataclasses.fields(Budgets)},
-            results_dir=args.results_dir)
+            results_dir=args.results_dir, command_line=args.command_line)
     auto = not getattr(args, "no_auto_calibrate", False)
     ensure_calibrated(preset, device, auto=auto)
     if device == "cpu":

@@ -22,7 +22,9 @@ broken). Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 HELP = "official evaluation of a solution: paired timing against the baseline -> a record"
@@ -56,125 +58,101 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from correctness.solution import missing_entry
+    from bench import official
+    from correctness.solution import entrant
+    from correctness.training_check import HarnessError
+    from speedup import ui
     from speedup.calibration import ensure_calibrated
-    from speedup.ui import UsageError, announce_isolation, out, preset_and_device, writable_dir
 
-    preset, device = preset_and_device(args.preset, args.device)
+    preset, device = ui.preset_and_device(args.preset, args.device)
+    solution_dirs = _solution_dirs(args)
+    if solution_dirs:
+        ui.writable_dir(args.results_dir)
+        ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
+        ui.announce_isolation()
+    track = official.prepare(preset, device, calibrate=bool(solution_dirs),
+                             refresh_ceilings=args.measure_ceiling,
+                             on_status=lambda text: ui.console.print(text, markup=False))
+    _print_ceilings(track)
+    if not solution_dirs:
+        return 0
+    ui.out.print(f"bench {', '.join(map(str, solution_dirs))} on {preset}/{device}: "
+                 f"{args.rounds} paired rounds{' + repeat-self' if args.repeat_self else ''}")
+    entries = [official.Entry(d, entrant(d, preset, args.name), args.allow_library)
+               for d in solution_dirs]
+    try:
+        with _progress(preset, device) as on_progress:
+            results = official.run(entries, preset, device, rounds=args.rounds,
+                                   repeat_self=args.repeat_self, results_dir=args.results_dir,
+                                   command=args.command_line, track=track,
+                                   on_progress=on_progress,
+                                   on_result=lambda result: _reported(result, track))
+    except HarnessError as e:
+        ui.console.print(f"speedup: error: {e}", markup=False)
+        return 3
+    return 0 if all(r.evaluation.passed for r in results) else 1
+
+
+def _solution_dirs(args: argparse.Namespace) -> list[Path]:
+    """The DIRs, each a solution directory; UsageError, before any work, otherwise."""
+    from correctness.solution import missing_entry
+    from speedup.ui import UsageError
+
     if not args.dirs and not args.measure_ceiling:
         raise UsageError("give a solution directory (speedup bench DIR), or --measure-ceiling")
     if args.name and len(args.dirs) > 1:
         raise UsageError("--name names one entrant; give one DIR with it")
-    solution_dirs = [Path(d) for d in args.dirs]
-    for d in solution_dirs:
+    for d in args.dirs:
         if (missing := missing_entry(d)) is not None:
             raise UsageError(missing)
-    if solution_dirs:
-        writable_dir(args.results_dir)
-        ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
-        announce_isolation()
-    ceiling = _ceiling(device, refresh=args.measure_ceiling)
-    shapes = _shape_ceiling(preset, device, refresh=args.measure_ceiling)
-    if not solution_dirs:
-        return 0
-    out.print(f"bench {', '.join(map(str, solution_dirs))} on {preset}/{device}: "
-              f"{args.rounds} paired rounds{' + repeat-self' if args.repeat_self else ''}")
-
-    def finished(ev) -> None:
-        _report(ev, ceiling, shapes)
-        _record(Path(ev.solution_dir), ev, ceiling, shapes, args)
-
-    evs = _evaluate(solution_dirs, preset, device, args, finished)
-    if evs is None:
-        return 3
-    return 0 if all(ev.passed for ev in evs) else 1
+    return [Path(d) for d in args.dirs]
 
 
-def _record(solution_dir: Path, ev, ceiling: dict | None, shapes: dict, args) -> None:
-    from bench.records import write_record
-    from bench.roofline import for_evaluation
-    from correctness.solution import entrant
+def _reported(result, track) -> None:
     from speedup.ui import out
 
-    if not ev.candidate_ran:
-        out.print(f"no record for {solution_dir}: it never finished a timed run")
-        return
-    path = write_record(ev, entrant(solution_dir, ev.preset, args.name),
-                        results_dir=args.results_dir,
-                        roofline=for_evaluation(ev, ceiling, shapes),
-                        command=" ".join(["speedup", *sys.argv[1:]]))
-    out.print(f"wrote {path}")
+    _report(result.evaluation, track.ceiling, track.shapes)
+    if result.record is None:
+        out.print(f"no record for {result.evaluation.solution_dir}: it never finished a "
+                  "timed run", markup=False)
+    else:
+        out.print(f"wrote {result.record}", markup=False)
 
 
-def _ceiling(device: str, refresh: bool) -> dict | None:
-    """The device's measured ceiling: measured now with --measure-ceiling, else this
-    machine's cached one; a CPU, which has no datasheet entry, is measured once when none
-    is cached. None: a GPU never measured here (its datasheet peak serves)."""
-    from bench.roofline import cached_ceiling, ceiling_path, ensure_ceiling, format_rate
-    from speedup.ui import console, out
+def _print_ceilings(track) -> None:
+    from bench.roofline import format_rate
+    from speedup.ui import out
 
-    cached = None if refresh else cached_ceiling(device)
-    if cached is None and not refresh and device != "cpu":
-        return None
-    ceiling = cached
-    if ceiling is None:
-        with console.status(f"measuring the {device} ceiling (one large matmul, one large "
-                            "copy)"):
-            ceiling = ensure_ceiling(device, refresh=True)
-    how = f"cached in {ceiling_path(device)}" if cached else "measured"
-    out.print(f"ceiling of {ceiling['device']} ({how}): "
-              f"{format_rate(ceiling['flops_per_s'], device)} "
-              f"({ceiling['matmul_dtype']} {ceiling['matmul_n']}^3 matmul), "
-              f"{ceiling['bytes_per_s'] / 1e9:.1f} GB/s (copy, read + write)", markup=False)
-    return ceiling
+    ceiling, shapes = track.ceiling, track.shapes
+    if ceiling is not None:
+        out.print(f"ceiling of {ceiling['device']} ({track.ceiling_source}): "
+                  f"{format_rate(ceiling['flops_per_s'], track.device)} "
+                  f"({ceiling['matmul_dtype']} {ceiling['matmul_n']}^3 matmul), "
+                  f"{ceiling['bytes_per_s'] / 1e9:.1f} GB/s (copy, read + write)",
+                  markup=False)
+    out.print(f"shape-aware ceiling of {track.preset} on {shapes['device']} "
+              f"({track.shapes_source}): {shapes['seconds_per_step'] * 1e3:.3g} ms a step, "
+              f"every matmul at its shape's measured rate plus "
+              f"{shapes['step_bytes'] / 1e6:.3g} MB at {shapes['bytes_per_s'] / 1e9:.1f} GB/s "
+              "(an estimate, not a proof)", markup=False)
 
 
-def _shape_ceiling(preset: str, device: str, refresh: bool) -> dict:
-    """The preset's shape-aware ceiling on this machine (bench/shape_ceiling.py): measured
-    now with --measure-ceiling or when none is cached for these shapes, else the cached one.
-    No device has a datasheet for it, so it is measured on a GPU too."""
-    from baseline import get_preset
-    from bench.shape_ceiling import cached_shapes, ensure_shapes, shapes_path
-    from speedup.ui import console, out
-
-    cfg = get_preset(preset).to_cfg(device)
-    shapes = None if refresh else cached_shapes(cfg, preset, device)
-    how = f"cached in {shapes_path(device)}"
-    if shapes is None:
-        with console.status(f"measuring the {device} matmul rate at each of {preset}'s "
-                            "training-step shapes"):
-            shapes = ensure_shapes(cfg, preset, device, refresh=True)
-        how = "measured"
-    out.print(f"shape-aware ceiling of {preset} on {shapes['device']} ({how}): "
-              f"{shapes['seconds_per_step'] * 1e3:.3g} ms a step, every matmul at its "
-              f"shape's measured rate plus {shapes['step_bytes'] / 1e6:.3g} MB at "
-              f"{shapes['bytes_per_s'] / 1e9:.1f} GB/s (an estimate, not a proof)",
-              markup=False)
-    return shapes
-
-
-def _evaluate(solution_dirs: list[Path], preset: str, device: str, args, on_evaluation):
-    from bench.clock import official_evaluations
-    from correctness.training_check import HarnessError
+@contextlib.contextmanager
+def _progress(preset: str, device: str) -> Iterator[Callable[[int, int, str], None]]:
+    """The clock's progress: a bar on a terminal, and a line per run in a log (CI,
+    gpu_check.sh)."""
     from speedup.ui import console, progress
 
-    logging = not sys.stderr.isatty()  # a log (CI, gpu_check.sh) gets a line per run
-
-    def on_progress(done: int, total: int, status: str) -> None:
-        advance(status=status, total=total)
-        if logging:
-            console.print(f"[{done}/{total}] {status}", markup=False)
+    logging = not sys.stderr.isatty()
 
     # the clock states the planned runs with the first one (and after every rejection)
     with progress(f"bench on {preset}/{device}", None) as advance:
-        try:
-            return official_evaluations(solution_dirs, preset, device, rounds=args.rounds,
-                                 repeat_self=args.repeat_self,
-                                 allow_library=[args.allow_library] * len(solution_dirs),
-                                 on_progress=on_progress, on_evaluation=on_evaluation)
-        except HarnessError as e:
-            console.print(f"speedup: error: {e}", markup=False)
-            return None
+        def on_progress(done: int, total: int, status: str) -> None:
+            advance(status=status, total=total)
+            if logging:
+                console.print(f"[{done}/{total}] {status}", markup=False)
+
+        yield on_progress
 
 
 def _report(ev, ceiling: dict | None, shapes: dict) -> None:

@@ -28,22 +28,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return publish(args.results_dir, args.out, as_json=args.json)
+
+
+def publish(results_dir: str, out_dir: str, as_json: bool = False) -> int:
+    """Render the leaderboard (bench.leaderboard_render.publish) and say what it holds: a
+    line per track, or with `as_json` all of it on stdout. `speedup run` and `speedup
+    sweep` end with it."""
     from pathlib import Path
 
     from bench import leaderboard, leaderboard_render
-    from bench.records import RecordError, load_records
+    from bench.records import RecordError
     from speedup.ui import UsageError, out, writable_dir
 
-    if not Path(args.results_dir).is_dir():
-        raise UsageError(f"no results folder {args.results_dir}; run `speedup bench DIR` "
+    if not Path(results_dir).is_dir():
+        raise UsageError(f"no results folder {results_dir}; run `speedup bench DIR` "
                          "first, or pass --results-dir")
-    writable_dir(args.out)
+    writable_dir(out_dir)
     try:
-        tracks = leaderboard.build(load_records(args.results_dir))
+        tracks, paths = leaderboard_render.publish(results_dir, out_dir)
     except RecordError as e:
-        raise UsageError(f"{e}; move the file out of {args.results_dir} or fix it") from None
-    paths = leaderboard_render.write(tracks, args.out)
-    if args.json:
+        raise UsageError(f"{e}; move the file out of {results_dir} or fix it") from None
+    if as_json:
         print(leaderboard.dumps(tracks))
         return 0
     for track in tracks:

@@ -26,10 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from speedup import cli
     from speedup.commands.agent import run_session, start_session
+    from speedup.commands.leaderboard import publish
 
     code = run_session(start_session(args, banner="speedup run"))
     if code != 0:
         return code
-    return cli.main(["leaderboard", "--results-dir", args.results_dir, "--out", args.out])
+    return publish(args.results_dir, args.out)

@@ -105,10 +105,10 @@ def _configs(args: argparse.Namespace, preset: str, device: str) -> list:
 
 
 def _leased_preparation(preset: str, device: str, auto: bool) -> None:
-    """Calibration and the ceiling are timed work too: each runs under the lease, and only
+    """Calibration and the ceilings are timed work too: each runs under the lease, and only
     when it is missing (a lookup here first)."""
     from agent.launch.lease import Lease
-    from bench.roofline import cached_ceiling, ensure_ceiling
+    from bench import official
     from correctness import tolerances
     from speedup.calibration import ensure_calibrated
     from speedup.ui import console
@@ -122,9 +122,9 @@ def _leased_preparation(preset: str, device: str, auto: bool) -> None:
             console.print(f"{track[0]}/{track[1]} is not calibrated: calibrating it under the "
                           "timing lease", markup=False)
             lease.run(ensure_calibrated, *track, auto=auto, label="calibration")
-    if device == "cpu" and cached_ceiling(device) is None:
-        with console.status("measuring the CPU ceiling under the timing lease"):
-            lease.run(ensure_ceiling, device, label="the ceiling")
+    with console.status(f"the ceilings of {preset}/{device}: cached, or measured under the "
+                        "timing lease"):
+        lease.run(official.prepare, preset, device, calibrate=False, label="the ceilings")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.launch.lease import LeaseError, Threads, exclusive_default, require_ray
     from agent.launch.sweep import connect, run_sweep
     from agent.launch.sweep_plan import SweepError, plan
-    from speedup import cli
+    from speedup.commands.leaderboard import publish
     from speedup.ui import UsageError, announce_isolation, console, preset_and_device, writable_dir
 
     try:
@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         if ours:
             ray.shutdown()
     failed = _summary(board, time.monotonic() - started)
-    code = cli.main(["leaderboard", "--results-dir", args.results_dir, "--out", args.out])
+    code = publish(args.results_dir, args.out)
     return 1 if failed else code
 
 

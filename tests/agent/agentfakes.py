@@ -116,8 +116,10 @@ class FakeHarness:
     def track_facts(self, preset, device, results_dir):
         return facts()
 
-    def write_record(self, evaluation, entrant, extra, results_dir) -> Path:
-        record = {"entrant": entrant, "agent": extra, **evaluation.to_dict()}
+    def write_record(self, evaluation, entrant, extra, results_dir, *, transcript,
+                     command) -> Path:
+        record = {"entrant": entrant, "agent": extra, "transcript": str(transcript),
+                  "command": command, **evaluation.to_dict()}
         self.records.append(record)
         path = Path(results_dir) / f"record-{len(self.records)}.json"
         path.parent.mkdir(parents=True, exist_ok=True)

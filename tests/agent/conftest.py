@@ -18,6 +18,11 @@ TEST_PRICE = Price(input=1.0, output=10.0, cache_write=1.25, cache_read=0.1)
 
 
 @pytest.fixture(autouse=True)
+def _small_ceilings(quick_ceilings):
+    """Records written here are priced against small measured ceilings (tests/conftest.py)."""
+
+
+@pytest.fixture(autouse=True)
 def _fresh_capabilities():
     """Each test's mock Models API answers for itself: nothing cached from another test."""
     models.clear_cache()

@@ -33,7 +33,8 @@ def _every_call(harness, solution: Path) -> None:
     harness.track_facts("tiny", "cpu", "results")
     ev = harness.official_evaluation(solution, "tiny", "cpu", 1)
     harness.baseline_evaluation(solution, "tiny", "cpu", "refusal")
-    harness.write_record(ev, {"kind": "agent"}, {}, str(solution.parent / "results"))
+    harness.write_record(ev, {"kind": "agent"}, {}, str(solution.parent / "results"),
+                         transcript=solution / "probe.py", command="speedup test")
     harness.library("cpu")
 
 

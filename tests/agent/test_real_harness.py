@@ -81,8 +81,9 @@ def test_the_baseline_time_comes_from_this_machines_records(tmp_path):
                           passed=True, median_ratio=1.0, min_ratio=1.0, max_ratio=1.0)
     ev.rounds = [{"order": "AB", "baseline_s": s, "candidate_s": s, "ratio": 1.0, "checks": []}
                  for s in (2.0, 3.0, 4.0)]
-    records.write_record(ev, {"kind": "reference", "name": "baseline"},
-                         results_dir=tmp_path, roofline={})
+    records.write_record(records.build_record(ev, {"kind": "reference", "name": "baseline"},
+                                              command="speedup test", roofline=None,
+                                              archive=None), tmp_path)
     facts = ProjectHarness().track_facts("tiny", "cpu", str(tmp_path))
     assert facts.baseline_s == 3.0 and "1 official evaluation" in facts.baseline_source
     assert facts.cpu_count >= 1 and facts.run_timeout_s > 0 and facts.versions["torch"]

@@ -5,7 +5,7 @@ check, judges) before the session starts, into the selected tolerances source.""
 from __future__ import annotations
 
 from correctness import calibrate, tolerances
-from speedup.cli import build_parser
+from speedup.cli import parse_args
 from speedup.commands.agent import build_config
 from speedup.ui import tolerance_source
 
@@ -23,7 +23,7 @@ def test_an_agent_session_calibrates_its_track_and_the_quick_check_track(monkeyp
     monkeypatch.setattr(calibrate, "estimate", lambda *a, **kw: {
         "reference_s": 1.0, "variant_s": 0.5, "wall_s": 4.0})
     file = tmp_path / "cal.json"
-    args = build_parser("agent").parse_args(
+    args = parse_args(
         ["agent", "--policy", "library", "--preset", "cpu", "--device", "cpu",
          "--tolerances", str(file)])
     with tolerances.selected(tolerance_source(args.tolerances)):

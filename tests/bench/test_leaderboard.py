@@ -30,7 +30,17 @@ def _write(results, solution, entrant, median, preset="tiny", passed=True, extra
     ev.message = "" if passed else "round 1: max |dW| 0.3"
     if passed:
         ev.median_ratio, ev.min_ratio, ev.max_ratio = median, median * 0.9, median * 1.1
-    return records.write_record(ev, entrant, results_dir=results, command="test", extra=extra)
+    return _record(ev, entrant, results, agent=extra)
+
+
+def _record(ev, entrant, results, agent=None):
+    """A record file as the official evaluation builds it, without an archive (the
+    leaderboard reads none), its roofline priced against no measured ceiling."""
+    from bench.roofline import for_evaluation
+
+    record = records.build_record(ev, entrant, command="speedup test",
+                                  roofline=for_evaluation(ev), archive=None, agent=agent)
+    return records.write_record(record, results)
 
 
 @pytest.fixture
@@ -151,7 +161,7 @@ def test_rows_show_the_isolation_and_the_calibration_that_judged_them(results, t
     ev.rounds = [{"round": 1, "order": "baseline,candidate", "baseline_s": 1.0,
                   "candidate_s": 0.5, "ratio": 2.0, "checks": []}]
     ev.passed, ev.median_ratio, ev.min_ratio, ev.max_ratio = True, 2.0, 2.0, 2.0
-    records.write_record(ev, {"kind": "reference", "name": "torch_native"}, results_dir=results)
+    _record(ev, {"kind": "reference", "name": "torch_native"}, results)
     gpu, cpu, _ = leaderboard.build(records.load_records(results))
     assert (gpu.rows[0].isolation, gpu.rows[0].calibrations) == (["landlock"], ["cdcdcdcd"])
     assert gpu.calibrations == ["cdcdcdcd: gpu/cpu cdcdcdcd (AMD EPYC, 2026-01-02, seed 7000; "
