@@ -9,8 +9,8 @@ import sys
 
 from speedup.ui import UsageError, add_calibration_arguments, console, tolerance_source
 
-COMMANDS = ["train", "check", "calibrate", "bench", "bench-kernels", "leaderboard", "agent",
-            "sweep", "run"]
+COMMANDS = ["train", "check", "calibrate", "bench", "bench-kernels", "verify", "leaderboard",
+            "agent", "sweep", "run"]
 
 
 class _Parser(argparse.ArgumentParser):
