@@ -1,6 +1,10 @@
 """Building a session from what a caller asked for: its RunConfig (model, price, budgets,
 request limits checked), its policy (the Claude one with ANTHROPIC_API_KEY), the run a name
-points at, and the session itself, new or resumed, on the project's harness.
+points at, and the session itself, new or resumed, on the project's harness. A resume may
+change the run's request and budget options (run_config.REQUEST_OPTIONS, BUDGET_OPTIONS):
+each change is checked as a new run's would be, recorded in the transcript as an `options`
+event and applied from the next request; an option that would change what the run is
+(its policy, model, track, scoring) is refused.
 
 Whatever cannot be built is a ConfigError whose message says what to change; a command line
 prints it as its one-line usage error. The track (preset and device) arrives resolved and
@@ -14,15 +18,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent.launch import project_harness
-from agent.policies.models import DEFAULT_MAX_TOKENS, TABLE, ModelCaps, UnknownModel, settings
+from agent.policies.models import (
+    DEFAULT_MAX_TOKENS,
+    TABLE,
+    ModelCaps,
+    UnknownModel,
+    check_effort_change,
+    settings,
+)
 from agent.policies.prices import price_for
 from agent.session.budget import CACHE_TTLS, FREE, Budgets
 from agent.session.harness import Harness
 from agent.session.loop import Session
 from agent.session.policy import Policy
-from agent.session.resume import ResumeError, read_config
-from agent.session.run_config import RunConfig, new_run_id
+from agent.session.resume import ResumeError, check_resumable, read_config, stopped
+from agent.session.run_config import BUDGET_OPTIONS, REQUEST_OPTIONS, RunConfig, new_run_id
 from agent.session.run_dir import RunDir
+from agent.session.transcript import messages_from, read_events
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 
@@ -169,16 +181,79 @@ def start_session(runs_dir: str | os.PathLike, config: RunConfig, *,
                          on_event=on_event)
 
 
-def resume_session(run_dir: str | os.PathLike, *, harness: Harness | None = None,
-                   max_retries: int | None = None,
+def resume_session(run_dir: str | os.PathLike, *, asked: dict | None = None,
+                   harness: Harness | None = None, max_retries: int | None = None,
                    on_event: Callable[[dict], None] | None = None) -> Session:
     """The session in run_dir continued after its last complete turn, with the policy and
-    task text it started with: the way every caller resumes one. `harness` as for
-    start_session. ResumeError (agent.session.resume) when it cannot be continued."""
+    task text it started with: the way every caller resumes one. `asked`: options given
+    for the resume (RunConfig field or Budgets limit -> value as build_config takes it);
+    those that differ from the run's are applied from the next request (resume_changes).
+    `harness` as for start_session. ResumeError (agent.session.resume) when it cannot be
+    continued, said before a key or the API is asked; ConfigError for an option refused."""
     run_dir = RunDir(run_dir)
+    check_resumable(run_dir)
     config = read_config(run_dir)
     if config.policy == "inspect":
         raise ResumeError(f"run {run_dir.run_id} ran under Inspect AI: continue it there "
                           f"(inspect eval-retry), not with --resume")
-    return Session.resume(run_dir, make_policy(config, max_retries),
-                          harness or project_harness.ProjectHarness(), on_event=on_event)
+    changes = resume_changes(config, asked or {})
+    events = read_events(run_dir.transcript) if changes else []
+    if changes and (reason := stopped(events)):
+        raise ConfigError(f"run {run_dir.run_id} stopped ({reason}); only its scoring is "
+                          f"left, which no option changes: resume it without them")
+    changed = config.with_options(changes)
+    policy = make_policy(changed, max_retries)
+    if changes and config.policy == "claude" and any(
+            m["role"] == "assistant" for m in messages_from(events)):
+        try:
+            check_effort_change(policy.caps, settings(policy.caps, config.thinking,
+                                                      config.effort), policy.settings)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+    session = Session.resume(run_dir, policy, harness or project_harness.ProjectHarness(),
+                             on_event=on_event)
+    if changes:
+        session.config = changed
+        session.log({"event": "options", "changes": changes})
+    return session
+
+
+def resume_changes(config: RunConfig, asked: dict) -> dict:
+    """{option: {"from": the run's, "to": asked}} for each asked request or budget option
+    that differs from the run's; ConfigError for any other that differs (it would make a
+    different run), or a request option for a policy that sends no requests."""
+    changes = {}
+    for name, value in asked.items():
+        value = _normalized(config, name, value)
+        old = config.option(name) if name in (*REQUEST_OPTIONS, *BUDGET_OPTIONS) \
+            else getattr(config, name)
+        if value == old:
+            continue
+        flag = f"{_FLAGS.get(name, '--' + name.replace('_', '-'))} {asked[name]}"
+        if name not in (*REQUEST_OPTIONS, *BUDGET_OPTIONS):
+            changeable = ", ".join("--" + n.replace("_", "-") for n in REQUEST_OPTIONS)
+            raise ConfigError(f"{flag}: run {config.run_id} has {name} {old}, and a resume "
+                              f"continues the same run; start a new run for another (a "
+                              f"resume may change {changeable} and the --max-* budgets)")
+        if name in REQUEST_OPTIONS and config.policy != "claude":
+            raise ConfigError(f"{flag}: run {config.run_id}'s {config.policy} policy sends "
+                              f"no model requests")
+        changes[name] = {"from": old, "to": value}
+    return changes
+
+
+_FLAGS = {"replay_from": "--replay"}  # the options whose flag is not their field's name
+
+
+def _normalized(config: RunConfig, name: str, value):
+    """An asked option's value as the run's config holds it (RunConfig.option)."""
+    try:
+        if name == "thinking":
+            return _thinking(value)
+        if name == "price":
+            return price_for(config.model, value).to_dict()
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if name == "cache_ttl" and value not in CACHE_TTLS:
+        raise ConfigError(f"--cache-ttl wants one of {', '.join(CACHE_TTLS)}, got {value!r}")
+    return value

@@ -4,7 +4,9 @@ The partial turn's events are moved to a side file (what it spent still counts);
 conversation, the spend, the states seen and the stop are read back from the events; the
 workspace is rebuilt by replaying the successful file-tool calls on a fresh copy of the
 baseline, and its solution hash must equal the one the transcript recorded. A session that
-stopped on an API failure (api_errors.py: it wrote no record) continues from there.
+stopped on an API failure (api_errors.py: it wrote no record) continues from there. Its
+config is the start event's with every `options` event's changes applied (a resume that
+changed request or budget options wrote one: agent/launch/build.py).
 
 A transcript whose hashes are not solution hashes ('sha256:<hex>', the records' own) was
 written with a workspace digest that no code here computes, so its workspace cannot be
@@ -48,7 +50,20 @@ def read_start(run_dir: str | os.PathLike) -> dict:
 
 
 def read_config(run_dir: str | os.PathLike) -> RunConfig:
-    return RunConfig.from_dict(read_start(run_dir)["config"])
+    """The run's config: its start event's, with each resume's option changes applied."""
+    config = RunConfig.from_dict(read_start(run_dir)["config"])
+    for e in read_events(RunDir(run_dir).transcript):
+        if e["event"] == "options":
+            config = config.with_options(e["changes"])
+    return config
+
+
+def stopped(events: list[dict]) -> str | None:
+    """Why the session stopped for good, after its last complete turn (None: it goes on;
+    an API failure ended the loop but not the session)."""
+    stops = [e for e in events[:complete_prefix(events)] if e["event"] == "stop"]
+    reason = stops[-1]["reason"] if stops else None
+    return None if reason == "api_error" else reason
 
 
 def check_resumable(run_dir: RunDir) -> None:
@@ -107,14 +122,12 @@ def rebuild(run_dir: RunDir, events: list[dict], price: Price, cache_ttl: str = 
     want = next((e["workspace_hash"] for e in reversed(ends) if "workspace_hash" in e),
                 snapshots.initial)
     workspace = rebuild_workspace(run_dir.workspace, done, want)
-    stop_reason = category = None
+    category = None
     for e in done:
         if e["event"] == "snapshot":
             snapshots.note(_state_id(snapshots, e.get("hash")), e["turn"], e.get("passed"),
                            e.get("ratio"))
         elif e["event"] == "stop":
-            # an API failure ended the loop but not the session: it goes on from here
-            stop_reason = None if e["reason"] == "api_error" else e["reason"]
             snapshots.submitted, category = e.get("submitted"), e.get("refusal_category")
     try:  # every state the session may score is one it saw, with its files unchanged
         for state in (*snapshots.states, snapshots.submitted or snapshots.initial):
@@ -126,7 +139,8 @@ def rebuild(run_dir: RunDir, events: list[dict], price: Price, cache_ttl: str = 
         if f.name != "turns":
             setattr(spend, f.name, getattr(spend, f.name) + getattr(lost, f.name))
     messages, counted = conversation_from(done)
-    return Rebuilt(messages, spend, lost, workspace, snapshots, stop_reason, category, counted)
+    return Rebuilt(messages, spend, lost, workspace, snapshots, stopped(events), category,
+                   counted)
 
 
 def _state_id(snapshots: Snapshots, value) -> str:

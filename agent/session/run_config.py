@@ -1,6 +1,7 @@
 """What one agent run is asked to do: its policy and model, track, budgets, price, request
 limits, scoring rounds and the command that asked. Written into the transcript's start
-event, so `--resume` and `show` read back exactly the run that started."""
+event, so `--resume` and `show` read back exactly the run that started, with the changes
+each resume made to its options (an `options` event: RunConfig.with_options)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ from agent.session.budget import FREE, Budgets, Price
 # rounds 2.09x, 2.07x, 2.55x (results/20261127T004819_*, 20261127T005200_*,
 # 20261127T005830_*), at 173 s to 202 s of agent wall time against 98 s to 113 s.
 BENCH_ROUNDS = {"library": 3}
+
+# What a resume may change, from the next request on: how the run asks the model (the
+# Claude policy's) and how far it may go. Every other option says what the run is.
+REQUEST_OPTIONS = ("thinking", "effort", "max_tokens", "cache_ttl", "price")
+BUDGET_OPTIONS = tuple(f.name for f in dataclasses.fields(Budgets))
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,35 @@ class RunConfig:
     def from_dict(cls, d: dict) -> RunConfig:
         return cls(**{**d, "budgets": Budgets.from_dict(d["budgets"]),
                       "price": Price.from_dict(d["price"])})
+
+    def option(self, name: str):
+        """A request or budget option's value as an options event writes it."""
+        if name in BUDGET_OPTIONS:
+            return getattr(self.budgets, name)
+        return self.price.to_dict() if name == "price" else getattr(self, name)
+
+    def with_options(self, changes: dict) -> RunConfig:
+        """This config with an options event's `changes` ({option: {"from": old, "to": new}},
+        REQUEST_OPTIONS and BUDGET_OPTIONS, values as `option` gives them) applied."""
+        new = {name: change["to"] for name, change in changes.items()}
+        limits = {name: new.pop(name) for name in BUDGET_OPTIONS if name in new}
+        if "price" in new:
+            new["price"] = Price.from_dict(new["price"])
+        return dataclasses.replace(self, budgets=dataclasses.replace(self.budgets, **limits),
+                                   **new)
+
+
+def describe_change(name: str, change: dict) -> str:
+    """'--effort low -> high': one option's change, as the command line spells it."""
+    def shown(value) -> str:
+        if value is None:
+            return "the model's"
+        if isinstance(value, dict):  # a price: the --price order
+            return ",".join(str(value[k]) for k in ("input", "output", "cache_write",
+                                                    "cache_read", "cache_write_1h"))
+        return str(value)
+
+    return f"--{name.replace('_', '-')} {shown(change['from'])} -> {shown(change['to'])}"
 
 
 def new_run_id(policy: str) -> str:

@@ -12,6 +12,7 @@ Events, in order (`turn` counts from 1):
     snapshot    turn, hash, path, passed?, ratio? (a state the judge or the clock saw)
     turn_end    turn, append (messages added after the response), spend, workspace hash
     resume      previous partial turn moved aside, spend it had used
+    options     changes: {option: {from, to}} a resume made to request and budget options
     stop        reason, refusal category, spend
     evaluation  the official evaluation's summary, which state it scored, the outcome
 The conversation sent at turn k is: the first user message, then for each earlier turn its
@@ -29,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from agent.session import context
+from agent.session.run_config import describe_change
 
 
 class Transcript:
@@ -62,10 +64,11 @@ def read_events(path: str | Path) -> list[dict]:
 
 def complete_prefix(events: list[dict]) -> int:
     """How many leading events are complete: through the last turn_end (or start, resume,
-    or a failed request's api_error), plus a stop and evaluation that directly follow."""
+    options, or a failed request's api_error), plus a stop and evaluation that directly
+    follow."""
     end = 0
     for i, e in enumerate(events):
-        if e["event"] in ("start", "turn_end", "resume", "api_error"):
+        if e["event"] in ("start", "turn_end", "resume", "options", "api_error"):
             end = i + 1
         elif e["event"] in ("stop", "evaluation") and end == i:
             end = i + 1
@@ -147,6 +150,9 @@ def render(events: list[dict]) -> Iterator[str]:
             aside = f"; a partial turn was set aside in {e['partial_file']}" \
                 if e["partial_file"] else ""
             yield f"\n(resumed{aside})"
+        elif kind == "options":
+            yield "(options changed: " + ", ".join(
+                describe_change(name, change) for name, change in e["changes"].items()) + ")"
         elif kind == "stop":
             s = e["spend"]
             why = f" ({e['refusal_category']})" if e.get("refusal_category") else ""
