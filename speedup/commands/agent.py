@@ -4,12 +4,16 @@ budgets; then the official evaluation scores the submitted state (or the best on
 passed the judge) and writes a record to results/; an API failure (a bad key, an unknown
 model, the network) writes none and exits 1. Everything is in runs/<id>/ (transcript.jsonl,
 workspace/, snapshots/). Policies: claude (needs ANTHROPIC_API_KEY), library (greedy over the kernel
-library, offline), replay (plays a recorded transcript). Examples:
+library, offline), replay (plays a recorded transcript). The run id and the command that
+resumes it are printed first, and again on Ctrl-C or SIGTERM. A resume may change the
+request options (--effort, --thinking, --max-tokens, --cache-ttl, --price) and the --max-*
+budgets from its next request; each change is printed and kept in the transcript. Examples:
 
     speedup agent --policy claude --model claude-sonnet-5-5 --preset tiny --max-dollars 5
     speedup agent --policy claude --model claude-opus-5-5 --effort high --cache-ttl 1h
     speedup agent --policy library
     speedup agent --resume 20261126T190501-claude-a1b2c3
+    speedup agent --resume 20261126T190501-claude-a1b2c3 --effort high --max-dollars 10
     speedup agent show 20261126T190501-claude-a1b2c3
 """
 
@@ -18,7 +22,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-from collections.abc import Iterator
+import signal
+from collections.abc import Callable, Iterator
 
 HELP = "run one agent session (claude, library or replay), score it and write the record"
 
@@ -30,8 +35,29 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     show_parser.add_argument("--runs-dir", default="runs", metavar="DIR",
                              help="where runs/<id>/ are (default runs)")
     p.add_argument("--resume", metavar="RUN", default=None,
-                   help="continue a stopped or killed run from its last complete turn")
+                   help="continue a stopped or killed run from its last complete turn, with "
+                        "the request and budget options given here")
     add_session_arguments(p, default_policy="claude")
+    # a resume compares with its run only the options given: those not at their default
+    p.set_defaults(option_defaults={dest: p.get_default(dest)
+                                    for dest in _RESUME_OPTIONS.values()})
+
+
+# The options a resume compares with its run's config: field or budget -> the option's dest
+_RESUME_OPTIONS = {"policy": "policy", "model": "model", "preset": "preset",
+                   "device": "device", "replay_from": "replay", "results_dir": "results_dir",
+                   "bench_rounds": "bench_rounds", "eval_rounds": "eval_rounds",
+                   "thinking": "thinking", "effort": "effort", "max_tokens": "max_tokens",
+                   "cache_ttl": "cache_ttl", "price": "price", "max_turns": "max_turns",
+                   "max_input_tokens": "max_input_tokens",
+                   "max_output_tokens": "max_output_tokens", "max_dollars": "max_dollars",
+                   "max_wall_s": "max_wall_s", "max_device_s": "max_device_s"}
+
+
+def asked_options(args: argparse.Namespace) -> dict:
+    """The options given with --resume, by RunConfig field or Budgets limit."""
+    return {field: getattr(args, dest) for field, dest in _RESUME_OPTIONS.items()
+            if getattr(args, dest) != args.option_defaults[dest]}
 
 
 def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> None:
@@ -104,12 +130,10 @@ def _usage_errors() -> Iterator[None]:
 
 
 def build_config(args: argparse.Namespace):
-    """The RunConfig the command line asks for, on a resolved track that is calibrated (and,
-    on a CPU, tiny/cpu, where run_check, the agent's quick check, judges)."""
+    """The RunConfig the command line asks for, on a resolved track."""
     from agent.launch import build
     from agent.session.budget import Budgets
-    from speedup.calibration import ensure_calibrated
-    from speedup.ui import announce_isolation, preset_and_device
+    from speedup.ui import preset_and_device
 
     preset, device = preset_and_device(args.preset, args.device)
     with _usage_errors():
@@ -120,12 +144,26 @@ def build_config(args: argparse.Namespace):
             bench_rounds=args.bench_rounds, eval_rounds=args.eval_rounds,
             limits={f.name: getattr(args, f.name) for f in dataclasses.fields(Budgets)},
             results_dir=args.results_dir, command_line=args.command_line)
-    auto = not getattr(args, "no_auto_calibrate", False)
-    ensure_calibrated(preset, device, auto=auto)
-    if device == "cpu":
-        ensure_calibrated("tiny", "cpu", auto=auto)
-    announce_isolation()
     return config
+
+
+def prepare(config, args: argparse.Namespace) -> None:
+    """The session's tracks ready to judge before anything of it exists: calibrated first
+    where they are not (its own and, on a CPU, tiny/cpu, where run_check judges), with the
+    ceilings its record is priced against (the project harness's `prepare`)."""
+    from agent.launch.project_harness import ProjectHarness
+    from bench.calibration import NotReady
+    from speedup.ui import UsageError, announce_isolation, reporter
+
+    with reporter(f"calibrate {config.preset} on {config.device}",
+                  remaining=True) as (status, runs):
+        try:
+            ProjectHarness().prepare(config.preset, config.device,
+                                     auto=not args.no_auto_calibrate, on_status=status,
+                                     on_progress=runs)
+        except NotReady as e:
+            raise UsageError(str(e)) from None
+    announce_isolation()
 
 
 # ---------------------------------------------------------------------------- progress
@@ -137,6 +175,7 @@ def _first_line(text: str, limit: int = 110) -> str:
 
 def print_event(event: dict) -> None:
     """One progress line per thing that happens (stderr)."""
+    from agent.session.run_config import describe_change
     from speedup.ui import console
 
     kind = event["event"]
@@ -159,6 +198,10 @@ def print_event(event: dict) -> None:
                       markup=False)
     elif kind == "stop":
         console.print(f"stopped: {event['reason']}", markup=False)
+    elif kind == "options":
+        for name, change in event["changes"].items():
+            console.print(f"changed on resume: {describe_change(name, change)} (from the next "
+                          f"request)", markup=False)
 
 
 def evaluation_progress(done: int, total: int, label: str) -> None:
@@ -169,34 +212,94 @@ def evaluation_progress(done: int, total: int, label: str) -> None:
 
 # ---------------------------------------------------------------------------- commands
 
-def run_session(session) -> int:
-    """The loop, the official evaluation and the record; prints the outcome. An API failure
-    that asking again cannot mend writes no record: exit 1 with the API's message."""
-    from agent.session.api_errors import InfrastructureError
-    from speedup.ui import console, out
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the run stops where it is, resumable."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises _Terminated while the session runs (in the main thread only, where
+    Python delivers signals)."""
+    def terminated(signum, frame):
+        raise _Terminated
 
     try:
-        outcome = session.run(on_progress=evaluation_progress)
+        previous = signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread: SIGTERM keeps its handler
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def resume_command(args: argparse.Namespace, run_id: str) -> str:
+    """The command that continues the run, as a user types it."""
+    import shlex
+
+    words = ["speedup"]
+    if getattr(args, "tolerances", None):
+        words += ["--tolerances", args.tolerances]
+    words += ["agent", "--resume", run_id]
+    if args.runs_dir != "runs":
+        words += ["--runs-dir", args.runs_dir]
+    return shlex.join(words)
+
+
+def run_session(session, resume: str, then: Callable[[], int] | None = None) -> int:
+    """The loop, the official evaluation and the record; prints the outcome, its last line
+    the score (`then`, e.g. publishing the leaderboard, runs before it). `resume`: the
+    command that continues the run, printed first and on an interrupt. An API failure that
+    asking again cannot mend writes no record: exit 1 with the API's message."""
+    from agent.session.api_errors import InfrastructureError
+    from speedup.ui import console
+
+    console.print(f"run {session.config.run_id}: if it stops, `{resume}` continues it",
+                  markup=False)
+    try:
+        with _sigterm_interrupts():
+            outcome = session.run(on_progress=evaluation_progress)
+    except KeyboardInterrupt as e:
+        how = " (SIGTERM)" if isinstance(e, _Terminated) else ""
+        console.print(f"interrupted{how}: resume with `{resume}`", markup=False)
+        return 143 if how else 130
     except InfrastructureError as e:
         console.print(f"speedup: error: the API could not serve the run: {e}; no record was "
-                      f"written; fix the cause and `speedup agent --resume {session.dir}` "
-                      f"continues it", markup=False)
+                      f"written; fix the cause and `{resume}` continues it (with request or "
+                      f"budget options changed if they were the cause)", markup=False)
         return 1
     except (ImportError, RuntimeError) as e:
         console.print(f"speedup: error: the official evaluation failed: {e}; the run is saved, "
-                      f"`speedup agent --resume {session.dir}` retries the scoring", markup=False)
+                      f"`{resume}` retries the scoring", markup=False)
         return 1
+    return _report(outcome, session, then)
+
+
+def _report(outcome, session, then: Callable[[], int] | None) -> int:
+    """The outcome's lines, the score last (said inconclusive when its record is)."""
+    import json
+    from pathlib import Path
+
+    from speedup.ui import out
+
     s, ev = outcome.spend, outcome.evaluation
     ratio = ev.get("median_ratio")
     verdict = "passed" if ev.get("passed") else f"rejected by {ev.get('rejected_by')}"
     out.print(f"run {outcome.run_id}: {outcome.stop_reason} (outcome {outcome.outcome}) after "
               f"{s.turns} turns, "
               f"${s.dollars:.4f}, {s.wall_s:.0f} s wall, {s.device_s:.0f} device s", markup=False)
+    out.print(f"record {outcome.record}; transcript {session.transcript.path}", markup=False)
+    if then is not None and (code := then()) != 0:
+        return code
+    record = json.loads(Path(outcome.record).read_text())
+    interval = record.get("ratio_interval")
+    note = "" if not record.get("inconclusive") else ", inconclusive" + (
+        f" (interval {interval[0]:.3f}x to {interval[1]:.3f}x)" if interval else "")
     short = outcome.hash.removeprefix("sha256:")[:12]
     out.print(f"scored the {outcome.source.replace('_', ' ')} state {short}: "
               f"{verdict}, median speedup "
-              f"{'-' if ratio is None else f'{ratio:.3f}x'}", markup=False)
-    out.print(f"record {outcome.record}; transcript {session.transcript.path}", markup=False)
+              f"{'-' if ratio is None else f'{ratio:.3f}x'}{note}", markup=False)
     return 0
 
 
@@ -220,10 +323,11 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         with _usage_errors():
             run_dir = resolve_run(args.runs_dir, args.resume)
-            session = resume_session(run_dir, max_retries=args.max_retries,
-                                     on_event=print_event)
-        return run_session(session)
-    return run_session(start_session(args))
+            session = resume_session(run_dir, asked=asked_options(args),
+                                     max_retries=args.max_retries, on_event=print_event)
+        return run_session(session, resume_command(args, run_dir.run_id))
+    session = start_session(args)
+    return run_session(session, resume_command(args, session.config.run_id))
 
 
 def start_session(args: argparse.Namespace, banner: str | None = None):
@@ -235,6 +339,7 @@ def start_session(args: argparse.Namespace, banner: str | None = None):
     config = build_config(args)
     with _usage_errors():
         policy = build.make_policy(config, args.max_retries)
+    prepare(config, args)
     writable_dir(args.runs_dir)
     writable_dir(args.results_dir)
     if banner:

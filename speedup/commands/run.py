@@ -26,10 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from speedup.commands.agent import run_session, start_session
+    from speedup.commands.agent import resume_command, run_session, start_session
     from speedup.commands.leaderboard import publish
 
-    code = run_session(start_session(args, banner="speedup run"))
-    if code != 0:
-        return code
-    return publish(args.results_dir, args.out)
+    session = start_session(args, banner="speedup run")
+    # the leaderboard is published before the run's score, so the score is the last line
+    return run_session(session, resume_command(args, session.config.run_id),
+                       then=lambda: publish(args.results_dir, args.out))
