@@ -188,8 +188,9 @@ def _command(err: str, prefix: str) -> str:
 
 def test_the_resume_command_is_printed_first_and_on_ctrl_c_and_it_resumes(
         cli, tmp_path, capsys, monkeypatch):  # noqa: F811
-    def ctrl_c(body):
-        raise KeyboardInterrupt
+    def ctrl_c(body):  # Python's own SIGINT handler raises KeyboardInterrupt here
+        os.kill(os.getpid(), signal.SIGINT)
+        return message(tool_use("list_files", "l2"))
 
     assert cli(DocumentedAPI([message(tool_use("list_files", "l1")), ctrl_c])) == 130
     err = capsys.readouterr().err
