@@ -3,7 +3,8 @@ bench`, an agent session's scoring (through agent/launch/project_harness.py, so 
 sessions, sweeps and the Inspect scorer alike) and `speedup verify` all come here, so every
 record has the same fields, filled the same way, whoever asked.
 
-    prepare(preset, device)         the track made ready: the calibration that judges it, the
+    prepare(preset, device)         the track made ready: the calibration that judges it
+                                    (made now when missing: bench/calibration.py), the
                                     device's big-GEMM ceiling and the preset's shape-aware
                                     one (measured once per machine, then cached)
     evaluate(dirs, preset, device)  prepare, then the clock (bench/clock.py)
@@ -76,22 +77,21 @@ def _quiet(text: str) -> None:
 
 # ---------------------------------------------------------------------------- the track
 
-def prepare(preset: str, device: str, *, calibrate: bool = True,
-            refresh_ceilings: bool = False, on_status: Status | None = None) -> Track:
-    """The track ready to judge (its calibration, from the selected tolerances source) and
-    to price (the ceilings: cached, else measured now; `refresh_ceilings` measures them
-    again). correctness.tolerances.NotCalibrated when the track has no thresholds."""
+def prepare(preset: str, device: str, *, calibrate: bool = True, auto: bool = True,
+            refresh_ceilings: bool = False, on_status: Status | None = None,
+            on_progress: Progress | None = None) -> Track:
+    """The track ready to judge (its calibration in the selected tolerances source, made
+    now when missing and `auto`: bench/calibration.py) and to price (the ceilings: cached,
+    else measured now; `refresh_ceilings` measures them again). NotReady
+    (bench.calibration) when the track cannot be judged."""
+    from bench.calibration import ensure_calibrated
+
     status = on_status or _quiet
-    calibration = _calibration(preset, device) if calibrate else None
+    calibration = (ensure_calibrated(preset, device, auto=auto, on_status=on_status,
+                                     on_progress=on_progress) if calibrate else None)
     ceiling, ceiling_source = _ceiling(device, refresh_ceilings, status)
     shapes, shapes_source = _shapes(preset, device, refresh_ceilings, status)
     return Track(preset, device, calibration, ceiling, ceiling_source, shapes, shapes_source)
-
-
-def _calibration(preset: str, device: str) -> dict:
-    from correctness import tolerances
-
-    return tolerances.current().identity(preset, device)
 
 
 def _ceiling(device: str, refresh: bool, status: Status) -> tuple[dict | None, str]:
@@ -126,17 +126,20 @@ def _shapes(preset: str, device: str, refresh: bool, status: Status) -> tuple[di
 
 def evaluate(solution_dirs: Sequence[str | Path], preset: str, device: str, *, rounds: int,
              repeat_self: bool = False, allow_library: bool | Sequence[bool] = False,
-             track: Track | None = None, on_status: Status | None = None,
+             track: Track | None = None, auto_calibrate: bool = True,
+             on_status: Status | None = None,
              on_progress: Progress | None = None,
              on_evaluation: Callable[[Evaluation], None] | None = None) -> list[Evaluation]:
-    """The track prepared (unless `track` is), then the clock: the candidates one after
-    another against one set of baseline runs (bench.clock.official_evaluations);
+    """The track prepared (unless `track` is; calibrated first when missing and
+    `auto_calibrate`, its runs told to `on_progress` too), then the clock: the candidates
+    one after another against one set of baseline runs (bench.clock.official_evaluations);
     `allow_library` for all of them or one per candidate. correctness.training_check's
     HarnessError when the baseline itself fails."""
     from bench.clock import official_evaluations
 
     if track is None:
-        prepare(preset, device, on_status=on_status)
+        prepare(preset, device, auto=auto_calibrate, on_status=on_status,
+                on_progress=on_progress)
     if isinstance(allow_library, bool):
         allow_library = [allow_library] * len(solution_dirs)
     return official_evaluations([str(d) for d in solution_dirs], preset, device,
@@ -176,7 +179,7 @@ def run(entries: Sequence[Entry], preset: str, device: str, *, rounds: int,
         on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """The official evaluation of every entry and its record, written as soon as its rounds
     end (a run cut off keeps the records before), then `on_result` told."""
-    track = track or prepare(preset, device, on_status=on_status)
+    track = track or prepare(preset, device, on_status=on_status, on_progress=on_progress)
     results: list[Result] = []
 
     def finished(ev: Evaluation) -> None:

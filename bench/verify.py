@@ -161,11 +161,13 @@ def _notes(record: dict, now: dict) -> list[str]:
 
 # ---------------------------------------------------------------------------- verifying
 
-def verify(path: str | Path, *, on_status: Callable[[str], None] | None = None,
+def verify(path: str | Path, *, auto_calibrate: bool = True,
+           on_status: Callable[[str], None] | None = None,
            on_progress: Callable[[int, int, str], None] | None = None) -> Verification:
-    """Re-run the record at path from its archive (module docstring). Unverifiable before
-    anything runs when it cannot be; correctness.training_check.HarnessError when the
-    baseline fails here."""
+    """Re-run the record at path from its archive (module docstring), the track calibrated
+    first when it is not and `auto_calibrate`. Unverifiable before anything runs when it
+    cannot be; bench.calibration.NotReady when the track cannot be judged here;
+    correctness.training_check.HarnessError when the baseline fails here."""
     from bench import official
 
     path = Path(path)
@@ -186,7 +188,8 @@ def verify(path: str | Path, *, on_status: Callable[[str], None] | None = None,
                                   rounds=record["rounds_requested"],
                                   repeat_self=bool(record.get("self_rounds")),
                                   allow_library=bool(record["allow_library"]),
-                                  on_status=on_status, on_progress=on_progress)
+                                  auto_calibrate=auto_calibrate, on_status=on_status,
+                                  on_progress=on_progress)
     now = ev.to_dict()
     agree, why = agreement(record, now)
     return Verification(path, record, now, check_rows(record, now), _notes(record, now),

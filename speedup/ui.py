@@ -175,3 +175,23 @@ def progress(description: str, total: int | None, *, remaining: bool = False) ->
             bar.update(task, advance=n, status=status, total=total)
 
         yield advance
+
+
+@contextlib.contextmanager
+def reporter(description: str, *, remaining: bool = False) -> Iterator[tuple]:
+    """(on_status, on_progress) for long work below the command line: a status is a line
+    on stderr; the first progress opens a bar (`progress`), which the next ones advance and
+    the end of the block closes."""
+    with contextlib.ExitStack() as stack:
+        bar = None
+
+        def on_status(text: str) -> None:
+            console.print(text, markup=False)
+
+        def on_progress(done: int, total: int, text: str) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = stack.enter_context(progress(description, total, remaining=remaining))
+            bar(status=text, total=total)
+
+        yield on_status, on_progress

@@ -4,8 +4,9 @@ by side. Two gates pass a section: a sweep's Ray lease (lease.py: across the pro
 nodes of a Ray cluster) and the Inspect task's ProcessGate (the samples of one `inspect
 eval` are threads of one process).
 
-A timed section is a call that times something: run_bench, the official evaluation, and
-timing the baseline for the prompt (track_facts, when no record has it). The untimed runs of
+A timed section is a call that times something: preparing the track (calibrating it, or
+measuring its ceilings, when missing), run_bench, the official evaluation, and timing the
+baseline for the prompt (track_facts, when no record has it). The untimed runs of
 a solution (run_check, run_python, profile) pass the gate too when it is exclusive: on a
 CPU they share the cores a timed run is timed on (lease.exclusive_default says what that
 did to a sweep). Every other call (records, the library, the untouched baseline's score)
@@ -21,7 +22,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 # The harness's timed sections -> how a display names them.
-TIMED_SECTIONS = {"bench": "run_bench", "official_evaluation": "official evaluation",
+TIMED_SECTIONS = {"prepare": "calibration and ceilings", "bench": "run_bench",
+                  "official_evaluation": "official evaluation",
                   "track_facts": "the baseline's time"}
 # The untimed runs of a solution: through the gate as well when it is exclusive.
 SOLUTION_RUNS = {"check": "run_check", "run_python": "run_python", "profile": "profile"}

@@ -94,6 +94,13 @@ def _price(model: str, price: str | None):
     return PRICES.get(name, FREE) if provider == "anthropic" else FREE
 
 
+def _started(harness: GatedHarness, runs_dir: str, config: RunConfig, policy) -> Session:
+    """The track made ready (calibrated first when it is not, under the gate), then the
+    session started."""
+    harness.prepare(config.preset, config.device)
+    return start_session(runs_dir, config, policy=policy, harness=harness)
+
+
 @solver
 def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int | None,
                  max_device_s: float | None, price: str | None, runs_dir: str,
@@ -110,9 +117,9 @@ def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int |
                            command_line=command_line(str(model), preset=preset, device=device,
                                                      eval_rounds=eval_rounds, **optional),
                            **optional)
+        harness = gated_harness()
         session = await anyio.to_thread.run_sync(
-            lambda: start_session(runs_dir, config, policy=InspectPolicy(model),
-                                  harness=gated_harness()),
+            lambda: _started(harness, runs_dir, config, InspectPolicy(model)),
             abandon_on_cancel=False)
         _SESSIONS[config.run_id] = session
         state.store.set("run_id", config.run_id)

@@ -29,6 +29,21 @@ class ProjectHarness:
     """The real judge, clock, records and kernel library. Agent solutions are always judged
     WITHOUT the kernel library (allow_library=False): that is the benchmark's rule."""
 
+    def prepare(self, preset: str, device: str, *, auto: bool = True, on_status=None,
+                on_progress=None) -> None:
+        """The session's tracks ready to judge: its own (calibration and ceilings:
+        bench.official.prepare) and, on a CPU, tiny/cpu, where the quick check judges; each
+        calibrated first when missing and `auto`. bench.calibration.NotReady when one cannot
+        be judged."""
+        from bench import official
+        from bench.calibration import ensure_calibrated
+
+        official.prepare(preset, device, auto=auto, on_status=on_status,
+                         on_progress=on_progress)
+        if device == "cpu":
+            ensure_calibrated("tiny", "cpu", auto=auto, on_status=on_status,
+                              on_progress=on_progress)
+
     def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome:
         """The quick check, judged where the solution will run when the judge is calibrated
         there: `tiny` on the track's device; else, off the CPU, the track's own preset (a

@@ -6,6 +6,7 @@ same methods.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -78,6 +79,12 @@ class BenchOutcome:
 
 
 class Harness(Protocol):
+    def prepare(self, preset: str, device: str, *, auto: bool = True,
+                on_status: Callable[[str], None] | None = None,
+                on_progress: Callable[[int, int, str], None] | None = None) -> None:
+        """Make the session's tracks ready to judge before it starts (calibrated first where
+        they are not and `auto`); the caller's to call, with its own progress display."""
+
     def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome: ...
 
     def bench(self, solution_dir: Path, preset: str, device: str,

@@ -59,20 +59,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bench import official
+    from bench.calibration import NotReady
     from correctness.solution import entrant
     from correctness.training_check import HarnessError
     from speedup import ui
-    from speedup.calibration import ensure_calibrated
 
     preset, device = ui.preset_and_device(args.preset, args.device)
     solution_dirs = _solution_dirs(args)
     if solution_dirs:
         ui.writable_dir(args.results_dir)
-        ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
+    with ui.reporter(f"calibrate {preset} on {device}", remaining=True) as (status, runs):
+        try:  # the calibration only when there is something to judge
+            track = official.prepare(preset, device, calibrate=bool(solution_dirs),
+                                     auto=not args.no_auto_calibrate,
+                                     refresh_ceilings=args.measure_ceiling, on_status=status,
+                                     on_progress=runs)
+        except NotReady as e:
+            raise ui.UsageError(str(e)) from None
+    if solution_dirs:
         ui.announce_isolation()
-    track = official.prepare(preset, device, calibrate=bool(solution_dirs),
-                             refresh_ceilings=args.measure_ceiling,
-                             on_status=lambda text: ui.console.print(text, markup=False))
     _print_ceilings(track)
     if not solution_dirs:
         return 0

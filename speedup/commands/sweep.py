@@ -105,26 +105,27 @@ def _configs(args: argparse.Namespace, preset: str, device: str) -> list:
 
 
 def _leased_preparation(preset: str, device: str, auto: bool) -> None:
-    """Calibration and the ceilings are timed work too: each runs under the lease, and only
-    when it is missing (a lookup here first)."""
+    """The sessions' tracks made ready once, before they start (the project harness's
+    `prepare`: calibration, and the ceilings, where missing); that is timed work too, so
+    it runs under the lease, in a Ray task, whose lines Ray shows here."""
+    from agent.launch import project_harness
     from agent.launch.lease import Lease
-    from bench import official
-    from correctness import tolerances
-    from speedup.calibration import ensure_calibrated
-    from speedup.ui import console
+    from bench.calibration import NotReady
+    from speedup.ui import UsageError, console
 
-    lease = Lease(device)
-    tracks = [(preset, device)] + ([("tiny", "cpu")] if device == "cpu" else [])
-    for track in dict.fromkeys(tracks):
-        try:
-            tolerances.current().identity(*track)
-        except tolerances.ToleranceError:
-            console.print(f"{track[0]}/{track[1]} is not calibrated: calibrating it under the "
-                          "timing lease", markup=False)
-            lease.run(ensure_calibrated, *track, auto=auto, label="calibration")
-    with console.status(f"the ceilings of {preset}/{device}: cached, or measured under the "
-                        "timing lease"):
-        lease.run(official.prepare, preset, device, calibrate=False, label="the ceilings")
+    console.print(f"{preset}/{device}: its calibration and ceilings, found or made under the "
+                  "timing lease", markup=False)
+    try:
+        Lease(device).run(project_harness.ProjectHarness().prepare, preset, device, auto=auto,
+                          on_status=_line,
+                          label="calibration and ceilings")
+    except NotReady as e:
+        raise UsageError(str(e)) from None
+
+
+def _line(text: str) -> None:
+    """A line on stderr, from wherever it runs (a Ray task's reach the driver)."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,18 +22,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.calibration import NotReady
     from bench.verify import Unverifiable, verify
     from correctness.training_check import HarnessError
-    from speedup.ui import UsageError, console, progress
+    from speedup.ui import UsageError, console, reporter
 
     try:
-        with progress(f"verify {args.record}", None) as advance:
-            result = verify(args.record,
-                            on_status=lambda text: console.print(text, markup=False),
-                            on_progress=lambda done, total, text: advance(status=text,
-                                                                          total=total))
+        with reporter(f"verify {args.record}") as (status, runs):
+            result = verify(args.record, auto_calibrate=not args.no_auto_calibrate,
+                            on_status=status, on_progress=runs)
     except Unverifiable as e:
         raise UsageError(f"cannot verify {args.record}: {e}") from None
+    except NotReady as e:
+        raise UsageError(str(e)) from None
     except HarnessError as e:
         console.print(f"speedup: error: {e}", markup=False)
         return 3

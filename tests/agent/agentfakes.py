@@ -70,6 +70,9 @@ class FakeHarness:
         passed = not any(marker in text for marker in self.fails)
         return passed, 1.0 + sum(g for m, g in self.gains.items() if m in text)
 
+    def prepare(self, preset, device, *, auto=True, on_status=None, on_progress=None):
+        self.calls.append(("prepare", preset, device, auto))
+
     def check(self, solution_dir, preset, device) -> CheckOutcome:
         self.calls.append(("check", str(solution_dir), preset, device))
         if self.hook:

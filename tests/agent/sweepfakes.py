@@ -55,6 +55,9 @@ class SleepyHarness:
         self._note(kind, solution_dir, start)
         return start, time.time()
 
+    def prepare(self, preset, device, **progress) -> None:
+        """Nothing to calibrate or measure: the fakes judge and time nothing."""
+
     def check(self, solution_dir, preset, device) -> CheckOutcome:
         self._sleep("check", solution_dir, CHECK_S)
         return CheckOutcome(passed=True, checks=[CheckRow("heldout_loss", True, 0.0, 0.02)])

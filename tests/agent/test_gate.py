@@ -26,6 +26,7 @@ class RecordingGate:
 
 def _every_call(harness, solution: Path) -> None:
     """Every method of the Harness protocol once."""
+    harness.prepare("tiny", "cpu")
     harness.check(solution, "tiny", "cpu")
     harness.bench(solution, "tiny", "cpu", 1)
     harness.profile(solution, "tiny", "cpu")
@@ -39,9 +40,10 @@ def _every_call(harness, solution: Path) -> None:
 
 
 @pytest.mark.parametrize("exclusive, gated", [
-    (False, ["run_bench", "the baseline's time", "official evaluation"]),
-    (True, ["run_check", "run_bench", "profile", "run_python", "the baseline's time",
-            "official evaluation"])])
+    (False, ["calibration and ceilings", "run_bench", "the baseline's time",
+             "official evaluation"]),
+    (True, ["calibration and ceilings", "run_check", "run_bench", "profile", "run_python",
+            "the baseline's time", "official evaluation"])])
 def test_the_timed_sections_pass_the_gate_and_solution_runs_when_exclusive(tmp_path, exclusive,
                                                                              gated):
     (tmp_path / "probe.py").write_text("print(1)\n")

@@ -13,7 +13,7 @@ pytest.importorskip("inspect_ai")
 
 from inspect_ai import eval as inspect_eval  # noqa: E402
 from inspect_ai.model import ModelOutput, ModelUsage  # noqa: E402
-from test_cli_outcomes import MARK, OLD, CLIHarness  # noqa: E402
+from test_cli_outcomes import MARK, OLD, REAL_HARNESS, CLIHarness  # noqa: E402
 
 import agent.launch.project_harness  # noqa: E402
 from agent.launch.inspect_task import speedup_bench  # noqa: E402
@@ -73,3 +73,33 @@ def test_inspects_token_limit_stops_the_session_as_a_budget(tmp_path, monkeypatc
     assert record["agent"]["stop_reason"] == "budget:tokens"  # Inspect's count, at turn 2
     assert record["agent"]["outcome"] == "no_passing_state" and score.value == 1.0
     assert record["median_ratio"] == 1.0 and record["rounds"] == []  # the baseline, not run
+
+
+def test_an_inspect_run_calibrates_its_track_first(tmp_path, monkeypatch):
+    """The track (tiny/cpu here) has no thresholds in the selected source: the task
+    calibrates it before the session starts, as `speedup agent` does (calibration's runs
+    faked; tests/correctness has them), through the project harness's real `prepare`."""
+    from correctness import calibrate, tolerances
+
+    def measure(preset, device, seeds, on_run=None, **kw):
+        rows = lambda v: {m: [v] * len(seeds) for m in tolerances.METRICS}  # noqa: E731
+        return {"legal": {"same_code": rows(0.0), "torch_native": rows(1e-4)},
+                "illegal": {"skip_5pct": rows(1e-2)}, "skipped": {}, "runs": {}}
+
+    class Preparing(CLIHarness):
+        def prepare(self, *args, **kwargs):
+            return REAL_HARNESS().prepare(*args, **kwargs)
+
+    monkeypatch.setattr(calibrate, "measure", measure)
+    monkeypatch.setattr(calibrate, "estimate", lambda *a, **kw: {
+        "reference_s": 1.0, "variant_s": 0.5, "wall_s": 4.0})
+    monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", Preparing)
+    file = tmp_path / "cal.json"
+    task = speedup_bench(eval_rounds=1, runs_dir=str(tmp_path / "runs"),
+                         results_dir=str(tmp_path / "results"))
+    with tolerances.selected(tolerances.Source(file)):
+        (log,) = inspect_eval(task, model="mockllm/model", log_dir=str(tmp_path / "logs"),
+                              display="none", message_limit=4,
+                              model_args={"custom_outputs": _calls(("submit", {}))})
+    assert log.status == "success", log.error
+    assert sorted(tolerances.read(file)["entries"]) == ["tiny/cpu"]

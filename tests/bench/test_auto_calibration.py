@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from correctness import calibrate, tolerances
 from speedup.cli import parse_args
-from speedup.commands.agent import build_config
+from speedup.commands.agent import build_config, prepare
 from speedup.ui import tolerance_source
 
 
-def test_an_agent_session_calibrates_its_track_and_the_quick_check_track(monkeypatch, tmp_path):
+def test_an_agent_session_calibrates_its_track_and_the_quick_check_track(monkeypatch, tmp_path,
+                                                                        quick_ceilings):
     calls = []
 
     def measure(preset, device, seeds, on_run=None, **kw):
@@ -29,6 +30,7 @@ def test_an_agent_session_calibrates_its_track_and_the_quick_check_track(monkeyp
     with tolerances.selected(tolerance_source(args.tolerances)):
         config = build_config(args)
         assert (config.preset, config.device) == ("cpu", "cpu")
-        build_config(args)  # both found now: nothing calibrated twice
+        prepare(config, args)
+        prepare(config, args)  # both found now: nothing calibrated twice
     assert calls == ["cpu/cpu", "tiny/cpu"]
     assert sorted(tolerances.read(file)["entries"]) == ["cpu/cpu", "tiny/cpu"]
