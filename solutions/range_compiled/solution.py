@@ -1,0 +1,88 @@
+"""Reference solution `range_compiled`: the range track's fused/compiled rung. The draft's
+training (baseline/draft) in torch float32, one training step as one Inductor-compiled
+graph; library-free, judged like any agent's submission.
+
+- The step (step.py) is one function of flat buffers: forward, a hand-written backward
+  (layers.py: the draft's math, batched, with what the backward needs kept by the
+  forward), global-norm clipping and AdamW for both weight-decay groups (a 0/1 decay mask:
+  one elementwise pass). Every value that changes per step (batch, lr, bias corrections)
+  is a tensor, so one graph serves all steps; every batch is gathered and the schedule
+  computed before the loop; the losses are read once, at the end.
+- torch.compile (Inductor's C++ backend, cpp_wrapper: the whole step is one C++ function)
+  runs it as 40 fused loops and 39 MKL matmuls per step, where the same code eager calls
+  463 operators from Python.
+- The compile happens here, at import, for the range preset's shapes on placeholder
+  zeros: untimed setup. The judge's untimed warm-up run leaves Inductor's output in this
+  solution's own cache, so a timed run's import only traces and loads it. `train` with
+  any other shapes compiles at its first step, inside the timed run.
+
+What each choice measured, and the eager program beside the compiled one:
+README.md and bench/measurements/2026-12-07-range-ladder-compiled.json.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from baseline import get_preset
+from baseline.model import decays
+from baseline.train import lr_at
+
+from .step import Dims, Layout, dims_of, make_step
+
+OPTIONS = {"cpp_wrapper": True}
+_COMPILED: dict[Dims, Callable] = {}
+
+
+def compiled_step(d: Dims) -> Callable:
+    if d not in _COMPILED:
+        _COMPILED[d] = torch.compile(make_step(d), fullgraph=True, dynamic=False,
+                                     options=dict(OPTIONS))
+    return _COMPILED[d]
+
+
+def schedule(cfg: dict) -> Tensor:
+    """(steps, 3): per step lr, lr / (1 - beta1^step), 1 / sqrt(1 - beta2^step)."""
+    rows = []
+    for s in range(1, cfg["steps"] + 1):
+        lr = lr_at(s, cfg)
+        rows.append((lr, lr / (1 - cfg["beta1"] ** s), 1 / math.sqrt(1 - cfg["beta2"] ** s)))
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+def run(cfg: dict, init: dict[str, Tensor], tokens: Tensor, batches: Tensor,
+        step: Callable) -> dict:
+    """The training loop around `step` (make_step's signature, compiled or not)."""
+    layout = Layout(dims_of(cfg).shapes)
+    p = layout.flatten({n: t.to(torch.float32) for n, t in init.items()})
+    m, v = torch.zeros_like(p), torch.zeros_like(p)
+    decay = layout.flatten({n: torch.full(s, float(decays(n, s)))
+                            for n, s in layout.shapes.items()})
+    window = torch.arange(cfg["seq_len"] + 1)
+    chunks = tokens.long()[batches[:, :, None] + window]  # (steps, B, T+1)
+    sched = schedule(cfg)
+    losses = []
+    for s in range(cfg["steps"]):
+        p, m, v, loss = step(p, m, v, decay, chunks[s], sched[s])
+        losses.append(loss)
+    state_dict = {n: t.clone() for n, t in layout.views(p).items()}
+    return {"state_dict": state_dict, "losses": torch.stack(losses).tolist()}
+
+
+def train(cfg: dict, init: dict[str, Tensor], tokens: Tensor, batches: Tensor) -> dict:
+    return run(cfg, init, tokens, batches, compiled_step(dims_of(cfg)))
+
+
+def prepare(cfg: dict) -> None:
+    """Compile the step for cfg's shapes, on placeholder zeros shaped like train's inputs."""
+    d = dims_of(cfg)
+    p, m, v, decay = (torch.zeros(Layout(d.shapes).size) for _ in range(4))  # never aliased
+    chunks = torch.zeros(2, d.batch_size, d.seq_len + 1, dtype=torch.int64)
+    compiled_step(d)(p, m, v, decay, chunks[0], torch.zeros(2, 3)[0])
+
+
+prepare(get_preset("range").to_cfg("cpu"))
