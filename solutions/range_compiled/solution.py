@@ -22,17 +22,14 @@ README.md and bench/measurements/2026-12-07-range-ladder-compiled.json.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from baseline import get_preset
-from baseline.model import decays
-from baseline.train import lr_at
 
-from .step import Dims, Layout, dims_of, make_step
+from .step import Dims, Layout, dims_of, make_step, run
 
 OPTIONS = {"cpp_wrapper": True}
 _COMPILED: dict[Dims, Callable] = {}
@@ -43,34 +40,6 @@ def compiled_step(d: Dims) -> Callable:
         _COMPILED[d] = torch.compile(make_step(d), fullgraph=True, dynamic=False,
                                      options=dict(OPTIONS))
     return _COMPILED[d]
-
-
-def schedule(cfg: dict) -> Tensor:
-    """(steps, 3): per step lr, lr / (1 - beta1^step), 1 / sqrt(1 - beta2^step)."""
-    rows = []
-    for s in range(1, cfg["steps"] + 1):
-        lr = lr_at(s, cfg)
-        rows.append((lr, lr / (1 - cfg["beta1"] ** s), 1 / math.sqrt(1 - cfg["beta2"] ** s)))
-    return torch.tensor(rows, dtype=torch.float32)
-
-
-def run(cfg: dict, init: dict[str, Tensor], tokens: Tensor, batches: Tensor,
-        step: Callable) -> dict:
-    """The training loop around `step` (make_step's signature, compiled or not)."""
-    layout = Layout(dims_of(cfg).shapes)
-    p = layout.flatten({n: t.to(torch.float32) for n, t in init.items()})
-    m, v = torch.zeros_like(p), torch.zeros_like(p)
-    decay = layout.flatten({n: torch.full(s, float(decays(n, s)))
-                            for n, s in layout.shapes.items()})
-    window = torch.arange(cfg["seq_len"] + 1)
-    chunks = tokens.long()[batches[:, :, None] + window]  # (steps, B, T+1)
-    sched = schedule(cfg)
-    losses = []
-    for s in range(cfg["steps"]):
-        p, m, v, loss = step(p, m, v, decay, chunks[s], sched[s])
-        losses.append(loss)
-    state_dict = {n: t.clone() for n, t in layout.views(p).items()}
-    return {"state_dict": state_dict, "losses": torch.stack(losses).tolist()}
 
 
 def train(cfg: dict, init: dict[str, Tensor], tokens: Tensor, batches: Tensor) -> dict:

@@ -1,8 +1,9 @@
 """One whole training step as one function of flat buffers, for torch.compile to turn into
-one graph: forward, backward, global-norm clipping and AdamW.
+one graph: forward, backward, global-norm clipping and AdamW; and the loop around it.
 
-    step = make_step(dims)
+    step = make_step(dims_of(cfg))
     p, m, v, loss = step(p, m, v, decay, chunk, sched)
+    run(cfg, init, tokens, batches, step) -> {"state_dict": {...}, "losses": [...]}
 
 `p`, `m`, `v` (P,) hold every parameter, first and second moment back to back in the
 canonical order (`Layout`); `decay` (P,) is 1 where weight decay applies (baseline.model.
@@ -15,12 +16,14 @@ that changes from step to step is a tensor, so one compiled graph serves every s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from baseline.model import param_shapes
+from baseline.model import decays, param_shapes
+from baseline.train import lr_at
 
 from . import layers as L
 
@@ -140,7 +143,7 @@ def loss_and_grads(w: dict[str, Tensor], idx: Tensor, targets: Tensor,
 
 # ---------------------------------------------------------------------------- the step
 
-def make_step(d: Dims):
+def make_step(d: Dims) -> Callable:
     layout = Layout(d.shapes)
 
     def step(p: Tensor, m: Tensor, v: Tensor, decay: Tensor, chunk: Tensor,
@@ -160,3 +163,33 @@ def make_step(d: Dims):
         return p, m, v, loss
 
     return step
+
+
+# ---------------------------------------------------------------------------- the loop
+
+def schedule(cfg: dict) -> Tensor:
+    """(steps, 3): per step lr, lr / (1 - beta1^step), 1 / sqrt(1 - beta2^step)."""
+    rows = []
+    for s in range(1, cfg["steps"] + 1):
+        lr = lr_at(s, cfg)
+        rows.append((lr, lr / (1 - cfg["beta1"] ** s), 1 / math.sqrt(1 - cfg["beta2"] ** s)))
+    return torch.tensor(rows, dtype=torch.float32)
+
+
+def run(cfg: dict, init: dict[str, Tensor], tokens: Tensor, batches: Tensor,
+        step: Callable) -> dict:
+    """The training loop around `step` (make_step's signature, compiled or not)."""
+    layout = Layout(dims_of(cfg).shapes)
+    p = layout.flatten({n: t.to(torch.float32) for n, t in init.items()})
+    m, v = torch.zeros_like(p), torch.zeros_like(p)
+    decay = layout.flatten({n: torch.full(s, float(decays(n, s)))
+                            for n, s in layout.shapes.items()})
+    window = torch.arange(cfg["seq_len"] + 1)
+    chunks = tokens.long()[batches[:, :, None] + window]  # (steps, B, T+1)
+    sched = schedule(cfg)
+    losses = []
+    for s in range(cfg["steps"]):
+        p, m, v, loss = step(p, m, v, decay, chunks[s], sched[s])
+        losses.append(loss)
+    state_dict = {n: t.clone() for n, t in layout.views(p).items()}
+    return {"state_dict": state_dict, "losses": torch.stack(losses).tolist()}
