@@ -74,7 +74,9 @@
 #   results/*.json    one record per candidate, written when that candidate's round ends:
 #                     a bench cut part-way keeps every finished candidate (4 slots at most)
 #   logs.tar.gz       every step's log, env/, plan.txt, kernel-tests.xml, sandbox-tests.xml,
-#                     profile.txt, kernels.json, leaderboard/ (md, html, png); repacked
+#                     profile.txt, kernels.json, leaderboard/ (md, html, png), and
+#                     results/solutions/, the records' archives of the scored files (copy
+#                     it beside the records when committing them); repacked
 #                     after every step and on a signal, so a kill loses the running step's
 #                     log only
 # At most 8 files at once: the 3 above and 4 records, and a file's new copy while it is
@@ -378,7 +380,7 @@ then
 fi
 step bench "$PY" -m speedup --tolerances "$TOL" bench "${CANDIDATES[@]}" --preset "$EVAL_PRESET" \
   --device "$DEVICE" --rounds "$ROUNDS" "${LIBRARY[@]}" --measure-ceiling \
-  --results-dir "$OUTDIR/results"
+  --results-dir "$OUTDIR/results" --archive-dir "$WORK/results"
 if [ ${#EXTRA[@]} -gt 0 ]; then
   note not-benched - "no file slot left for: ${EXTRA[*]}"
 fi

@@ -151,20 +151,23 @@ def evaluate(solution_dirs: Sequence[str | Path], preset: str, device: str, *, r
 # ---------------------------------------------------------------------------- the record
 
 def write(evaluation: Evaluation, entry: Entry, *, results_dir: str | Path, command: str,
-          track: Track | None = None) -> Path:
+          track: Track | None = None, archive_dir: str | Path | None = None) -> Path:
     """Archive the scored files (and the transcript) in results_dir and write the record;
-    its path. The roofline is priced against `track`'s ceilings, else this machine's cached
-    ones, which `evaluate` measured when there were none: writing a record times nothing,
-    so it never waits for a timing lease."""
+    its path. `archive_dir`: where the archive goes instead, to be copied beside the record
+    later (the record names it relative to its results folder either way). The roofline
+    is priced against `track`'s ceilings, else this machine's cached ones, which `evaluate`
+    measured when there were none: writing a record times nothing, so it never waits for a
+    timing lease."""
     from bench import archive, records
     from bench.roofline import for_evaluation
 
     roofline = (for_evaluation(evaluation, track.ceiling, track.shapes) if track
                 else for_evaluation(evaluation))
-    kept = {"solution": archive.archive_solution(evaluation.solution_dir, results_dir)}
+    where = archive_dir or results_dir
+    kept = {"solution": archive.archive_solution(evaluation.solution_dir, where)}
     agent = None if entry.agent is None else dict(entry.agent)
     if entry.transcript is not None:
-        kept["transcript"] = archive.archive_transcript(entry.transcript, results_dir)
+        kept["transcript"] = archive.archive_transcript(entry.transcript, where)
         agent = {**(agent or {}), "transcript_path": records.portable(entry.transcript),
                  "transcript_sha256": kept["transcript"]["hash"]}
     record = records.build_record(evaluation, entry.entrant, command=command,
@@ -174,18 +177,20 @@ def write(evaluation: Evaluation, entry: Entry, *, results_dir: str | Path, comm
 
 def run(entries: Sequence[Entry], preset: str, device: str, *, rounds: int,
         results_dir: str | Path, command: str, repeat_self: bool = False,
-        track: Track | None = None, on_status: Status | None = None,
+        archive_dir: str | Path | None = None, track: Track | None = None,
+        on_status: Status | None = None,
         on_progress: Progress | None = None,
         on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """The official evaluation of every entry and its record, written as soon as its rounds
-    end (a run cut off keeps the records before), then `on_result` told."""
+    end (a run cut off keeps the records before), then `on_result` told; `archive_dir` as
+    for `write`."""
     track = track or prepare(preset, device, on_status=on_status, on_progress=on_progress)
     results: list[Result] = []
 
     def finished(ev: Evaluation) -> None:
         entry = entries[len(results)]
-        path = (write(ev, entry, results_dir=results_dir, command=command, track=track)
-                if ev.candidate_ran else None)
+        path = (write(ev, entry, results_dir=results_dir, command=command, track=track,
+                      archive_dir=archive_dir) if ev.candidate_ran else None)
         results.append(Result(ev, path))
         if on_result is not None:
             on_result(results[-1])

@@ -52,6 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "once when none is cached")
     p.add_argument("--results-dir", default="results", metavar="DIR",
                    help="where the record goes (default results)")
+    p.add_argument("--archive-dir", default=None, metavar="DIR",
+                   help="where the scored files' archive goes (default: the results folder, "
+                        "beside the record, where `speedup verify` looks: copy DIR/solutions/ "
+                        "there before verifying)")
     p.add_argument("--name", default=None,
                    help="the entrant's name on the leaderboard (one DIR only; default: its "
                         "name)")
@@ -89,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
         with _progress(preset, device) as on_progress:
             results = official.run(entries, preset, device, rounds=args.rounds,
                                    repeat_self=args.repeat_self, results_dir=args.results_dir,
-                                   command=args.command_line, track=track,
+                                   archive_dir=args.archive_dir, command=args.command_line,
+                                   track=track,
                                    on_progress=on_progress,
                                    on_result=lambda result: _reported(result, track))
     except HarnessError as e:

@@ -97,6 +97,8 @@ def test_cpu_smoke_runs_every_step_and_brings_everything_back_in_8_files(tmp_pat
     assert all(r["calibration"] == identity for r in recs)
     assert all((r["preset"], r["device"]) == ("tiny", "cpu") for r in recs)
     assert all(r["roofline"]["candidate"]["ceiling"]["kind"] == "measured" for r in recs)
+    # each record's scored files came back in logs.tar.gz, to be copied beside it
+    assert all(f"results/{r['archive']['solution']['path']}" in logs for r in recs)
     passed = {r["entrant"]["name"] for r in recs if r["passed"]}
     assert {"torch_native", "baseline"} <= passed
     # records were written in priority order, the baseline against itself last
