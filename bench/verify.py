@@ -11,9 +11,11 @@ Agreement. The verdicts must be the same (both passed, or both rejected by the s
 and, when both passed, the speedups' intervals must overlap. An evaluation's interval is its
 `ratio_interval` (the Student-t 95% interval over rounds, bench/stats.py); one round has
 none, so its ratio stands for the range identical code gives on one round: the ratio times
-or divided by ONE_ROUND_SPREAD. A record timed on another machine, or judged by another
-calibration, is compared all the same and the report says so: a speedup measured on
-different hardware need not carry over.
+or divided by ONE_ROUND_SPREAD. A record timed on another machine, judged by another
+calibration, or either evaluation contended (bench/contention.py: it claims nothing), is
+compared all the same and the report says so: a speedup measured on different hardware, or
+beside other work, need not carry over. A re-run that disagrees only because it could not
+get a quiet machine says to verify again on a quiet one.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def unpack(record: dict, results_dir: Path, into: Path) -> Path:
     for name, what in (("solution", "the scored files"), ("transcript", "the transcript")):
         entry = kept.get(name)
         if entry is not None and entry.get("path") is None:
-            raise Unverifiable(f"{what} ({entry['hash']}) were not archived: {entry['why']}")
+            raise Unverifiable(f"not archived: {what} ({entry['hash']}): {entry['why']}")
     solution = kept["solution"]
     if solution["hash"] != record["solution_hash"]:
         raise Unverifiable(f"refused: the archive names {solution['hash']}, the record "
@@ -118,6 +120,10 @@ def agreement(record: dict, now: dict) -> tuple[bool, str]:
     (a_low, a_high), (b_low, b_high) = interval(record), interval(now)
     if a_low <= b_high and b_low <= a_high:
         return True, "both passed and the speedups' intervals overlap"
+    if now.get("contended"):
+        return False, ("both passed; the speedups' intervals do not overlap, but the re-run "
+                       "could not get a quiet machine, so it claims nothing: verify again on "
+                       "a quiet one")
     return False, "both passed, but the speedups' intervals do not overlap"
 
 
@@ -144,7 +150,9 @@ def check_rows(record: dict, now: dict) -> list[dict]:
 
 
 def _notes(record: dict, now: dict) -> list[str]:
-    notes = []
+    notes = [f"{who} could not get a quiet machine (bench/contention.py): it claims nothing"
+             for who, s in (("the record's evaluation", record), ("the re-run", now))
+             if s.get("contended")]
     then = (record.get("timing") or {}).get("machine")
     here = (now.get("timing") or {}).get("machine")
     if then is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +30,9 @@ class ProjectHarness:
     """The real judge, clock, records and kernel library. Agent solutions are always judged
     WITHOUT the kernel library (allow_library=False): that is the benchmark's rule."""
 
-    def prepare(self, preset: str, device: str, *, auto: bool = True, on_status=None,
-                on_progress=None) -> None:
+    def prepare(self, preset: str, device: str, *, auto: bool = True,
+                on_status: Callable[[str], None] | None = None,
+                on_progress: Callable[[int, int, str], None] | None = None) -> None:
         """The session's tracks ready to judge: its own (calibration and ceilings:
         bench.official.prepare) and, on a CPU, tiny/cpu, where the quick check judges; each
         calibrated first when missing and `auto`. bench.calibration.NotReady when one cannot

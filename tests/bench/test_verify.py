@@ -140,3 +140,10 @@ def test_an_untouched_baseline_score_has_nothing_to_time_and_its_archive_is_chec
     archived.write_bytes(b"")
     with pytest.raises(verify.Unverifiable, match="refused"):
         verify.verify(path)
+
+
+def test_a_contended_re_run_that_disagrees_says_to_verify_again_on_a_quiet_machine():
+    record = {"passed": True, "median_ratio": 2.0}
+    agree, why = verify.agreement(record, {"passed": True, "median_ratio": 11.5,
+                                           "contended": True})
+    assert not agree and "could not get a quiet machine" in why and "verify again" in why
