@@ -145,6 +145,18 @@ def add_track_arguments(p: argparse.ArgumentParser, where: str = "where to train
                    help=f"{where} (auto: CUDA when present)")
 
 
+def parses(solution_dir: str | os.PathLike) -> None:
+    """UsageError naming the first file and line of `solution_dir` that is not valid
+    Python: nothing of such a solution can run, so it is unusable input (exit 2), not a
+    rejection, and no record is written. The static scan's own `syntax` rule decides."""
+    from correctness.static_scan import scan
+
+    for finding in scan(solution_dir):
+        if finding.rule == "syntax":
+            raise UsageError(f"{Path(solution_dir) / finding.file}:{finding.line}: "
+                             f"{finding.message}")
+
+
 def writable_dir(path: str | os.PathLike) -> Path:
     """Create `path` if needed and prove it is writable, before any long work starts."""
     p = Path(path)

@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
 def _solution_dirs(args: argparse.Namespace) -> list[Path]:
     """The DIRs, each a solution directory; UsageError, before any work, otherwise."""
     from correctness.solution import missing_entry
-    from speedup.ui import UsageError
+    from speedup.ui import UsageError, parses
 
     if not args.dirs and not args.measure_ceiling:
         raise UsageError("give a solution directory (speedup bench DIR), or --measure-ceiling")
@@ -115,6 +115,7 @@ def _solution_dirs(args: argparse.Namespace) -> list[Path]:
     for d in args.dirs:
         if (missing := missing_entry(d)) is not None:
             raise UsageError(missing)
+        parses(d)
     return [Path(d) for d in args.dirs]
 
 

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from correctness.solution import missing_entry
     from correctness.training_check import HarnessError, check_training
     from speedup.calibration import ensure_calibrated
-    from speedup.ui import UsageError, announce_isolation, console, out, preset_and_device
+    from speedup.ui import UsageError, announce_isolation, console, out, parses, preset_and_device
 
     preset, device = preset_and_device(args.preset, args.device)
     path = Path(args.dir)
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{path} is not a directory; give a solution directory")
     if (missing := missing_entry(path)) is not None:
         raise UsageError(missing)
+    parses(path)
     calibration = ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
     announce_isolation()
 
