@@ -17,7 +17,7 @@ graph; library-free, judged like any agent's submission.
   any other shapes compiles at its first step, inside the timed run.
 
 What each choice measured, and the eager program beside the compiled one:
-README.md and bench/measurements/2026-12-07-range-ladder-compiled.json.
+README.md and bench/measurements/2026-12-07-range-ladder.json.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ fixes a careful engineer makes in about an hour, each the top line of a profile:
 
 Everything else is the draft's, unchanged: float64, one sequence at a time, the layer-norm
 backward node by node, one-hot cross-entropy, np.add.at, AdamW with temporaries. After the
-two fixes the profile is flat (no function above a third of the step), where an hour's
-work stops. README.md has the profiles and the measured factor of each fix.
+two fixes the profile is flat (its largest layer function, the layer-norm backward, takes
+13% of the step), where an hour's work stops. README.md has the profiles and the measured
+factor of each fix.
 
     train(cfg, init, tokens, batches) -> {"state_dict": {...}, "losses": [...]}
 """
