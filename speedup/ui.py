@@ -170,6 +170,14 @@ def writable_dir(path: str | os.PathLike) -> Path:
     return p
 
 
+def result_console() -> Console:
+    """Where a command prints a result while a progress bar may be live: stdout (`out`),
+    except when stdout and stderr are both a terminal, one screen, where it is stderr's
+    console, on which the bar is drawn and which prints lines above the bar. A line written
+    to stdout past the bar's console would land at the end of the bar's line."""
+    return console if out.is_terminal and console.is_terminal else out
+
+
 @contextlib.contextmanager
 def progress(description: str, total: int | None, *, remaining: bool = False) -> Iterator:
     """A progress bar on stderr; yields advance(n=1, status="", total=None), where a total

@@ -120,7 +120,9 @@ def _solution_dirs(args: argparse.Namespace) -> list[Path]:
 
 
 def _reported(result, track) -> None:
-    from speedup.ui import out
+    from speedup.ui import result_console
+
+    out = result_console()  # the bar is live: its lines go above it
 
     _report(result.evaluation, track.ceiling, track.shapes)
     if result.record is None:
@@ -170,8 +172,9 @@ def _report(ev, ceiling: dict | None, shapes: dict) -> None:
     from rich.table import Table
 
     from bench.roofline import for_evaluation, format_rate
-    from speedup.ui import out
+    from speedup.ui import result_console
 
+    out = result_console()  # the bar is live: its lines go above it
     out.print(f"{ev.solution_dir} on {ev.preset}/{ev.device}", markup=False)
     table = Table("round", "order", "baseline s", "candidate s", "speedup", "other work",
                   "verdict")
