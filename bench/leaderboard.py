@@ -20,6 +20,11 @@ Runs, failures and refusals (agents' records carry `agent.outcome`):
 - records without an outcome (references, and agent records written before the field)
   count as neither unless they failed the judge.
 
+Refused attempts (agents' records carry `agent.refused_attempts`, what the judge refused
+during the session, by check): per check, how many of the entrant's runs had at least one.
+Runs whose records predate the field are left out of the count; an entrant none of whose
+runs records it has none (None: not recorded).
+
 Every rejected record is listed; an entrant with no correct record is never ranked. Only
 records whose runs the kernel confined rank (`RANKED_ISOLATION`: namespaces or landlock);
 correct records judged with process isolation alone are listed apart. Each track has a
@@ -39,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.headroom import Headroom, track_headroom
-from bench.records import calibration, entrant_label, isolation
+from bench.records import calibration, entrant_label, isolation, refused_attempts
 from bench.stats import BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, STATISTIC, bootstrap_interval
 
 ANCHOR_TASK = ("Anthropic, Claude system cards, AI R&D evaluations: the internal \"LLM "
@@ -88,6 +93,8 @@ class Row:
     inconclusive: bool  # the best record's gain is within its noise
     isolation: list[str] = field(default_factory=list)  # of its records' runs
     calibrations: list[str] = field(default_factory=list)  # short hashes; "not recorded"
+    # check -> runs with an attempt the judge refused by it; None: no run records it
+    refused_attempts: dict[str, int] | None = None
 
 
 @dataclass
@@ -126,6 +133,20 @@ def _run_verdict(records: list[dict]) -> str:
     return "scored"
 
 
+def _runs_refused(runs: list[list[dict]]) -> dict[str, int] | None:
+    """Per check, the runs with at least one attempt it refused (records without the field
+    left out); None when no record has it."""
+    recorded = [[found for r in rs if (found := refused_attempts(r)) is not None]
+                for rs in runs]
+    if not any(recorded):
+        return None
+    counts: dict[str, int] = {}
+    for found in recorded:
+        for check in {c for one in found for c, n in one.items() if n}:
+            counts[check] = counts.get(check, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def _row(label: str, records: list[dict]) -> Row:
     runs: dict[str, list[dict]] = defaultdict(list)
     for r in records:
@@ -144,7 +165,8 @@ def _row(label: str, records: list[dict]) -> Row:
                devices=sorted({r["environment"]["device_name"] for r in records}),
                inconclusive=bool(top["inconclusive"]),
                isolation=sorted({isolation(r) for r in correct}),
-               calibrations=sorted({_short(calibration(r)) for r in correct}))
+               calibrations=sorted({_short(calibration(r)) for r in correct}),
+               refused_attempts=_runs_refused(list(runs.values())))
 
 
 def _short(identity: dict | None) -> str:

@@ -94,17 +94,24 @@ def _interval(row) -> str:
     return f"{row.interval[0]:.2f}-{row.interval[1]:.2f}x"
 
 
+def _refused(row) -> str:
+    """Per check, the runs with attempts it refused: 'forbidden_call 1, static_scan 2'."""
+    if row.refused_attempts is None:
+        return "not recorded" if row.kind == "agent" else "-"
+    return ", ".join(f"{check} {n}" for check, n in row.refused_attempts.items()) or "none"
+
+
 def _ranking_table(track: Track, unconfined: bool = False
                    ) -> tuple[list[str], list[list[str]]]:
     """The ranked rows, or (unconfined) the rows judged with process isolation only, which
     get no rank."""
     header = ["rank", "entrant", "kind", "best: median speedup (min-max rounds)",
               "average best", f"{BOOTSTRAP_LEVEL:.0%} interval", "runs", "failures",
-              "refusals", "device", "isolation", "calibration"]
+              "refusals", "runs with refused attempts", "device", "isolation", "calibration"]
     rows = track.unconfined if unconfined else track.rows
     body = [["-" if unconfined else str(i), r.label, r.kind, _speedup(r),
              f"{r.average_best:.2f}x", _interval(r), str(r.runs), str(r.failures),
-             str(r.refusals), ", ".join(r.devices), ", ".join(r.isolation),
+             str(r.refusals), _refused(r), ", ".join(r.devices), ", ".join(r.isolation),
              ", ".join(r.calibrations)]
             for i, r in enumerate(rows, 1)]
     return header, body
@@ -209,7 +216,10 @@ RULES = (f"Statistic: the {STATISTIC} of one official evaluation (`speedup bench
          f"correct record counts as {FAILED_RUN_SCORE:g}x. Failures: runs that did not end "
          "in a correct scored submission (rejected, or stopped by a budget or with no "
          "passing state); refusals: runs the model refused; records without an outcome "
-         "count as neither unless rejected.")
+         "count as neither unless rejected. Runs with refused attempts: per check of the "
+         "judge (static_scan, forbidden_call), the runs in which the agent tried something "
+         "it refused (a forbidden import, call or path, a read or write outside the "
+         "sandbox), through run_check, run_bench, run_python or profile.")
 HEADROOM = ("Headroom, per track: the best measured reference solution; the shape-aware "
             "ceiling, the track's median baseline time over the time its steps take with "
             "every matmul at the rate this machine measured for that matmul's shape plus the "

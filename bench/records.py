@@ -5,9 +5,9 @@ below is what `load_records` enforces. A record is written once (mode "x": an ex
 file is never overwritten) and carries its own provenance: the solution's content hash and
 its archive, the device, the software versions, the project's version and git revision,
 the command line, the date, the calibration that judged it and the isolation its runs had.
-Records written before those fields existed read as `isolation()`, `calibration()` and
-`archive()` say. Every record is built and written by the official evaluation
-(bench/official.py), which fills every field the same way whoever asks.
+Records written before those fields existed read as `isolation()`, `calibration()`,
+`archive()` and `refused_attempts()` say. Every record is built and written by the official
+evaluation (bench/official.py), which fills every field the same way whoever asks.
 """
 
 from __future__ import annotations
@@ -137,6 +137,13 @@ def isolation(record: dict) -> str:
 def calibration(record: dict) -> dict | None:
     """The identity of the calibration that judged the record (None: not recorded)."""
     return record.get("calibration")
+
+
+def refused_attempts(record: dict) -> dict[str, int] | None:
+    """An agent's refused attempts during its session, by the judge's check that refused
+    them (`{}`: none); None for a record without the field (not an agent's, or written
+    before it)."""
+    return (record.get("agent") or {}).get("refused_attempts")
 
 
 def write_record(record: dict, results_dir: str | os.PathLike) -> Path:

@@ -34,7 +34,7 @@ from agent.session.run_config import RunConfig
 from agent.session.run_dir import RunDir
 from agent.session.scoring import Outcome, score
 from agent.session.snapshots import Snapshots
-from agent.session.tools import TOOL_SPECS, Toolbox
+from agent.session.tools import TOOL_SPECS, Toolbox, ToolResult
 from agent.session.transcript import Transcript
 from agent.session.workspace import Workspace
 from correctness.sandbox import reference_dir  # a workspace starts as its copy
@@ -294,14 +294,16 @@ class Session:
         self.log({"event": "tool_call", "turn": turn, "id": block["id"], "name": name,
                   "input": args})
         if self.snapshots.submitted:
-            content, is_error, device_s, facts = "not run: submit ended the session", True, 0.0, {}
+            r = ToolResult("not run: submit ended the session", is_error=True)
         else:
             r = self._toolbox.call(name, args)
-            content, is_error, device_s, facts = r.content, r.is_error, r.device_s, r.facts
         self.log({"event": "tool_result", "turn": turn, "id": block["id"], "name": name,
-                  "content": content, "is_error": is_error, "device_s": device_s})
-        self._after_tool(turn, facts)
-        return _tool_result(block["id"], content, is_error)
+                  "content": r.content, "is_error": r.is_error, "device_s": r.device_s})
+        if r.refused:  # what the judge refused: its own event, counted in the record
+            self.log({"event": "refused_attempt", "turn": turn, "id": block["id"],
+                      "tool": name, **r.refused})
+        self._after_tool(turn, r.facts)
+        return _tool_result(block["id"], r.content, r.is_error)
 
     def _after_tool(self, turn: int, facts: dict) -> None:
         """Snapshot what the judge passed, what the clock timed and what was submitted."""

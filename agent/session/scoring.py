@@ -1,6 +1,7 @@
 """The end of a session: the official evaluation of the state its snapshots choose (fresh
 secret seeds, the configured rounds, without the kernel library), then its record, with
-what the session spent, why it stopped, which state was scored and the session's outcome.
+what the session spent, why it stopped, which state was scored, the session's outcome and
+what the judge refused during it (its refused_attempt events, counted by check).
 
 Outcomes (the record's agent.outcome; results/README.md has the rules):
     submitted         the model called submit: its state is evaluated
@@ -26,7 +27,7 @@ from agent.session.harness import Harness, evaluation_summary
 from agent.session.run_config import RunConfig
 from agent.session.run_dir import RunDir
 from agent.session.snapshots import Snapshots
-from agent.session.transcript import Transcript
+from agent.session.transcript import Transcript, read_events, refused_attempts
 
 OUTCOMES = ("submitted", "budget", "ended", "refusal", "no_passing_state")
 
@@ -90,7 +91,8 @@ def score(session: Ended, on_progress=None) -> Outcome:
                  "outcome": outcome, "path": str(solution.relative_to(session.run_dir.path)),
                  "summary": summary})
     extra = record_extra(config, session.spend, session.stop_reason, source)
-    extra.update(outcome=outcome, refusal_category=session.refusal_category)
+    extra.update(outcome=outcome, refusal_category=session.refusal_category,
+                 refused_attempts=refused_attempts(read_events(session.transcript.path)))
     record = session.harness.write_record(evaluation, entrant(config), extra,
                                           config.results_dir, transcript=session.transcript.path,
                                           command=config.command_line)
@@ -108,9 +110,10 @@ def entrant(config: RunConfig) -> dict:
 def record_extra(config: RunConfig, spend: Spend, stop_reason: str | None,
                  source: str) -> dict:
     """The record's `agent` block: tokens, dollars, turns, time, why it stopped, which
-    state was scored, price, budgets, the request settings (score() adds the outcome and
-    the refusal category; the official evaluation's record writer the transcript's path
-    and hash, as it archives it)."""
+    state was scored, price, budgets, the request settings (score() adds the outcome, the
+    refusal category and the refused attempts by check, counted from the transcript; the
+    official evaluation's record writer the transcript's path and hash, as it archives
+    it)."""
     return {
         "tokens": {"input": spend.input_tokens, "output": spend.output_tokens,
                    "cache_write": spend.cache_write_tokens,

@@ -4,6 +4,7 @@ as an error result (`is_error`), never as an exception that ends the run."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,15 @@ from agent.session.workspace import ToolError, Workspace
 MAX_RESULT_CHARS = 100_000  # one tool result; longer reads are cut and say so
 RUN_PYTHON_TIMEOUT_S = 300.0  # one run_python script's run, its imports not counted
 BUDGETS_LINE = "[budgets left: "  # how every result's last line starts
+# The judge's checks that refuse what a solution or script tried, rather than judge what it
+# computed: the static scan's findings (forbidden imports, calls, paths) and the calls the
+# sandbox refused at run time (correctness/sandbox/runner.py's forbidden_call: reads and
+# writes outside the sandbox, sockets, processes, blocked imports). Each such verdict of
+# run_check, run_bench, run_python or profile is a refused attempt (ToolResult.refused).
+REFUSING_CHECKS = ("static_scan", "forbidden_call")
+# How profile's text says the judge rejected the run (correctness/sandbox/api.py,
+# profile_solution): "profile failed (<check>): <why>"
+_PROFILE_FAILED = re.compile(r"profile failed \((\w+)\): (.*)")
 
 _NO_INPUT = {"type": "object", "properties": {}, "additionalProperties": False}
 _PATH = {"type": "string", "description": "path relative to the workspace, e.g. 'ops.py'"}
@@ -86,6 +96,12 @@ class ToolResult:
     is_error: bool = False
     device_s: float = 0.0
     facts: dict = field(default_factory=dict)  # for the loop: passed, ratio, hash, submitted
+    refused: dict | None = None  # a refused attempt: {"check", "detail"} (REFUSING_CHECKS)
+
+
+def refused_attempt(check: str | None, detail: str) -> dict | None:
+    """The refused attempt a verdict rejected by `check` is, or None."""
+    return {"check": check, "detail": detail} if check in REFUSING_CHECKS else None
 
 
 class Toolbox:
@@ -194,7 +210,8 @@ class Toolbox:
         outcome, seconds = self._timed(lambda: self.harness.run_python(
             self.ws.root, script, list(args or []), self.device, timeout))
         text = format_script(outcome, path, seconds) + "\n" + self._device_line()
-        return ToolResult(text, is_error=not outcome.ok, device_s=seconds)
+        return ToolResult(text, is_error=not outcome.ok, device_s=seconds,
+                          refused=refused_attempt(outcome.rejected_by, outcome.message))
 
     def _run_check(self) -> ToolResult:
         solution_hash = self.ws.solution_hash()
@@ -203,7 +220,8 @@ class Toolbox:
         text = format_check(outcome) + "\n" + self._device_line()
         return ToolResult(text, device_s=seconds,
                           facts={"kind": "check", "passed": outcome.passed,
-                                 "hash": solution_hash})
+                                 "hash": solution_hash},
+                          refused=refused_attempt(outcome.rejected_by, outcome.message))
 
     def _run_bench(self) -> ToolResult:
         solution_hash = self.ws.solution_hash()
@@ -212,13 +230,16 @@ class Toolbox:
         text = format_bench(outcome, self.preset, self.device) + "\n" + self._device_line()
         return ToolResult(text, device_s=seconds, facts={
             "kind": "bench", "passed": outcome.passed, "ratio": outcome.median_ratio,
-            "hash": solution_hash})
+            "hash": solution_hash},
+            refused=refused_attempt(outcome.rejected_by, outcome.message))
 
     def _profile(self) -> ToolResult:
         table, seconds = self._timed(
             lambda: self.harness.profile(self.ws.root, self.preset, self.device))
+        failed = _PROFILE_FAILED.match(table)
         return ToolResult(f"{table[:MAX_RESULT_CHARS]}\n{self._device_line()}",
-                          device_s=seconds)
+                          device_s=seconds,
+                          refused=refused_attempt(*failed.groups()) if failed else None)
 
     def _submit(self, note: str = "") -> ToolResult:
         return ToolResult("submitted; the official evaluation runs when this session ends",

@@ -9,6 +9,8 @@ Events, in order (`turn` counts from 1):
     api_error   turn, error type, HTTP status, kind (api_errors.py), message
     tool_call   turn, id, name, input
     tool_result turn, id, name, content, is_error, device_s
+    refused_attempt  turn, id, tool, check, detail: the judge refused what the call tried
+                (tools.REFUSING_CHECKS: the static scan, a call the sandbox refused)
     snapshot    turn, hash, path, passed?, ratio? (a state the judge or the clock saw)
     turn_end    turn, append (messages added after the response), spend, workspace hash
     resume      previous partial turn moved aside, spend it had used
@@ -60,6 +62,20 @@ def read_events(path: str | Path) -> list[dict]:
             except json.JSONDecodeError:
                 break
     return events
+
+
+def refused_attempts(events: list[dict]) -> dict[str, int]:
+    """How many refused_attempt events each check made, by check name."""
+    counts: dict[str, int] = {}
+    for e in events:
+        if e["event"] == "refused_attempt":
+            counts[e["check"]] = counts.get(e["check"], 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """'forbidden_call 1, static_scan 2'; 'none' when empty."""
+    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items())) or "none"
 
 
 def complete_prefix(events: list[dict]) -> int:
@@ -115,7 +131,8 @@ def _args(args: dict) -> str:
 
 
 def render(events: list[dict]) -> Iterator[str]:
-    """The transcript as readable lines: turns, text, tool calls and results, spend."""
+    """The transcript as readable lines: turns, text, tool calls and results, what the judge
+    refused, spend; last, the refused attempts counted by check."""
     for e in events:
         kind = e["event"]
         if kind == "start":
@@ -146,6 +163,9 @@ def render(events: list[dict]) -> Iterator[str]:
         elif kind == "tool_result":
             mark = "✗" if e["is_error"] else "←"
             yield f"    {mark} " + _short(e["content"], 400).replace("\n", "\n      ")
+        elif kind == "refused_attempt":
+            yield (f"    ⛔ refused by the judge ({e['check']}) in {e['tool']}: "
+                   + _short(e["detail"], 300).replace("\n", "\n      "))
         elif kind == "resume":
             aside = f"; a partial turn was set aside in {e['partial_file']}" \
                 if e["partial_file"] else ""
@@ -166,3 +186,6 @@ def render(events: list[dict]) -> Iterator[str]:
             outcome = f" (outcome {e['outcome']})" if e.get("outcome") else ""
             yield (f"official evaluation of {e['source']} state {state}{outcome}: {verdict}, "
                    f"median speedup {ratio if ratio is None else f'{ratio:.3f}x'}")
+    refused = refused_attempts(events)
+    if refused:
+        yield f"refused attempts: {sum(refused.values())} ({describe_counts(refused)})"

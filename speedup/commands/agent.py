@@ -190,6 +190,8 @@ def print_event(event: dict) -> None:
     elif kind == "tool_result":
         mark = "✗" if event["is_error"] else "→"
         console.print(f"    {mark} {_first_line(event['content'])}", markup=False)
+    elif kind == "refused_attempt":
+        console.print(f"    refused by the judge ({event['check']})", markup=False)
     elif kind == "api_error":
         console.print(f"API error ({event['error']}, status {event['status']}): "
                       f"{_first_line(event['message'])}", markup=False)
