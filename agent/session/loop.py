@@ -39,9 +39,6 @@ from agent.session.transcript import Transcript
 from agent.session.workspace import Workspace
 from correctness.sandbox import reference_dir  # a workspace starts as its copy
 
-MAX_API_FAILURES = 3  # consecutive turns that failed after the SDK's retries, then stop
-API_PAUSE_S = 30.0  # wait between those turns (the SDK has already backed off)
-
 
 def _tool_result(tool_use_id: str, content: str, is_error: bool) -> dict:
     block = {"type": "tool_result", "tool_use_id": tool_use_id, "content": content}
@@ -160,19 +157,21 @@ class Session:
                 break
             except api_errors.api_errors() as e:
                 kind = api_errors.kind(e)
+                compact = kind == "context" and compacted_at != turn
+                failures += not compact
+                retry = None if compact else api_errors.retry(e, failures)
                 self.log({"event": "api_error", "turn": turn, "error": type(e).__name__,
                           "status": getattr(e, "status_code", None), "kind": kind,
-                          "message": str(e)})
-                if kind == "context" and compacted_at != turn:
+                          "message": str(e), "retry": retry})
+                if compact:
                     compacted_at = turn
                     self._compact(turn, "the API answered that the prompt is too long")
                     continue
-                failures += 1
-                if kind != "transient" or failures >= MAX_API_FAILURES:
+                if retry is None:
                     reason = "context_window" if kind == "context" else "api_error"
                     self.stop_reason, self.stop_detail = reason, str(e)
                     break
-                self.sleep(API_PAUSE_S * failures)
+                self.sleep(retry["wait_s"])
                 continue
             failures = 0
             self._turn(turn, response)

@@ -195,6 +195,9 @@ def print_event(event: dict) -> None:
     elif kind == "api_error":
         console.print(f"API error ({event['error']}, status {event['status']}): "
                       f"{_first_line(event['message'])}", markup=False)
+        if retry := event.get("retry"):  # the loop waits before asking again
+            console.print(f"{retry['reason']}, retrying in {retry['wait_s']:g} s "
+                          f"({retry['attempt']}/{retry['tries']})", markup=False)
     elif kind == "compaction":
         console.print(f"turn {event['turn']}: context compacted ({event['reason']})",
                       markup=False)
