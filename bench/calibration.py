@@ -1,6 +1,7 @@
 """A track's calibration before judging: the official evaluation (bench/official.py) and
-every session's start make sure the track has calibrated thresholds in the selected
-tolerances source, and calibrate it there first when it has none, so every caller (a
+every session's start make sure the track has calibrated thresholds in the tolerances
+source they were handed (correctness.tolerances.Source), and calibrate it there first when
+it has none, so every caller (a
 command, a sweep's tasks, the Inspect task, `speedup verify`) works on a new track too.
 
 Nothing here prints: what a long calibration is doing comes through `on_status(text)` (the
@@ -11,6 +12,10 @@ estimate, the plan, the summary, where it was written) and `on_progress(done, to
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from correctness.tolerances import Source
 
 Status = Callable[[str], None]
 Progress = Callable[[int, int, str], None]
@@ -25,37 +30,36 @@ def _quiet(*args) -> None:
     pass
 
 
-def ensure_calibrated(preset: str, device: str, *, auto: bool = True,
+def ensure_calibrated(preset: str, device: str, *, tolerances: Source, auto: bool = True,
                       on_status: Status | None = None,
                       on_progress: Progress | None = None) -> dict:
-    """The identity of the track's calibration in the selected source
-    (correctness.tolerances.Source.identity): found, or, with `auto`, calibrated now.
-    NotReady when it is missing and may not be made, or cannot be."""
-    from correctness import tolerances
+    """The identity of the track's calibration in `tolerances` (Source.identity): found,
+    or, with `auto`, calibrated into it now. NotReady when it is missing and may not be
+    made, or cannot be."""
     from correctness.calibrate import CalibrationError
+    from correctness.tolerances import NotCalibrated, ToleranceError
 
-    source = tolerances.current()
     try:
-        return source.identity(preset, device)
-    except tolerances.NotCalibrated as e:
+        return tolerances.identity(preset, device)
+    except NotCalibrated as e:
         if not auto:
             raise NotReady(f"{e}; or let the command calibrate it (drop "
                            "--no-auto-calibrate)") from None
     try:
-        source.check_writable()
-    except tolerances.ToleranceError as e:
+        tolerances.check_writable()
+    except ToleranceError as e:
         raise NotReady(f"{preset}/{device} needs calibrating, but {e}") from None
     (on_status or _quiet)(f"{preset}/{device} has no calibrated thresholds in "
-                          f"{source.describe()}: calibrating it first")
+                          f"{tolerances.describe()}: calibrating it first")
     try:
-        calibrate_track(preset, device, source=source, on_status=on_status,
+        calibrate_track(preset, device, source=tolerances, on_status=on_status,
                         on_progress=on_progress)
     except CalibrationError as e:
         raise NotReady(f"cannot calibrate {preset}/{device}: {e}") from None
-    return source.identity(preset, device)
+    return tolerances.identity(preset, device)
 
 
-def calibrate_track(preset: str, device: str, seeds: int | None = None, *, source,
+def calibrate_track(preset: str, device: str, seeds: int | None = None, *, source: Source,
                     jobs: int | None = None, on_status: Status | None = None,
                     on_progress: Progress | None = None,
                     report: Callable[[dict], None] | None = None) -> dict:

@@ -45,9 +45,13 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench import contention, stats, windows
 from bench.evaluation import Evaluation, summarize
+
+if TYPE_CHECKING:
+    from correctness.tolerances import Source
 
 WARMUP_STEPS = 3
 
@@ -72,20 +76,17 @@ def _default_kernel_check(solution_dir: Path, device: str, allow_library: bool) 
     return check_solution_kernels(solution_dir, device, allow_library=allow_library)
 
 
-def _default_judge(preset: str, device: str, tolerances=None) -> tuple[Judge, dict]:
-    """The training check with the track's calibrated thresholds from `tolerances` (a
-    correctness.tolerances.Source; default: the one the command selected), and the identity
-    of that calibration."""
-    from correctness import tolerances as table_source
+def _default_judge(preset: str, device: str, tolerances: Source) -> tuple[Judge, dict]:
+    """The training check with the track's calibrated thresholds from `tolerances`, and the
+    identity of that calibration."""
     from correctness import training_check
 
-    source = tolerances or table_source.current()
-    table = source.thresholds(preset, device)
+    table = tolerances.thresholds(preset, device)
 
     def judge(ref, cand, cfg, init, heldout):
         return training_check.compare(ref, cand, cfg, init, heldout, table)
 
-    return judge, source.identity(preset, device)
+    return judge, tolerances.identity(preset, device)
 
 
 def _baseline_dir(preset: str) -> Path:
@@ -180,11 +181,12 @@ def official_evaluation(solution_dir: str | Path, preset: str, device: str, *, r
              on_progress: Callable[[int, int, str], None] | None = None,
              runner: Runner | None = None, judge: Judge | None = None,
              baseline_dir: str | Path | None = None,
-             kernel_check: Callable[..., dict] | None = None, tolerances=None) -> Evaluation:
+             kernel_check: Callable[..., dict] | None = None,
+             tolerances: Source | None = None) -> Evaluation:
     """The official evaluation of `solution_dir` against the baseline (module docstring).
     `runner`/`judge`/`baseline_dir`/`kernel_check` default to the sandbox, the training
-    check with the preset's calibrated tolerances (from `tolerances`, a
-    correctness.tolerances.Source, default the selected one), the reference baseline and the
+    check with the preset's calibrated thresholds (from `tolerances`, default Source(): the
+    shipped thresholds and the user's), the reference baseline and the
     sandboxed kernel checks; tests inject their own."""
     return official_evaluations([solution_dir], preset, device, rounds=rounds, warmup=warmup,
                          repeat_self=repeat_self, allow_library=[allow_library],
@@ -201,7 +203,7 @@ def official_evaluations(solution_dirs: list[str | Path], preset: str, device: s
                   runner: Runner | None = None, judge: Judge | None = None,
                   baseline_dir: str | Path | None = None,
                   kernel_check: Callable[..., dict] | None = None,
-                  tolerances=None) -> list[Evaluation]:
+                  tolerances: Source | None = None) -> list[Evaluation]:
     """Several candidates, in the order given, against ONE set of baseline runs (module
     docstring); `on_evaluation(ev)` hears of each finished evaluation before the next
     candidate starts. Round r's baseline run goes first in even rounds and after the first
@@ -213,7 +215,12 @@ def official_evaluations(solution_dirs: list[str | Path], preset: str, device: s
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     cfg = baseline.get_preset(preset).to_cfg(device)
     runner = runner or _default_runner(preset)
-    judge, calibration = (judge, None) if judge else _default_judge(preset, device, tolerances)
+    if judge is None:
+        from correctness.tolerances import Source
+
+        judge, calibration = _default_judge(preset, device, tolerances or Source())
+    else:
+        calibration = None
     kernel_check = kernel_check or _default_kernel_check
     allow_library = allow_library or [False] * len(solution_dirs)
     timing = windows.timing_place(device)

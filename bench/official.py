@@ -12,6 +12,9 @@ record has the same fields, filled the same way, whoever asked.
                                     transcript) and the record, in results_dir
     run(entries, preset, device)    all three, each record written as its evaluation ends
 
+Each but `write` takes `tolerances`, the correctness.tolerances.Source the caller judges
+with: its calibration is looked up there, and made there when missing.
+
 Every record names the command that asked for it as a user would type it (`command_line`:
 'speedup bench DIR --preset tiny', never an interpreter's path), every hash in it reads
 'sha256:<hex>', and its roofline is computed against this machine's measured ceilings.
@@ -24,8 +27,12 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.evaluation import Evaluation
+
+if TYPE_CHECKING:
+    from correctness.tolerances import Source
 
 Status = Callable[[str], None]
 Progress = Callable[[int, int, str], None]
@@ -77,18 +84,19 @@ def _quiet(text: str) -> None:
 
 # ---------------------------------------------------------------------------- the track
 
-def prepare(preset: str, device: str, *, calibrate: bool = True, auto: bool = True,
-            refresh_ceilings: bool = False, on_status: Status | None = None,
+def prepare(preset: str, device: str, *, tolerances: Source, calibrate: bool = True,
+            auto: bool = True, refresh_ceilings: bool = False, on_status: Status | None = None,
             on_progress: Progress | None = None) -> Track:
-    """The track ready to judge (its calibration in the selected tolerances source, made
-    now when missing and `auto`: bench/calibration.py) and to price (the ceilings: cached,
+    """The track ready to judge (its calibration in `tolerances`, made now when missing
+    and `auto`: bench/calibration.py) and to price (the ceilings: cached,
     else measured now; `refresh_ceilings` measures them again). NotReady
     (bench.calibration) when the track cannot be judged."""
     from bench.calibration import ensure_calibrated
 
     status = on_status or _quiet
-    calibration = (ensure_calibrated(preset, device, auto=auto, on_status=on_status,
-                                     on_progress=on_progress) if calibrate else None)
+    calibration = (ensure_calibrated(preset, device, tolerances=tolerances, auto=auto,
+                                     on_status=on_status, on_progress=on_progress)
+                   if calibrate else None)
     ceiling, ceiling_source = _ceiling(device, refresh_ceilings, status)
     shapes, shapes_source = _shapes(preset, device, refresh_ceilings, status)
     return Track(preset, device, calibration, ceiling, ceiling_source, shapes, shapes_source)
@@ -125,7 +133,8 @@ def _shapes(preset: str, device: str, refresh: bool, status: Status) -> tuple[di
 # ---------------------------------------------------------------------------- evaluate
 
 def evaluate(solution_dirs: Sequence[str | Path], preset: str, device: str, *, rounds: int,
-             repeat_self: bool = False, allow_library: bool | Sequence[bool] = False,
+             tolerances: Source, repeat_self: bool = False,
+             allow_library: bool | Sequence[bool] = False,
              track: Track | None = None, auto_calibrate: bool = True,
              on_status: Status | None = None,
              on_progress: Progress | None = None,
@@ -133,18 +142,19 @@ def evaluate(solution_dirs: Sequence[str | Path], preset: str, device: str, *, r
     """The track prepared (unless `track` is; calibrated first when missing and
     `auto_calibrate`, its runs told to `on_progress` too), then the clock: the candidates
     one after another against one set of baseline runs (bench.clock.official_evaluations);
-    `allow_library` for all of them or one per candidate. correctness.training_check's
-    HarnessError when the baseline itself fails."""
+    `allow_library` for all of them or one per candidate; every candidate judged with
+    `tolerances`' thresholds. correctness.training_check's HarnessError when the baseline
+    itself fails."""
     from bench.clock import official_evaluations
 
     if track is None:
-        prepare(preset, device, auto=auto_calibrate, on_status=on_status,
-                on_progress=on_progress)
+        prepare(preset, device, tolerances=tolerances, auto=auto_calibrate,
+                on_status=on_status, on_progress=on_progress)
     if isinstance(allow_library, bool):
         allow_library = [allow_library] * len(solution_dirs)
     return official_evaluations([str(d) for d in solution_dirs], preset, device,
                                 rounds=rounds, repeat_self=repeat_self,
-                                allow_library=list(allow_library),
+                                allow_library=list(allow_library), tolerances=tolerances,
                                 on_progress=on_progress, on_evaluation=on_evaluation)
 
 
@@ -176,7 +186,7 @@ def write(evaluation: Evaluation, entry: Entry, *, results_dir: str | Path, comm
 
 
 def run(entries: Sequence[Entry], preset: str, device: str, *, rounds: int,
-        results_dir: str | Path, command: str, repeat_self: bool = False,
+        results_dir: str | Path, command: str, tolerances: Source, repeat_self: bool = False,
         archive_dir: str | Path | None = None, track: Track | None = None,
         on_status: Status | None = None,
         on_progress: Progress | None = None,
@@ -184,7 +194,8 @@ def run(entries: Sequence[Entry], preset: str, device: str, *, rounds: int,
     """The official evaluation of every entry and its record, written as soon as its rounds
     end (a run cut off keeps the records before), then `on_result` told; `archive_dir` as
     for `write`."""
-    track = track or prepare(preset, device, on_status=on_status, on_progress=on_progress)
+    track = track or prepare(preset, device, tolerances=tolerances, on_status=on_status,
+                             on_progress=on_progress)
     results: list[Result] = []
 
     def finished(ev: Evaluation) -> None:
@@ -197,6 +208,6 @@ def run(entries: Sequence[Entry], preset: str, device: str, *, rounds: int,
 
     evaluate([e.solution_dir for e in entries], preset, device, rounds=rounds,
              repeat_self=repeat_self, allow_library=[e.allow_library for e in entries],
-             track=track,
+             tolerances=tolerances, track=track,
              on_progress=on_progress, on_evaluation=finished)
     return results

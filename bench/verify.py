@@ -25,8 +25,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench import archive, records
+
+if TYPE_CHECKING:
+    from correctness.tolerances import Source
 
 # The clock's quiet runs of one program vary by this factor on their own: the tiny baseline
 # alone on the 2-core machine, every run under the contention threshold, took 0.818 to
@@ -169,14 +173,16 @@ def _notes(record: dict, now: dict) -> list[str]:
 
 # ---------------------------------------------------------------------------- verifying
 
-def verify(path: str | Path, *, auto_calibrate: bool = True,
+def verify(path: str | Path, *, tolerances: Source | None = None, auto_calibrate: bool = True,
            on_status: Callable[[str], None] | None = None,
            on_progress: Callable[[int, int, str], None] | None = None) -> Verification:
-    """Re-run the record at path from its archive (module docstring), the track calibrated
-    first when it is not and `auto_calibrate`. Unverifiable before anything runs when it
-    cannot be; bench.calibration.NotReady when the track cannot be judged here;
-    correctness.training_check.HarnessError when the baseline fails here."""
+    """Re-run the record at path from its archive (module docstring), judged with
+    `tolerances` (default Source(): the shipped thresholds and the user's), the track
+    calibrated there first when it is not and `auto_calibrate`. Unverifiable before
+    anything runs when it cannot be; bench.calibration.NotReady when the track cannot be
+    judged here; correctness.training_check.HarnessError when the baseline fails here."""
     from bench import official
+    from correctness.tolerances import Source
 
     path = Path(path)
     record = load(path)
@@ -196,6 +202,7 @@ def verify(path: str | Path, *, auto_calibrate: bool = True,
                                   rounds=record["rounds_requested"],
                                   repeat_self=bool(record.get("self_rounds")),
                                   allow_library=bool(record["allow_library"]),
+                                  tolerances=tolerances or Source(),
                                   auto_calibrate=auto_calibrate, on_status=on_status,
                                   on_progress=on_progress)
     now = ev.to_dict()

@@ -271,13 +271,12 @@ def _per_step(train: Callable[[dict, dict, int], dict], cfg: dict, inputs: dict,
 # ---------------------------------------------------------------------------- the entry
 
 def calibrate(preset: str, device: str, n_seeds: int = DEFAULT_SEEDS,
-              on_run: Progress | None = None, *, source: tolerances.Source | None = None,
+              on_run: Progress | None = None, *, source: tolerances.Source,
               jobs: int | None = None) -> dict:
-    """Measure, decide, and write the preset/device entry into `source`'s target (default:
-    the current source's: the user's file unless --tolerances names one). Raises
+    """Measure, decide, and write the preset/device entry into `source`'s target (the
+    user's file unless a --tolerances file names another: Source.target). Raises
     CalibrationError, writing nothing, when the reference program's run is rejected or the
     fast base is too far from the reference."""
-    source = source or tolerances.current()
     source.check_writable()
     start = time.perf_counter()
     seeds = [SEED_BASE + i for i in range(n_seeds)]

@@ -1,8 +1,10 @@
 """The calibrated thresholds of the training checks (written by `speedup calibrate`, never by
 hand), and where they live.
 
-    load(preset, device) -> {"heldout_loss": float, "weights": float, "trajectory": float}
-    load_entry(preset, device) -> the whole calibration record (measurements, margins, ...)
+    Source(file=None).thresholds(preset, device) -> {"heldout_loss": .., "weights": ..,
+                                                      "trajectory": ..}
+    Source(file=None).entry(preset, device) -> the whole calibration record (measurements,
+                                               margins, ...)
     Source(file=None).identity(preset, device) -> what a record names its calibration by
 
 Two files hold them. The shipped one, `correctness/tolerances.json` (PATH), is read-only at
@@ -10,19 +12,18 @@ run time: a developer rewrites its entries explicitly with `speedup calibrate --
 correctness/tolerances.json`. The user's one, `$XDG_DATA_HOME/speedup-bench/tolerances.json`
 (`~/.local/share/...` by default), takes what a user's machine calibrates: a lookup reads
 both, and a user entry wins for the same preset/device. `--tolerances FILE` replaces both by
-FILE, read and written alone (an empty or missing FILE holds nothing). The command line
-selects a source for everything it runs (`selected`); a lookup without one uses `current()`.
+FILE, read and written alone (an empty or missing FILE holds nothing). There is no ambient
+source: the command line builds one Source from --tolerances and hands it to every function
+that looks thresholds up or writes them, down to the harness a Ray task runs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,39 +192,3 @@ class Source:
                 os.unlink(tmp)
             raise
         return target
-
-
-_SELECTED: contextvars.ContextVar[Source | None] = contextvars.ContextVar("tolerances_source",
-                                                                          default=None)
-
-
-def current() -> Source:
-    """The source the running command selected (default: shipped + user's file)."""
-    return _SELECTED.get() or Source()
-
-
-@contextlib.contextmanager
-def selected(source: Source) -> Iterator[Source]:
-    """Every lookup without an explicit source uses `source` inside the block."""
-    token = _SELECTED.set(source)
-    try:
-        yield source
-    finally:
-        _SELECTED.reset(token)
-
-
-def _source(path: Path | None) -> Source:
-    return Source(Path(path)) if path is not None else current()
-
-
-def load_entry(preset: str, device: str, path: Path | None = None) -> dict:
-    return _source(path).entry(preset, device)
-
-
-def load(preset: str, device: str, path: Path | None = None) -> dict[str, float]:
-    return _source(path).thresholds(preset, device)
-
-
-def save_entry(preset: str, device: str, entry: dict, path: Path | None = None) -> Path:
-    """Add or replace one entry of `path` (default: the current source's target)."""
-    return _source(path).save(preset, device, entry)

@@ -150,13 +150,13 @@ def check_training(solution_dir: str | Path, preset: str, device: str, *,
     against `preset`'s own reference program, so a solution of the range track is judged
     against the NumPy draft it rewrites). `seed` makes a check reproducible (tests); by
     default it is secret and discarded. `static_scan=False` exists only for tests of the
-    runtime defences. `tolerances`: where the thresholds are looked up (default: the
-    source the command selected)."""
+    runtime defences. `tolerances`: where the thresholds are looked up (default:
+    Source(), the shipped thresholds and the user's)."""
     track = baseline.get_preset(preset)
     reference = reference_dir(track)
     if quick:
         preset, device, track = "tiny", "cpu", baseline.get_preset("tiny")
-    table = (tolerances or tolerance_table.current()).thresholds(preset, device)
+    table = (tolerances or tolerance_table.Source()).thresholds(preset, device)
     cfg = track.to_cfg(device)
     verdict = TrainingVerdict(False, [], None, preset, device, seed_hidden=seed is None)
 

@@ -43,12 +43,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """The command's arguments, and `command_line`: the command as the user typed it, which
-    its records name."""
+    """The command's arguments, `command_line`: the command as the user typed it, which its
+    records name, and `tolerance_source`: the one correctness.tolerances.Source that
+    --tolerances names, which the command hands to everything that looks thresholds up or
+    writes them. UsageError for a --tolerances path that cannot be a file."""
     from bench.official import command_line
 
     args = build_parser(_command(argv)).parse_args(argv)
     args.command_line = command_line(argv)
+    args.tolerance_source = tolerance_source(args.tolerances)
     return args
 
 
@@ -58,9 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else argv
         args = parse_args(argv)
-        # every lookup of thresholds in this command (the agent's harness too) uses it
-        with tolerances.selected(tolerance_source(args.tolerances)):
-            return int(args._run(args) or 0)
+        return int(args._run(args) or 0)
     except (UsageError, tolerances.ToleranceError) as e:
         console.print(f"speedup: error: {e}", markup=False)
         return 2

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
@@ -18,6 +19,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+if TYPE_CHECKING:
+    from correctness.tolerances import Source
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -73,9 +77,9 @@ def add_calibration_arguments(p: argparse.ArgumentParser, *, top_level: bool) ->
                         "first")
 
 
-def tolerance_source(path: str | None):
-    """The correctness.tolerances.Source that --tolerances selects (unset: shipped + the
-    user's file)."""
+def tolerance_source(path: str | None) -> Source:
+    """The correctness.tolerances.Source that --tolerances names (unset: shipped + the
+    user's file), which the command line hands to every command as args.tolerance_source."""
     from correctness import tolerances
 
     if path is None:

@@ -56,7 +56,6 @@ def use_fake_clock(monkeypatch, seconds: dict[str, float] | None = None) -> list
     seconds a run of it takes. Returns the log of the runs, in order: (directory, hash)."""
     from baseline import train
     from bench import clock
-    from correctness import tolerances
 
     seconds, log = dict(seconds or {}), []
 
@@ -68,8 +67,8 @@ def use_fake_clock(monkeypatch, seconds: dict[str, float] | None = None) -> list
                     inputs["batches"][:steps])
         return FakeRun(True, seconds.get(digest, BASE_S), out["state_dict"], out["losses"])
 
-    def judge(preset, device, source=None):
-        return exact_checks, (source or tolerances.current()).identity(preset, device)
+    def judge(preset, device, source):
+        return exact_checks, source.identity(preset, device)
 
     monkeypatch.setattr(clock, "_default_runner", lambda preset: runner)
     monkeypatch.setattr(clock, "_default_judge", judge)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+from pathlib import Path
 
 try:
     import anyio.to_thread
@@ -46,14 +47,17 @@ from agent.policies.prices import PRICES, parse_price
 from agent.session.budget import FREE, Budgets
 from agent.session.loop import Session
 from agent.session.run_config import RunConfig, new_run_id
+from correctness.tolerances import Source
 
 _SESSIONS: dict[str, Session] = {}  # run id -> the session its sample's scorer finishes
 
 
-def gated_harness() -> GatedHarness:
-    """The project's harness with every run of a solution through this process's gate
-    (agent/launch/gate.py): samples run at once never time each other."""
-    return GatedHarness(project_harness.ProjectHarness(), ProcessGate(), exclusive=True)
+def gated_harness(tolerances: Source) -> GatedHarness:
+    """The project's harness, judging with `tolerances`, with every run of a solution
+    through this process's gate (agent/launch/gate.py): samples run at once never time each
+    other."""
+    return GatedHarness(project_harness.ProjectHarness(tolerances=tolerances), ProcessGate(),
+                        exclusive=True)
 
 
 def budgets_from_limits(max_device_s: float | None = None) -> Budgets:
@@ -104,20 +108,22 @@ def _started(harness: GatedHarness, runs_dir: str, config: RunConfig, policy) ->
 @solver
 def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int | None,
                  max_device_s: float | None, price: str | None, runs_dir: str,
-                 results_dir: str):
+                 results_dir: str, tolerances: str | None):
     """The session's turns, in a worker thread; the scorer finishes it."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         model = get_model()
         optional = {"bench_rounds": bench_rounds} if bench_rounds else {}
+        judged_by = {"tolerances": tolerances} if tolerances else {}
         config = RunConfig(run_id=new_run_id("inspect"), policy="inspect", model=str(model),
                            preset=preset, device=device, budgets=budgets_from_limits(
                                max_device_s), price=_price(str(model), price),
                            eval_rounds=eval_rounds, results_dir=results_dir,
                            command_line=command_line(str(model), preset=preset, device=device,
-                                                     eval_rounds=eval_rounds, **optional),
+                                                     eval_rounds=eval_rounds, **optional,
+                                                     **judged_by),
                            **optional)
-        harness = gated_harness()
+        harness = gated_harness(Source(Path(tolerances)) if tolerances else Source())
         session = await anyio.to_thread.run_sync(
             lambda: _started(harness, runs_dir, config, InspectPolicy(model)),
             abandon_on_cancel=False)
@@ -152,13 +158,15 @@ def official_record():
 def speedup_bench(preset: str = "tiny", device: str = "cpu", eval_rounds: int = 3,
                   bench_rounds: int | None = None, max_device_s: float | None = None,
                   price: str | None = None, runs_dir: str = "runs",
-                  results_dir: str = "results") -> Task:
+                  results_dir: str = "results", tolerances: str | None = None) -> Task:
     """One sample per session; `price`: 'IN,OUT,CACHE_WRITE,CACHE_READ' in USD per million
-    tokens for the dollar budget of a model agent/policies/prices.py does not price."""
+    tokens for the dollar budget of a model agent/policies/prices.py does not price;
+    `tolerances`: a thresholds file read and written alone, as `speedup --tolerances FILE`
+    (default: the shipped thresholds and the user's)."""
     sample = Sample(input=f"a Speedup Bench session on preset {preset}, device {device} (the "
                           f"task text and every turn: runs/<run id>/transcript.jsonl)",
                     id=f"{preset}-{device}")
     return Task(dataset=[sample],
                 solver=play_session(preset, device, eval_rounds, bench_rounds, max_device_s,
-                                    price, runs_dir, results_dir),
+                                    price, runs_dir, results_dir, tolerances),
                 scorer=official_record())

@@ -119,10 +119,8 @@ def machine_lock(device: str) -> Iterator[None]:
 def _leased(fn: Callable, args: tuple, kwargs: dict, device: str, context: dict,
             notify: Callable[[str], None] | None, label: str) -> Any:
     """The body of a leased task: runs while the task holds the lease."""
-    from correctness import tolerances
-
     context["threads"].restore()
-    with machine_lock(device), tolerances.selected(context["tolerances"]):
+    with machine_lock(device):
         held_from = time.monotonic()
         if notify is not None:
             notify(f"timing: {label}")
@@ -134,18 +132,15 @@ def _leased(fn: Callable, args: tuple, kwargs: dict, device: str, context: dict,
 
 
 class Lease:
-    """Runs callables as Ray tasks holding `device`'s lease on this node. `tolerances`: the
-    correctness.tolerances.Source the caller judges with (selected in the task too);
+    """Runs callables as Ray tasks holding `device`'s lease on this node; a callable
+    carries what it needs (a harness's bound method, its thresholds source with it).
     `notify(text)`: told when a section waits for the lease and when it holds it."""
 
-    def __init__(self, device: str, *, tolerances=None, threads: Threads | None = None,
+    def __init__(self, device: str, *, threads: Threads | None = None,
                  notify: Callable[[str], None] | None = None):
-        from correctness import tolerances as tolerance_source
-
         ray = require_ray()
         self.device, self.notify = device, notify
-        self.context = {"tolerances": tolerances or tolerance_source.current(),
-                        "threads": threads or Threads()}
+        self.context = {"threads": threads or Threads()}
         self.node_id = ray.get_runtime_context().get_node_id()
 
     def run(self, fn: Callable, *args, label: str = "timed section", **kwargs) -> Any:

@@ -23,12 +23,20 @@ from agent.session.harness import (
 )
 
 if TYPE_CHECKING:
+    from correctness.tolerances import Source
     from kernels.registry import Impl
 
 
 class ProjectHarness:
     """The real judge, clock, records and kernel library. Agent solutions are always judged
-    WITHOUT the kernel library (allow_library=False): that is the benchmark's rule."""
+    WITHOUT the kernel library (allow_library=False): that is the benchmark's rule. Every
+    threshold it looks up or calibrates is in `tolerances` (default: the shipped thresholds
+    and the user's), which travels with the harness into a Ray task that runs its methods."""
+
+    def __init__(self, tolerances: Source | None = None):
+        from correctness.tolerances import Source
+
+        self.tolerances = tolerances or Source()
 
     def prepare(self, preset: str, device: str, *, auto: bool = True,
                 on_status: Callable[[str], None] | None = None,
@@ -40,28 +48,30 @@ class ProjectHarness:
         from bench import official
         from bench.calibration import ensure_calibrated
 
-        official.prepare(preset, device, auto=auto, on_status=on_status,
-                         on_progress=on_progress)
+        official.prepare(preset, device, tolerances=self.tolerances, auto=auto,
+                         on_status=on_status, on_progress=on_progress)
         if device == "cpu":
-            ensure_calibrated("tiny", "cpu", auto=auto, on_status=on_status,
-                              on_progress=on_progress)
+            ensure_calibrated("tiny", "cpu", tolerances=self.tolerances, auto=auto,
+                              on_status=on_status, on_progress=on_progress)
 
     def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome:
         """The quick check, judged where the solution will run when the judge is calibrated
         there: `tiny` on the track's device; else, off the CPU, the track's own preset (a
         CUDA-only rewrite cannot pass on a CPU); else `tiny` on the CPU."""
-        from correctness import tolerances
+        from correctness.tolerances import ToleranceError
         from correctness.training_check import check_training
 
         for size in ("tiny", preset) if device != "cpu" else ():
             try:
-                tolerances.load(size, device)
-            except tolerances.ToleranceError:
+                self.tolerances.thresholds(size, device)
+            except ToleranceError:
                 continue
-            verdict = check_training(str(solution_dir), size, device)
+            verdict = check_training(str(solution_dir), size, device,
+                                     tolerances=self.tolerances)
             break
         else:
-            verdict = check_training(str(solution_dir), preset, "cpu", quick=True)
+            verdict = check_training(str(solution_dir), preset, "cpu", quick=True,
+                                     tolerances=self.tolerances)
         rows = [CheckRow(c.name, bool(c.passed), c.value, c.threshold, c.detail or "")
                 for c in verdict.checks]
         failed = next((r.detail for r in rows if not r.passed), "")
@@ -74,7 +84,8 @@ class ProjectHarness:
     def bench(self, solution_dir: Path, preset: str, device: str, rounds: int) -> BenchOutcome:
         from bench.clock import official_evaluation
 
-        ev = official_evaluation(str(solution_dir), preset, device, rounds=rounds)
+        ev = official_evaluation(str(solution_dir), preset, device, rounds=rounds,
+                                 tolerances=self.tolerances)
         return BenchOutcome(passed=bool(ev.passed), median_ratio=ev.median_ratio,
                             rounds=list(ev.rounds), rejected_by=ev.rejected_by,
                             message=getattr(ev, "message", "") or "")
@@ -93,7 +104,8 @@ class ProjectHarness:
         from bench import official
 
         (ev,) = official.evaluate([solution_dir], preset, device, rounds=rounds,
-                                  allow_library=False, on_progress=on_progress)
+                                  tolerances=self.tolerances, allow_library=False,
+                                  on_progress=on_progress)
         return ev
 
     def write_record(self, evaluation: Any, entrant: dict, extra: dict, results_dir: str, *,

@@ -20,11 +20,15 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.launch.gate import GatedHarness
 from agent.launch.lease import RESOURCE, Lease, LeaseError, Threads, require_ray
 from agent.launch.sweep_plan import PlannedRun, SweepError, run_status
 from agent.session.run_dir import RunDir
+
+if TYPE_CHECKING:
+    from correctness.tolerances import Source
 
 OBJECT_STORE_BYTES = 100 << 20  # a sweep moves paths and summaries, never tensors
 POLL_S = 0.5  # how often the driver reads the board
@@ -150,19 +154,18 @@ def _open(status: str, runs: Path, planned: PlannedRun, harness, on_event):
 
 def session_task(planned: PlannedRun, runs_dir: str, harness_factory: Callable,
                  context: dict, board) -> dict:
-    """One run, start or resume to its record, in a Ray task; what it ended with."""
-    from correctness import tolerances
-
+    """One run, start or resume to its record, in a Ray task; what it ended with. Its
+    harness (`harness_factory()`) carries the thresholds it judges with."""
     context["threads"].restore()
     runs, events = Path(runs_dir), _Events(board, planned.run_id)
-    with RunDir.of(runs, planned.run_id).lock(), tolerances.selected(context["tolerances"]):
+    with RunDir.of(runs, planned.run_id).lock():
         status, record = run_status(runs, planned.config)  # again: another may have ended it
         if status == "finished":
             events.tell(state="finished", detail="already scored", record=record)
             return {"record": record}
         events.tell(state="running", detail="resuming" if status == "resume" else "started")
-        lease = Lease(planned.config.device, tolerances=context["tolerances"],
-                      threads=context["threads"], notify=_Note(board, planned.run_id))
+        lease = Lease(planned.config.device, threads=context["threads"],
+                      notify=_Note(board, planned.run_id))
         harness = GatedHarness(harness_factory(), lease, context["exclusive"])
         session = _open(status, runs, planned, harness, events)
         seen = [r for s in session.snapshots.states.values() for r in s.ratios]
@@ -181,15 +184,19 @@ def session_task(planned: PlannedRun, runs_dir: str, harness_factory: Callable,
 
 def run_sweep(planned: list[PlannedRun], runs_dir: str | Path, *,
               harness_factory: Callable | None = None, max_parallel: int | None = None,
-              exclusive: bool = False, tolerances=None, threads: Threads | None = None,
+              exclusive: bool = False, tolerances: Source | None = None,
+              threads: Threads | None = None,
               on_update: Callable[[dict[str, dict]], None] | None = None) -> dict[str, dict]:
     """Run every unfinished planned run as a Ray task (connect first), at most
     `max_parallel` at once (default: all), the untimed runs of solutions under the lease
     too with `exclusive` (agent/launch/gate.py); `on_update(board)` after every poll.
+    `harness_factory`: makes each session's harness (default: the project's, judging with
+    `tolerances`; default Source(), the shipped thresholds and the user's).
     Returns the board: per run its last state, record and error. A failed run is reported
     there, the others go on."""
+    import functools
+
     from agent.launch import project_harness
-    from correctness import tolerances as tolerance_source
 
     ray = require_ray()
     if not ray.is_initialized():
@@ -200,10 +207,10 @@ def run_sweep(planned: list[PlannedRun], runs_dir: str | Path, *,
                                        "dollars": 0.0, "best": None, "record": p.record,
                                        "state": "finished" if p.record else "queued",
                                        "detail": "finished before" if p.record else ""})
-    context = {"tolerances": tolerances or tolerance_source.current(),
-               "threads": threads or Threads(), "exclusive": exclusive}
+    context = {"threads": threads or Threads(), "exclusive": exclusive}
     task = ray.remote(session_task).options(num_cpus=0, max_retries=0)
-    factory = harness_factory or project_harness.ProjectHarness
+    factory = harness_factory or functools.partial(project_harness.ProjectHarness,
+                                                   tolerances=tolerances)
     queue = [p for p in planned if p.status != "finished"]
     running: dict = {}
     while queue or running:

@@ -147,20 +147,26 @@ def build_config(args: argparse.Namespace):
     return config
 
 
+def harness(args: argparse.Namespace):
+    """The project's harness, judging with the thresholds the command line named."""
+    from agent.launch.project_harness import ProjectHarness
+
+    return ProjectHarness(tolerances=args.tolerance_source)
+
+
 def prepare(config, args: argparse.Namespace) -> None:
     """The session's tracks ready to judge before anything of it exists: calibrated first
     where they are not (its own and, on a CPU, tiny/cpu, where run_check judges), with the
     ceilings its record is priced against (the project harness's `prepare`)."""
-    from agent.launch.project_harness import ProjectHarness
     from bench.calibration import NotReady
     from speedup.ui import UsageError, announce_isolation, reporter
 
     with reporter(f"calibrate {config.preset} on {config.device}",
                   remaining=True) as (status, runs):
         try:
-            ProjectHarness().prepare(config.preset, config.device,
-                                     auto=not args.no_auto_calibrate, on_status=status,
-                                     on_progress=runs)
+            harness(args).prepare(config.preset, config.device,
+                                  auto=not args.no_auto_calibrate, on_status=status,
+                                  on_progress=runs)
         except NotReady as e:
             raise UsageError(str(e)) from None
     announce_isolation()
@@ -330,6 +336,7 @@ def run(args: argparse.Namespace) -> int:
             run_dir = resolve_run(args.runs_dir, args.resume)
             session = resume_session(run_dir, asked=asked_options(args),
                                      max_retries=args.max_retries, on_event=print_event)
+                                     harness=harness(args),
         return run_session(session, resume_command(args, run_dir.run_id))
     session = start_session(args)
     return run_session(session, resume_command(args, session.config.run_id))
@@ -350,4 +357,5 @@ def start_session(args: argparse.Namespace, banner: str | None = None):
     if banner:
         console.print(f"{banner}: policy {config.policy} on preset {config.preset}, device "
                       f"{config.device}; run {config.run_id}", markup=False)
-    return build.start_session(args.runs_dir, config, policy=policy, on_event=print_event)
+    return build.start_session(args.runs_dir, config, policy=policy, harness=harness(args),
+                               on_event=print_event)

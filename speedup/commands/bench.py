@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         ui.writable_dir(args.results_dir)
     with ui.reporter(f"calibrate {preset} on {device}", remaining=True) as (status, runs):
         try:  # the calibration only when there is something to judge
-            track = official.prepare(preset, device, calibrate=bool(solution_dirs),
+            track = official.prepare(preset, device, tolerances=args.tolerance_source,
+                                     calibrate=bool(solution_dirs),
                                      auto=not args.no_auto_calibrate,
                                      refresh_ceilings=args.measure_ceiling, on_status=status,
                                      on_progress=runs)
@@ -92,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with _progress(preset, device) as on_progress:
             results = official.run(entries, preset, device, rounds=args.rounds,
+                                   tolerances=args.tolerance_source,
                                    repeat_self=args.repeat_self, results_dir=args.results_dir,
                                    archive_dir=args.archive_dir, command=args.command_line,
                                    track=track,

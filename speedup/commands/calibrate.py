@@ -39,14 +39,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from correctness import tolerances
     from correctness.calibrate import CalibrationError
     from speedup.calibration import calibrate_track
     from speedup.ui import console, preset_and_device
 
     preset, device = preset_and_device(args.preset, args.device)
     try:
-        calibrate_track(preset, device, args.seeds, source=tolerances.current(),
+        calibrate_track(preset, device, args.seeds, source=args.tolerance_source,
                         jobs=args.jobs, report=_report)
     except CalibrationError as e:
         console.print(f"speedup: error: cannot calibrate {preset}/{device}: {e}", markup=False)

@@ -40,14 +40,15 @@ def run(args: argparse.Namespace) -> int:
     if (missing := missing_entry(path)) is not None:
         raise UsageError(missing)
     parses(path)
-    calibration = ensure_calibrated(preset, device, auto=not args.no_auto_calibrate)
+    calibration = ensure_calibrated(preset, device, tolerances=args.tolerance_source,
+                                    auto=not args.no_auto_calibrate)
     announce_isolation()
 
     with console.status(f"judging {path} on {preset}/{device} (scan, kernels, two runs)"):
         try:
             verdict = check_training(path, preset, device, seed=args.seed,
                                      allow_library=args.allow_library,
-                                     tolerances=tolerances.current())
+                                     tolerances=args.tolerance_source)
         except HarnessError as e:
             raise UsageError(f"{e}; rerun the check on a quieter machine") from None
     out.print(_table(verdict, path))

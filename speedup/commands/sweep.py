@@ -104,7 +104,7 @@ def _configs(args: argparse.Namespace, preset: str, device: str) -> list:
     return configs
 
 
-def _leased_preparation(preset: str, device: str, auto: bool) -> None:
+def _leased_preparation(preset: str, device: str, auto: bool, tolerances) -> None:
     """The sessions' tracks made ready once, before they start (the project harness's
     `prepare`: calibration, and the ceilings, where missing); that is timed work too, so
     it runs under the lease, in a Ray task, whose lines Ray shows here."""
@@ -116,8 +116,8 @@ def _leased_preparation(preset: str, device: str, auto: bool) -> None:
     console.print(f"{preset}/{device}: its calibration and ceilings, found or made under the "
                   "timing lease", markup=False)
     try:
-        Lease(device).run(project_harness.ProjectHarness().prepare, preset, device, auto=auto,
-                          on_status=_line,
+        harness = project_harness.ProjectHarness(tolerances=tolerances)
+        Lease(device).run(harness.prepare, preset, device, auto=auto, on_status=_line,
                           label="calibration and ceilings")
     except NotReady as e:
         raise UsageError(str(e)) from None
@@ -153,10 +153,12 @@ def run(args: argparse.Namespace) -> int:
     console.print(line, markup=False)
     started = time.monotonic()
     try:
-        _leased_preparation(preset, device, not getattr(args, "no_auto_calibrate", False))
+        _leased_preparation(preset, device, not getattr(args, "no_auto_calibrate", False),
+                            args.tolerance_source)
         announce_isolation()
         board = _watch(planned, lambda update: run_sweep(
             planned, args.runs_dir, max_parallel=args.parallel, on_update=update,
+            tolerances=args.tolerance_source,
             exclusive=exclusive_default(device) if args.exclusive is None else args.exclusive,
             threads=Threads(torch_threads=torch.get_num_threads())))
     finally:

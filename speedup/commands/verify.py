@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with reporter(f"verify {args.record}") as (status, runs):
-            result = verify(args.record, auto_calibrate=not args.no_auto_calibrate,
+            result = verify(args.record, tolerances=args.tolerance_source,
+                            auto_calibrate=not args.no_auto_calibrate,
                             on_status=status, on_progress=runs)
     except Unverifiable as e:
         raise UsageError(f"cannot verify {args.record}: {e}") from None

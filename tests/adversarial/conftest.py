@@ -11,12 +11,12 @@ def reference(tiny_cfg, tiny_inputs) -> dict:
     calibrated thresholds: what every training-check cheat is compared with."""
     from baseline import make_heldout
     from correctness.sandbox import BASELINE_DIR, run_solution
-    from correctness.tolerances import load
+    from correctness.tolerances import Source
 
     ref = run_solution(BASELINE_DIR, tiny_cfg, tiny_inputs)
     assert ref.ok, ref.message
     return {"ref": ref, "heldout": make_heldout(tiny_cfg, seed=4321),
-            "tolerances": load("tiny", "cpu")}
+            "tolerances": Source().thresholds("tiny", "cpu")}
 
 
 @pytest.fixture

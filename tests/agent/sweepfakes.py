@@ -112,9 +112,9 @@ class SleepyHarness:
 
 class LoggedHarness(SleepyHarness):
     """SleepyHarness logging to $SWEEP_FAKE_LOG: what a test puts in ProjectHarness's
-    place, which takes no arguments."""
+    place, which takes the thresholds source (and ignores it)."""
 
-    def __init__(self):
+    def __init__(self, tolerances=None):
         super().__init__(os.environ["SWEEP_FAKE_LOG"])
 
 

@@ -30,8 +30,9 @@ THOUGHT = {"type": "thinking", "thinking": "the gelu is three passes", "signatur
 class CLIHarness(FakeHarness):
     """The fake judge and clock, a real Evaluation and the real record writer."""
 
-    def __init__(self):
+    def __init__(self, tolerances=None):
         super().__init__(FakeClock(), gains={MARK: 0.5})
+        self.tolerances = tolerances
 
     def official_evaluation(self, solution_dir, preset, device, rounds, on_progress=None):
         self.calls.append(("evaluate", str(solution_dir)))

@@ -24,7 +24,7 @@ NATIVE = [Impl(slot, "torch", False)
 class RecordingHarness(FakeHarness):
     """The fake judge and clock, with a real clock.Evaluation and the real record writer."""
 
-    def __init__(self):
+    def __init__(self, tolerances=None):
         super().__init__(FakeClock(), gains={"import adamw  #": 1.5}, library=NATIVE)
 
     def official_evaluation(self, solution_dir, preset, device, rounds, on_progress=None):
@@ -67,7 +67,7 @@ def test_the_library_policy_benches_on_several_rounds_unless_told(tmp_path, monk
     harnesses = []
 
     class Recorded(RecordingHarness):
-        def __init__(self):
+        def __init__(self, tolerances=None):
             super().__init__()
             harnesses.append(self)
 

@@ -64,9 +64,11 @@ def test_the_wait_at_the_gate_is_handed_over_once(tmp_path):
 def test_the_inspect_task_gates_every_run_of_a_solution(tmp_path, monkeypatch):
     pytest.importorskip("inspect_ai")
     from agent.launch import inspect_task, project_harness
+    from correctness.tolerances import Source
 
-    monkeypatch.setattr(project_harness, "ProjectHarness", lambda: FakeHarness(FakeClock()))
-    harness = inspect_task.gated_harness()
+    monkeypatch.setattr(project_harness, "ProjectHarness",
+                        lambda tolerances: FakeHarness(FakeClock()))
+    harness = inspect_task.gated_harness(Source())
     assert isinstance(harness.gate, ProcessGate)
     assert harness.gated == {**TIMED_SECTIONS, **SOLUTION_RUNS}
 

@@ -76,9 +76,10 @@ def test_inspects_token_limit_stops_the_session_as_a_budget(tmp_path, monkeypatc
 
 
 def test_an_inspect_run_calibrates_its_track_first(tmp_path, monkeypatch):
-    """The track (tiny/cpu here) has no thresholds in the selected source: the task
-    calibrates it before the session starts, as `speedup agent` does (calibration's runs
-    faked; tests/correctness has them), through the project harness's real `prepare`."""
+    """The track (tiny/cpu here) has no thresholds in the file the task argument
+    `tolerances` names: the task calibrates it there before the session starts, as
+    `speedup agent` does (calibration's runs faked; tests/correctness has them), through
+    the project harness's real `prepare`."""
     from correctness import calibrate, tolerances
 
     def measure(preset, device, seeds, on_run=None, **kw):
@@ -88,7 +89,7 @@ def test_an_inspect_run_calibrates_its_track_first(tmp_path, monkeypatch):
 
     class Preparing(CLIHarness):
         def prepare(self, *args, **kwargs):
-            return REAL_HARNESS().prepare(*args, **kwargs)
+            return REAL_HARNESS(tolerances=self.tolerances).prepare(*args, **kwargs)
 
     monkeypatch.setattr(calibrate, "measure", measure)
     monkeypatch.setattr(calibrate, "estimate", lambda *a, **kw: {
@@ -96,10 +97,9 @@ def test_an_inspect_run_calibrates_its_track_first(tmp_path, monkeypatch):
     monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", Preparing)
     file = tmp_path / "cal.json"
     task = speedup_bench(eval_rounds=1, runs_dir=str(tmp_path / "runs"),
-                         results_dir=str(tmp_path / "results"))
-    with tolerances.selected(tolerances.Source(file)):
-        (log,) = inspect_eval(task, model="mockllm/model", log_dir=str(tmp_path / "logs"),
-                              display="none", message_limit=4,
-                              model_args={"custom_outputs": _calls(("submit", {}))})
+                         results_dir=str(tmp_path / "results"), tolerances=str(file))
+    (log,) = inspect_eval(task, model="mockllm/model", log_dir=str(tmp_path / "logs"),
+                          display="none", message_limit=4,
+                          model_args={"custom_outputs": _calls(("submit", {}))})
     assert log.status == "success", log.error
     assert sorted(tolerances.read(file)["entries"]) == ["tiny/cpu"]

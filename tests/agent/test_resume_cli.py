@@ -103,7 +103,7 @@ class Library(RecordingHarness):
 def test_a_library_run_takes_new_budgets_but_no_request_options(tmp_path, monkeypatch,
                                                                  capsys):
     class Stopped(Library):  # the session is killed at its first check
-        def __init__(self):
+        def __init__(self, tolerances=None):
             super().__init__()
             self.hook = self.kill
 
@@ -230,7 +230,7 @@ def test_sigterm_prints_the_resume_command_too(cli, tmp_path, capsys, monkeypatc
 def test_speedup_run_prints_the_resume_command_first_and_on_ctrl_c(tmp_path, monkeypatch,
                                                                    capsys):
     class Interrupted(RecordingHarness):
-        def __init__(self):
+        def __init__(self, tolerances=None):
             super().__init__()
             self.hook = self.interrupt
 

@@ -1,13 +1,12 @@
 """Auto-calibration on first use, for the agent's commands: `speedup agent` and `speedup run`
 calibrate the session's track and, on a CPU, tiny/cpu (where run_check, the agent's quick
-check, judges) before the session starts, into the selected tolerances source."""
+check, judges) before the session starts, into the tolerances source the command line names."""
 
 from __future__ import annotations
 
 from correctness import calibrate, tolerances
 from speedup.cli import parse_args
 from speedup.commands.agent import build_config, prepare
-from speedup.ui import tolerance_source
 
 
 def test_an_agent_session_calibrates_its_track_and_the_quick_check_track(monkeypatch, tmp_path,
@@ -27,10 +26,9 @@ def test_an_agent_session_calibrates_its_track_and_the_quick_check_track(monkeyp
     args = parse_args(
         ["agent", "--policy", "library", "--preset", "cpu", "--device", "cpu",
          "--tolerances", str(file)])
-    with tolerances.selected(tolerance_source(args.tolerances)):
-        config = build_config(args)
-        assert (config.preset, config.device) == ("cpu", "cpu")
-        prepare(config, args)
-        prepare(config, args)  # both found now: nothing calibrated twice
+    config = build_config(args)
+    assert (config.preset, config.device) == ("cpu", "cpu")
+    prepare(config, args)
+    prepare(config, args)  # both found now: nothing calibrated twice
     assert calls == ["cpu/cpu", "tiny/cpu"]
     assert sorted(tolerances.read(file)["entries"]) == ["cpu/cpu", "tiny/cpu"]

@@ -86,7 +86,7 @@ def test_calibrate_writes_the_user_file_never_the_shipped_one(fake_calibration, 
     shipped = tolerances.PATH.read_bytes()
     assert main(["calibrate", "--preset", "tiny", "--device", "cpu", "--seeds", "2"]) == 0
     assert tolerances.PATH.read_bytes() == shipped
-    entry = tolerances.load_entry("tiny", "cpu", tolerances.user_path())
+    entry = tolerances.Source(tolerances.user_path()).entry("tiny", "cpu")
     assert entry["seeds"] == [7000, 7001] and entry["undetected"] == []
     assert entry["thresholds"]["weights"] == pytest.approx(1e-3)  # sqrt(1e-4 * 1e-2)
     out = capsys.readouterr().out
@@ -98,7 +98,7 @@ def test_calibrate_writes_the_tolerances_file_it_is_given(fake_calibration, tmp_
     target = tmp_path / "cal.json"
     assert main(["calibrate", "--preset", "tiny", "--device", "cpu", "--seeds", "1",
                  "--tolerances", str(target)]) == 0
-    assert tolerances.load_entry("tiny", "cpu", target)["seeds"] == [7000]
+    assert tolerances.Source(target).entry("tiny", "cpu")["seeds"] == [7000]
     assert not tolerances.user_path().exists()
 
 

@@ -21,15 +21,15 @@ COMMITTED = [k for k in ("tiny/cpu", "cpu/cpu") if k in tolerances.read()["entri
 
 def test_missing_calibration_names_the_command(tmp_path):
     with pytest.raises(ToleranceError, match=r"speedup calibrate --preset gpu --device cuda"):
-        tolerances.load("gpu", "cuda", path=tmp_path / "none.json")
+        Source(tmp_path / "none.json").thresholds("gpu", "cuda")
 
 
 def test_entries_round_trip_and_keep_each_other(tmp_path):
     path = tmp_path / "t.json"
     entry = {"thresholds": {"heldout_loss": 1.0, "weights": 2.0, "trajectory": 3.0}}
-    tolerances.save_entry("tiny", "cpu", entry, path)
-    tolerances.save_entry("cpu", "cpu", {"thresholds": {m: 9.0 for m in METRICS}}, path)
-    assert tolerances.load("tiny", "cpu", path) == entry["thresholds"]
+    Source(path).save("tiny", "cpu", entry)
+    Source(path).save("cpu", "cpu", {"thresholds": {m: 9.0 for m in METRICS}})
+    assert Source(path).thresholds("tiny", "cpu") == entry["thresholds"]
     assert tolerances.read(path)["version"] == tolerances.VERSION
     assert set(tolerances.read(path)["metrics"]) == set(METRICS)
 
@@ -81,10 +81,10 @@ def test_the_user_file_is_under_xdg_data_home(monkeypatch, tmp_path):
 
 def test_a_user_entry_wins_and_calibrations_never_write_the_shipped_file(shipped):
     before = shipped.read_bytes()
-    written = tolerances.save_entry("tiny", "cpu", _entry(5.0))
+    written = Source().save("tiny", "cpu", _entry(5.0))
     assert written == tolerances.user_path() and shipped.read_bytes() == before
-    assert tolerances.load("tiny", "cpu") == {m: 5.0 for m in METRICS}  # the user's
-    assert tolerances.load("cpu", "cpu") == {m: 2.0 for m in METRICS}  # the shipped one
+    assert Source().thresholds("tiny", "cpu") == {m: 5.0 for m in METRICS}  # the user's
+    assert Source().thresholds("cpu", "cpu") == {m: 2.0 for m in METRICS}  # the shipped one
     assert Source().identity("tiny", "cpu")["source"] == "user"
     assert Source().identity("cpu", "cpu")["source"] == "shipped"
 
@@ -99,9 +99,21 @@ def test_a_tolerances_file_is_read_and_written_alone(shipped, tmp_path):
     alone.save("tiny", "cpu", _entry(7.0))
     assert alone.thresholds("tiny", "cpu") == {m: 7.0 for m in METRICS}
     assert not tolerances.user_path().exists()
-    with tolerances.selected(alone):  # what --tolerances does for a whole command
-        assert tolerances.load("tiny", "cpu") == {m: 7.0 for m in METRICS}
-    assert tolerances.load("tiny", "cpu") == {m: 1.0 for m in METRICS}
+    assert Source().thresholds("tiny", "cpu") == {m: 1.0 for m in METRICS}  # the shipped
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_the_command_line_hands_each_command_the_source_tolerances_names(tmp_path, where):
+    from speedup.cli import parse_args
+    from speedup.ui import UsageError
+
+    file = tmp_path / "mine.json"
+    option = ["--tolerances", str(file)]
+    argv = [*option, "calibrate"] if where == "before" else ["calibrate", *option]
+    assert parse_args(argv).tolerance_source == Source(file)
+    assert parse_args(["calibrate"]).tolerance_source == Source()  # shipped + the user's
+    with pytest.raises(UsageError, match="is a directory"):
+        parse_args(["--tolerances", str(tmp_path), "calibrate"])
 
 
 @pytest.mark.parametrize("text, needle", [("{not json", "invalid JSON, line 1"),

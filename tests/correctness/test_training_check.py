@@ -134,7 +134,7 @@ def test_torch_native_rewrite_passes_with_the_library_only():
 def test_bf16_autocast_is_refused_where_admitting_it_would_hide_a_cheat():
     """On tiny, bf16 autocast moves the weights further (6.5e-2) than fp16 master weights
     do (5.3e-3), so calibration did not admit it: the judge follows the calibration."""
-    entry = tolerances.load_entry("tiny", "cpu")
+    entry = tolerances.Source().entry("tiny", "cpu")
     assert "bf16_autocast" not in entry["admitted_legal"]
     assert "fp16_weights" in entry["not_admitted"]["bf16_autocast"]
     verdict = check_training(SOLUTIONS / "bf16_autocast", "tiny", "cpu", seed=12)
