@@ -9,6 +9,12 @@ lease held around the runs (`ray:<resource>` in a sweep, None for a single comma
 holds none). Two windows overlap when they share a place and one starts before the other
 ends; the same run listed in several records (the baseline runs that candidates of one
 `speedup bench` share) is one window.
+
+A round the clock timed again because other work contended it (bench/contention.py) keeps
+its discarded attempts in the row's `discarded`. Their runs held the device as every kept
+run did, so they are windows too, each marked `discarded`: an overlap with one is an
+overlap, and a timing lease that failed shows first as exactly such contention, which the
+clock's retry would otherwise leave no trace of.
 """
 
 from __future__ import annotations
@@ -59,12 +65,13 @@ class Window:
     start: float
     end: float
     place: tuple[str | None, str]  # (machine, device slot)
-    run: str  # which run: "<record file>: round 2 candidate"
+    run: str  # which run: "<record file>: rounds 2 candidate[, attempt 1 (discarded)]"
+    discarded: bool = False  # an attempt the clock timed again (module docstring)
 
 
 def timed_windows(record: dict) -> list[Window]:
-    """Every run of the record that has a wall-clock window (records written before the
-    windows existed have none)."""
+    """Every run of the record that has a wall-clock window, discarded attempts included
+    (records written before the windows existed have none)."""
     timing = record.get("timing") or {}
     place = (timing.get("machine"), timing.get("device") or record.get("device", "?"))
     name = Path(record.get("_path", "record")).name
@@ -72,12 +79,21 @@ def timed_windows(record: dict) -> list[Window]:
     for part, sides in _TIMED_PARTS:
         rows = record.get(part) or []
         for row in ([rows] if isinstance(rows, dict) else rows):
-            for side in sides:
-                start, end = row.get(f"{side}_started_at"), row.get(f"{side}_ended_at")
-                if start is not None and end is not None:
-                    label = f"{part} {row.get('round', '')} {side}".replace("  ", " ")
-                    found.append(Window(start, end, place, f"{name}: {label}"))
+            label = f"{name}: {part} {row.get('round', '')}".rstrip()
+            found += _row_windows(row, sides, place, label, discarded=False)
+            for n, attempt in enumerate(row.get("discarded") or [], 1):
+                found += _row_windows(attempt, sides, place, label, discarded=True,
+                                      suffix=f", attempt {n} (discarded)")
     return found
+
+
+def _row_windows(row: dict, sides: tuple[str, ...], place: tuple, label: str, *,
+                 discarded: bool, suffix: str = "") -> list[Window]:
+    return [Window(row[f"{side}_started_at"], row[f"{side}_ended_at"], place,
+                   f"{label} {side}{suffix}", discarded)
+            for side in sides
+            if row.get(f"{side}_started_at") is not None
+            and row.get(f"{side}_ended_at") is not None]
 
 
 def overlaps(records: list[dict]) -> list[tuple[Window, Window]]:

@@ -90,3 +90,35 @@ def test_the_clock_puts_every_runs_window_in_its_row(dirs):
     assert len(windows.timed_windows(record)) == 2 + 4 + 4  # warm-up, rounds, self rounds
     assert windows.overlaps([record]) == []
     assert ev.timing == windows.timing_place("cpu")
+
+
+def test_discarded_attempts_are_timed_runs_and_are_marked_so():
+    """A round the clock timed again keeps its discarded attempts: they held the device as
+    every kept run did, so each is a window, marked as discarded, and an overlap with one is
+    an overlap (a timing lease that failed shows up first as contention the clock retried)."""
+    a = _record("a", [(10.0, 11.0, 11.0, 12.0)])
+    a["rounds"][0]["discarded"] = [{"baseline_started_at": 0.0, "baseline_ended_at": 1.0,
+                                    "candidate_started_at": 1.0, "candidate_ended_at": 2.0}]
+    b = _record("b", [(1.5, 1.8, 20.0, 21.0)])  # b's baseline ran inside a's discarded run
+    found = windows.timed_windows(a)
+    assert len(found) == 4 and sum(w.discarded for w in found) == 2
+    assert [(x.run, y.run) for x, y in windows.overlaps([a, b])] == [
+        ("a.json: rounds 1 candidate, attempt 1 (discarded)", "b.json: rounds 1 baseline")]
+
+
+def test_the_clock_keeps_the_windows_of_the_attempts_it_discarded(dirs):
+    """A contended first attempt at round 1 (the warm-up is quiet): its two runs are in
+    the record as windows beside the kept ones, none overlapping another."""
+    runner = WindowRunner({Path(dirs["baseline"]): train_baseline,
+                           Path(dirs["candidate"]): train_baseline},
+                          contention={"candidate": [0.0, 0.5]})
+    ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=2, runner=runner,
+                                   judge=exact_judge, baseline_dir=dirs["baseline"],
+                                   kernel_check=lambda *a: {})
+    assert ev.rounds[0]["attempts"] == 2 and len(runner.log) == 2 + 2 * 2 + 2
+    found = windows.timed_windows({**ev.to_dict(), "_path": "ev.json"})
+    assert len(found) == len(runner.log)  # every run the clock timed, none left out
+    assert [w.run for w in found if w.discarded] == [
+        "ev.json: rounds 1 baseline, attempt 1 (discarded)",
+        "ev.json: rounds 1 candidate, attempt 1 (discarded)"]
+    assert windows.overlaps([{**ev.to_dict(), "_path": "ev.json"}]) == []
