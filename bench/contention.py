@@ -1,4 +1,5 @@
-"""When a timed run was contended: the rule, and what a round row records of the machine.
+"""When a timed run was contended: the rule, and what a round row records of each run: its
+window, what the machine gave it, and what the judge left out of it.
 
 Each timed run reports what the machine gave it (correctness.sandbox.usage's RunUsage as a
 dict: its CPU time beside its wall time, the share of the CPUs other work took while it
@@ -22,12 +23,14 @@ RULE = {"max_foreign_share": MAX_FOREIGN_SHARE, "attempts_per_round": ATTEMPTS_P
 
 
 def run_fields(side: str, result) -> dict:
-    """A run's wall-clock window (time.time() at go and done) and usage under the row's
-    names for `side`; None for a run that did not happen or reported none (a fake runner,
-    a machine without /proc)."""
+    """A run's wall-clock window (time.time() at go and done), usage and notes (what the
+    judge left out of the run, RunResult.notes) under the row's names for `side`; None for
+    a run that did not happen or reported none (a fake runner, a machine without /proc)."""
+    notes = getattr(result, "notes", None)
     return {f"{side}_started_at": getattr(result, "started_at", None),
             f"{side}_ended_at": getattr(result, "ended_at", None),
-            f"{side}_usage": getattr(result, "usage", None)}
+            f"{side}_usage": getattr(result, "usage", None),
+            f"{side}_notes": None if notes is None else list(notes)}
 
 
 def pair_fields(base, cand) -> dict:
@@ -60,3 +63,17 @@ def message(rounds: list[dict], rule: dict) -> str:
             f"in round{'s' * (len(busy) > 1)} {which} after {rule['attempts_per_round']} "
             f"attempts (a run is contended above {rule['max_foreign_share']:.0%}), so the "
             "result is inconclusive")
+
+
+def notes(ev) -> list[str]:
+    """Every note of an evaluation's runs (`run_fields`), each once, naming whose runs it
+    came from: the same cache copy gives every run of a solution the same notes."""
+    rows = [ev.warmup or {}, *ev.rounds, *(a for r in ev.rounds for a in r.get("discarded", [])),
+            *ev.self_rounds]
+    found = {}
+    for row in rows:
+        for side in ("baseline", "candidate", "first", "second"):
+            whose = "the baseline's" if side == "baseline" else "the candidate's"
+            for note in row.get(f"{side}_notes") or []:
+                found.setdefault(f"{whose} runs: {note}", None)
+    return list(found)

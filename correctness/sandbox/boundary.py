@@ -294,7 +294,8 @@ def copy_tree(src: Path, dst: Path, budget: int, max_files: int,
     """Copy the regular files and directories under src into the new directory dst, at most
     `budget` bytes and `max_files` files in all, `max_depth` levels deep. Symlinks, FIFOs,
     sockets and devices are never opened, followed or reproduced. Returns (bytes and files
-    copied, notes naming what was left out and why: the first MAX_NOTES, then a count)."""
+    copied, notes naming what was left out and why: the first MAX_NOTES, then a count). The
+    run chose the names, and notes are shown: each is one line of sanitized text."""
     copied, files, notes = 0, 0, []
     dst.mkdir(mode=0o700)
     for dirpath, dirnames, filenames, dir_fd in os.fwalk(src, follow_symlinks=False):
@@ -318,7 +319,7 @@ def copy_tree(src: Path, dst: Path, budget: int, max_files: int,
                 notes.append(f"{rel / name}: skipped ({e})")
     if len(notes) > MAX_NOTES:
         notes[MAX_NOTES:] = [f"{len(notes) - MAX_NOTES} more skipped"]
-    return copied, files, notes
+    return copied, files, [" ".join(sanitize(note).split("\n")) for note in notes]
 
 
 def _copy_file(dir_fd: int, name: str, target: Path, room: int) -> int:

@@ -173,6 +173,7 @@ def _progress(preset: str, device: str) -> Iterator[Callable[[int, int, str], No
 def _report(ev, ceiling: dict | None, shapes: dict) -> None:
     from rich.table import Table
 
+    from bench import contention
     from bench.roofline import for_evaluation, format_rate
     from speedup.ui import result_console
 
@@ -214,6 +215,8 @@ def _report(ev, ceiling: dict | None, shapes: dict) -> None:
                       "--measure-ceiling for the fraction)")
     verdict = ("PASS" if ev.passed else f"REJECTED by {ev.rejected_by}: {ev.message}")
     out.print(f"verdict: {verdict}", markup=False)
+    for note in contention.notes(ev):  # what the judge left out of the runs
+        out.print(f"note: {note}", markup=False)
 
 
 def _claim_line(ev) -> str:

@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if verdict.cand is not None:
         out.print(f"isolation of the candidate's run: "
                   f"{getattr(verdict.cand, 'isolation', 'process')}", markup=False)
+    for whose, run in (("the candidate's", verdict.cand), ("the baseline's", verdict.ref)):
+        for note in getattr(run, "notes", None) or []:  # what the judge left out of the run
+            out.print(f"note: {whose} run: {note}", markup=False)
     for slot, report in verdict.kernel_reports.items():
         for failure in report.get("failures", [])[:5]:
             out.print(f"  kernel {slot}: {failure}", markup=False)
