@@ -317,12 +317,13 @@ def _report(outcome, session, then: Callable[[], int] | None) -> int:
 def show(args: argparse.Namespace) -> int:
     from agent.launch.build import resolve_run
     from agent.session.transcript import read_events, render
+    from correctness.sandbox.boundary import sanitize
     from speedup.ui import out
 
     with _usage_errors():
         run_dir = resolve_run(args.runs_dir, args.run)
     for line in render(read_events(run_dir.transcript)):
-        out.print(line, markup=False)
+        out.print(sanitize(line), markup=False)  # a model's and a run's text: untrusted
     return 0
 
 
