@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     out.print(_table(verdict, path))
     out.print(f"calibration: {tolerances.label(calibration)}", markup=False)
     if verdict.cand is not None:
-        out.print(f"isolation of the candidate's run: "
-                  f"{getattr(verdict.cand, 'isolation', 'process')}", markup=False)
+        out.print(f"isolation of the candidate's run: {_isolation(verdict.cand)}",
+                  markup=False)
     for whose, run in (("the candidate's", verdict.cand), ("the baseline's", verdict.ref)):
         for note in getattr(run, "notes", None) or []:  # what the judge left out of the run
             out.print(f"note: {whose} run: {note}", markup=False)
@@ -73,6 +73,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out.print(f"[red]REJECTED[/] by {_escape(verdict.message)}")  # "check: why"
     return 1
+
+
+def _isolation(run) -> str:
+    """The run's isolation, described as this machine gives it (which bwrap, or why no
+    namespaces) when the runner chose the machine's best, as `speedup check` lets it."""
+    from correctness.sandbox.isolation import detect_isolation
+
+    best = detect_isolation()
+    return best.describe() if run.isolation == best.kind else run.isolation
 
 
 def _table(verdict, path: Path):
