@@ -1,85 +1,19 @@
 """The leaderboard's files: Markdown, a static HTML page with the plot embedded, and the plot
-(PNG). Everything they show comes from bench/leaderboard.py's tracks."""
+(PNG, bench/leaderboard_plot.py). Everything they show comes from bench/leaderboard.py's
+tracks."""
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import os
 from pathlib import Path
 
 from bench.headroom import SHAPE_CEILING_LABEL, UPPER_BOUND_LABEL, Headroom
 from bench.leaderboard import ANCHOR_TASK, ANCHORS, FAILED_RUN_SCORE, HUMAN_ANCHOR, Track
+from bench.leaderboard_plot import plot_png
 from bench.records import entrant_label
 from bench.stats import BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, STATISTIC
-
-_AVERAGE = "#d07030"
-_BAR, _UNRANKED = "#4878a8", "#a8a8a8"  # a ranked row's bar; a row listed apart
-_CEILING = "#2a7a3a"  # the shape-aware ceiling's line
-_UPPER = "#a03030"  # the upper bound's line
-
-
-def plot_png(tracks: list[Track]) -> bytes | None:
-    """Speedup by entrant, one panel per track, log scale (the rows not ranked in grey, below
-    the ranked ones); None when no track has a correct record."""
-    ranked = [t for t in tracks if t.rows or t.unconfined]
-    if not ranked:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    heights = [0.9 + 0.4 * (len(t.rows) + len(t.unconfined)) for t in ranked]
-    fig, axes = plt.subplots(len(ranked), 1, figsize=(8, sum(heights) + 0.6), squeeze=False,
-                             gridspec_kw={"height_ratios": heights})
-    for ax, track in zip(axes[:, 0], ranked):
-        _panel(ax, track)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _panel(ax, track: Track) -> None:
-    from matplotlib import ticker
-
-    rows = [*track.rows, *track.unconfined][::-1]  # best ranked at the top
-    y = list(range(len(rows)))
-    apart = len(track.unconfined)  # the bottom ones: judged with process isolation only
-    # bars grow from 1x, so a slowdown points left
-    ax.barh(y, [r.best - 1.0 for r in rows], left=1.0,
-            color=[_UNRANKED] * apart + [_BAR] * len(track.rows))
-    ax.scatter([r.average_best for r in rows], y, color=_AVERAGE, zorder=3, s=18)
-    for i, r in zip(y, rows):
-        if r.interval:
-            ax.hlines(i, *r.interval, color=_AVERAGE, linewidth=1.5, zorder=3)
-    values = [1.0] + [r.best for r in rows] + [r.interval[1] if r.interval else r.average_best
-                                               for r in rows]
-    # labels left of their lines, one at the top and one at the bottom, so they never overlap
-    lines = ((track.headroom.shape_ceiling, _CEILING, "-", "shape-aware ceiling (estimate) ",
-              len(rows) - 0.5, "top"),
-             (track.headroom.upper_bound, _UPPER, "--", "upper bound (big-GEMM peak) ", -0.5,
-              "bottom"))
-    for x, color, style, text, at, va in lines:
-        if x:
-            ax.axvline(x, color=color, linestyle=style, linewidth=1.5)
-            ax.text(x, at, text, color=color, fontsize=8, va=va, ha="right")
-            values.append(x)
-    ax.set_yticks(y, [f"{r.label} (not ranked)" if i < apart else r.label
-                      for i, r in enumerate(rows)])
-    ax.set_xscale("log")
-    ax.set_xlim(min(values) / 1.3, max(values) * 1.3)
-    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
-    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
-    ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_title(f"{track.title}: bars best run, dots average best over runs with their "
-                 f"{BOOTSTRAP_LEVEL:.0%} interval", fontsize=9)
-    ax.set_xlabel("speedup over the baseline (x, log scale)")
-
 
 # ---------------------------------------------------------------------------- tables
 
