@@ -1,16 +1,27 @@
 """Speedup Bench as an Inspect AI task, so any model Inspect supports (OpenAI, Google,
-Mistral, vLLM, Ollama, ...) can enter. Requires `pip install '.[inspect]'`. From the
+Mistral, vLLM, Ollama, ...) can enter. Requires `pip install '.[inspect]'` and the package
+of the provider Inspect calls (`pip install openai` for openai/..., `google-genai` for
+google/..., `anthropic` comes with the project); the project's offline policies need none
+and no network (speedup/library, speedup/replay: agent/launch/inspect_models.py). From the
 checkout:
 
+    inspect eval agent/launch/inspect_task.py --model speedup/library -T preset=tiny -T device=cpu
     inspect eval agent/launch/inspect_task.py --model openai/gpt-5 -T preset=tiny -T device=cpu \\
         --token-limit 5000000 --time-limit 14400
+
+Inspect writes its log to ./logs (git-ignored) unless --log-dir says where; `inspect view`
+shows it.
 
 It is the same session as `speedup agent`: the task text, the tools, the budgets, the
 transcript in runs/<run id>/ and the record are agent/'s own. A sample is one session
 (`--epochs N` runs N): the solver plays its turns with InspectPolicy answering through
 Inspect's model, and the scorer runs the official evaluation and writes the record
 (scoring.py), with entrant {"kind": "agent", "policy": "inspect", "model": <Inspect's model
-name>} and the sample's score the record's speedup (1.0x when it was rejected).
+name>} and the sample's score the record's speedup (1.0x when it was rejected). An API
+failure ends the session as under `speedup agent` (its transcript ends with the api_error
+and the stop) and the sample in an error, with no record. Inspect cannot resume a session
+(its eval-retry starts a new one), so a session that fails otherwise leaves nothing in
+runs/.
 
 Inspect's limits are the session's budgets: --turn-limit is its turns (--message-limit N:
 N // 2, an assistant message and a tool message a turn), --token-limit its input and its
@@ -42,11 +53,14 @@ except ImportError as e:  # the optional extra
 from agent.launch import project_harness
 from agent.launch.build import start_session
 from agent.launch.gate import GatedHarness, ProcessGate
+from agent.launch.inspect_models import DEVICE_KEY
 from agent.policies.inspect_policy import InspectPolicy
 from agent.policies.prices import PRICES, parse_price
+from agent.session.api_errors import InfrastructureError
 from agent.session.budget import FREE, Budgets
 from agent.session.loop import Session
 from agent.session.run_config import RunConfig, new_run_id
+from agent.session.run_dir import RunDir
 from correctness.tolerances import Source
 
 _SESSIONS: dict[str, Session] = {}  # run id -> the session its sample's scorer finishes
@@ -124,12 +138,17 @@ def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int |
                                                      **judged_by),
                            **optional)
         harness = gated_harness(Source(Path(tolerances)) if tolerances else Source())
-        session = await anyio.to_thread.run_sync(
-            lambda: _started(harness, runs_dir, config, InspectPolicy(model)),
-            abandon_on_cancel=False)
-        _SESSIONS[config.run_id] = session
         state.store.set("run_id", config.run_id)
-        await anyio.to_thread.run_sync(session.play, abandon_on_cancel=False)
+        state.store.set(DEVICE_KEY, device)  # for the offline providers (inspect_models.py)
+        try:
+            session = await anyio.to_thread.run_sync(
+                lambda: _started(harness, runs_dir, config, InspectPolicy(model)),
+                abandon_on_cancel=False)
+            await anyio.to_thread.run_sync(session.play, abandon_on_cancel=False)
+        except BaseException:
+            RunDir.of(runs_dir, config.run_id).clear()  # nothing could continue it
+            raise
+        _SESSIONS[config.run_id] = session
         state.output = ModelOutput.from_content(str(model), f"stopped: {session.stop_reason}")
         return state
 
@@ -142,7 +161,12 @@ def official_record():
 
     async def score(state: TaskState, target: Target) -> Score:
         session = _SESSIONS.pop(state.store.get("run_id"))
-        outcome = await anyio.to_thread.run_sync(session.finish, abandon_on_cancel=False)
+        try:
+            outcome = await anyio.to_thread.run_sync(session.finish, abandon_on_cancel=False)
+        except InfrastructureError as e:
+            raise RuntimeError(f"the API could not serve run {session.config.run_id}: {e}; no "
+                               f"record was written ({session.transcript.path} ends with the "
+                               f"API error and the stop)") from None
         ratio = outcome.evaluation.get("median_ratio")
         passed = bool(outcome.evaluation.get("passed"))
         return Score(value=ratio if passed and ratio is not None else 1.0,

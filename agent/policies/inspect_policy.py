@@ -11,6 +11,13 @@ so a provider that needs its own reasoning replayed gets it.
 
 The session's loop is synchronous and runs in a worker thread (inspect_task.py); generate()
 is a coroutine of the event loop, reached with anyio.from_thread.
+
+Each request's system message carries the session's turn in its metadata (TURN), which no
+provider sends: the project's own offline providers (agent/launch/inspect_models.py) answer
+by it, and translate the other way with `conversation` and `model_output`. A failure that
+Inspect's model call reports with the provider's HTTP status (its ModelGenerateError, or a
+provider SDK's status error) is the session's API failure (api_errors.PolicyAPIError), which
+the loop records and answers as it does the Messages API's own.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import json
 
 import anyio.from_thread
 from inspect_ai.model import (
+    ChatCompletionChoice,
     ChatMessage,
     ChatMessageAssistant,
     ChatMessageSystem,
@@ -29,11 +37,13 @@ from inspect_ai.model import (
     GenerateConfig,
     Model,
     ModelOutput,
+    ModelUsage,
 )
 from inspect_ai.tool import ToolCall, ToolCallError, ToolInfo, ToolParams
 from inspect_ai.util import LimitExceededError
 
 from agent.policies.models import DEFAULT_MAX_TOKENS
+from agent.session.api_errors import PolicyAPIError
 from agent.session.policy import BudgetExhausted
 from agent.session.tools import TOOL_SPECS
 
@@ -44,6 +54,11 @@ STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "max_tokens": "max
 # Inspect's limits -> the budget the session names when one stops it
 LIMIT_BUDGETS = {"token": "tokens", "message": "turns", "turn": "turns", "time": "wall",
                  "working": "wall", "cost": "dollars"}
+# the Messages API's stop reasons -> Inspect's, for the offline providers' outputs
+INSPECT_STOPS = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "max_tokens",
+                 "model_context_window_exceeded": "model_length",
+                 "refusal": "content_filter"}
+TURN = "speedup_turn"  # the system message's metadata key for the session's turn
 TOOLS = [ToolInfo(name=t["name"], description=t["description"],
                   parameters=ToolParams.model_validate(t["input_schema"]))
          for t in TOOL_SPECS]
@@ -73,7 +88,8 @@ class InspectPolicy:
     def respond(self, messages: list[dict], max_tokens: int, *, turn: int,
                 system: str) -> dict:
         config = GenerateConfig(max_tokens=self.params(max_tokens)["max_tokens"])
-        chat = [ChatMessageSystem(content=system), *self.to_chat(messages)]
+        chat = [ChatMessageSystem(content=system, metadata={TURN: turn}),
+                *self.to_chat(messages)]
 
         async def generate() -> ModelOutput:
             return await self.inspect_model.generate(chat, tools=TOOLS, config=config)
@@ -82,6 +98,11 @@ class InspectPolicy:
             output = anyio.from_thread.run(generate)
         except LimitExceededError as e:
             raise BudgetExhausted(LIMIT_BUDGETS.get(e.type, e.type), e.message) from None
+        except Exception as e:
+            if not hasattr(e, "status_code"):  # no answer of a provider's: not an API failure
+                raise
+            message = getattr(e, "provider_message", None) or str(e)
+            raise PolicyAPIError(message, e.status_code) from e
         response = self.to_response(output, turn)
         self._sent[_key(response["content"])] = output.message
         return response
@@ -112,18 +133,7 @@ class InspectPolicy:
 
     def to_response(self, output: ModelOutput, turn: int) -> dict:
         message = output.message
-        blocks: list[dict] = []
-        parts = message.content if isinstance(message.content, list) else [
-            ContentText(text=message.content)]
-        for part in parts:
-            if isinstance(part, ContentReasoning):
-                blocks.append({"type": "thinking", "thinking": part.reasoning,
-                               "signature": part.signature or ""})
-            elif isinstance(part, ContentText) and part.text:
-                blocks.append({"type": "text", "text": part.text})
-        for call in message.tool_calls or []:
-            blocks.append({"type": "tool_use", "id": call.id, "name": call.function,
-                           "input": call.arguments})
+        blocks = _blocks(message)
         stop = "tool_use" if message.tool_calls else STOP_REASONS.get(output.stop_reason,
                                                                       "end_turn")
         use = output.usage
@@ -135,6 +145,79 @@ class InspectPolicy:
         return {"id": f"inspect-{turn}", "type": "message", "role": "assistant",
                 "model": output.model or self.model, "content": blocks, "stop_reason": stop,
                 "stop_sequence": None, "usage": usage}
+
+
+# ---------------------------------------------------------------------------- providers
+
+def conversation(chat: list[ChatMessage]) -> tuple[str, int | None, list[dict]]:
+    """An offline provider's request back in the session's form: the task text, the turn
+    (TURN; None when the request is not a session's), the messages (InspectPolicy.to_chat's
+    inverse)."""
+    system, turn, messages = "", None, []
+    for m in chat:
+        if isinstance(m, ChatMessageSystem):
+            system, turn = m.text, (m.metadata or {}).get(TURN)
+        elif isinstance(m, ChatMessageTool):
+            block = {"type": "tool_result", "tool_use_id": m.tool_call_id, "content": m.text}
+            if m.error is not None:
+                block["is_error"] = True
+            if messages and messages[-1]["role"] == "user" and isinstance(
+                    messages[-1]["content"], list):
+                messages[-1]["content"].append(block)  # one tool message per result
+            else:
+                messages.append({"role": "user", "content": [block]})
+        elif isinstance(m, ChatMessageAssistant):
+            messages.append({"role": "assistant", "content": _blocks(m)})
+        else:
+            messages.append({"role": "user", "content": m.text})
+    return system, turn, messages
+
+
+def _blocks(message: ChatMessageAssistant) -> list[dict]:
+    """An assistant message's content as the Messages API's blocks: thinking, text (empty
+    text left out), tool_use."""
+    blocks: list[dict] = []
+    parts = message.content if isinstance(message.content, list) else [
+        ContentText(text=message.content)]
+    for part in parts:
+        if isinstance(part, ContentReasoning):
+            blocks.append({"type": "thinking", "thinking": part.reasoning,
+                           "signature": part.signature or ""})
+        elif isinstance(part, ContentText) and part.text:
+            blocks.append({"type": "text", "text": part.text})
+    for call in message.tool_calls or []:
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.function,
+                       "input": call.arguments})
+    return blocks
+
+
+def model_output(response: dict, model: str) -> ModelOutput:
+    """A session policy's response (the Messages API's form) as Inspect's output, with the
+    usage it states (to_response's inverse)."""
+    content: list = []
+    for b in response.get("content", []):
+        if b["type"] == "text":
+            content.append(ContentText(text=b["text"]))
+        elif b["type"] == "thinking":
+            content.append(ContentReasoning(reasoning=b["thinking"],
+                                            signature=b.get("signature") or None))
+    calls = [ToolCall(id=b["id"], function=b["name"], arguments=b.get("input") or {})
+             for b in response.get("content", []) if b["type"] == "tool_use"]
+    message = ChatMessageAssistant(content=content, tool_calls=calls or None, model=model,
+                                   source="generate")
+    use = response.get("usage") or {}
+    write, read = (use.get("cache_creation_input_tokens") or 0,
+                   use.get("cache_read_input_tokens") or 0)
+    usage = ModelUsage(input_tokens=use.get("input_tokens", 0),
+                       output_tokens=use.get("output_tokens", 0),
+                       total_tokens=sum(use.get(k) or 0 for k in (
+                           "input_tokens", "output_tokens", "cache_creation_input_tokens",
+                           "cache_read_input_tokens")),
+                       input_tokens_cache_write=write or None,
+                       input_tokens_cache_read=read or None)
+    stop = INSPECT_STOPS.get(response.get("stop_reason"), "unknown")
+    return ModelOutput(model=model, usage=usage,
+                       choices=[ChatCompletionChoice(message=message, stop_reason=stop)])
 
 
 def _assistant(content: list[dict]) -> ChatMessageAssistant:

@@ -39,15 +39,25 @@ class InfrastructureError(Exception):
     """The API could not serve the session; the message is the API's. No record."""
 
 
+class PolicyAPIError(Exception):
+    """An API failure that a policy's own runtime reports, with the provider's HTTP status
+    (None: no answer): the Inspect policy's, when Inspect's model call fails."""
+
+    def __init__(self, message: str, status_code: int | None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
 def api_errors() -> tuple[type[BaseException], ...]:
-    """What a policy's request raises when the API fails (empty without the SDK)."""
+    """What a policy's request raises when the API fails."""
     try:
         import anthropic
         import httpx2
     except ImportError:  # offline policies run without the SDK
-        return ()
+        return (PolicyAPIError,)
     # a stream cut mid-response raises the HTTP library's own error, not the SDK's
-    return (anthropic.APIStatusError, anthropic.APIConnectionError, httpx2.TransportError)
+    return (PolicyAPIError, anthropic.APIStatusError, anthropic.APIConnectionError,
+            httpx2.TransportError)
 
 
 def kind(error: BaseException) -> str:
