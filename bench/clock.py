@@ -2,7 +2,7 @@
 
     official_evaluation(solution_dir, preset, device, rounds=3) -> Evaluation
 
-Protocol (DESIGN.md, "The clock"):
+Protocol (docs/design.md, "The clock"):
 1. Kernel checks of every slot implementation the solution declares (KERNELS), the
    judge's first level; a failure means the solution never runs.
 2. Warm-up, untimed: one run of each side with cfg["steps"] cut to WARMUP_STEPS, so compile

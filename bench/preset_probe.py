@@ -1,6 +1,7 @@
 """Probe candidate `gpu` presets: per-step time of the baseline and of the reference
 solutions, in-process (trusted code, not the sandbox; these are sizing measurements, never
-records). Used to pick a preset whose baseline leaves the headroom DESIGN.md asks for.
+records). Used to pick a preset whose baseline leaves the headroom that docs/design.md,
+"Presets and range", asks for.
 
     PYTHONPATH=. python3 bench/preset_probe.py '[{"d_model": 128, "seq_len": 128}, {}]'
 

@@ -1,6 +1,6 @@
-"""Imports go one way (DESIGN.md): baseline <- kernels <- correctness <- bench <- agent <-
-speedup. Every import in every module of the project, lazy ones inside functions included,
-is read from the source: none may reach a package above its own."""
+"""Imports go one way (docs/design.md, "Layers"): baseline <- kernels <- correctness <- bench
+<- agent <- speedup. Every import in every module of the project, lazy ones inside functions
+included, is read from the source: none may reach a package above its own."""
 
 from __future__ import annotations
 

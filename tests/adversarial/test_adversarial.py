@@ -1,4 +1,4 @@
-"""Every threat of DESIGN.md's threat model against the real judge: each solution in
+"""Every threat of docs/design.md's "Threat model" against the real judge: each solution in
 solutions/ tries one exploit (its banner says which), and each test asserts that it is
 rejected BY THE CHECK MEANT TO CATCH IT. Runtime defences are also shown with the static
 scan switched off (a test-only option), and some with the audit hook off too, so the layer
