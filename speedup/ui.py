@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 if TYPE_CHECKING:
     from correctness.tolerances import Source
@@ -219,3 +221,42 @@ def reporter(description: str, *, remaining: bool = False) -> Iterator[tuple]:
             bar(status=text, total=total)
 
         yield on_status, on_progress
+
+
+@contextlib.contextmanager
+def step_reporter() -> Iterator[Callable[[int, int, str], None]]:
+    """on_progress for work told in pieces, each from (0, total, text) to (total, total,
+    text), as an agent's tools tell their calls (agent/session/tools.py). On a terminal a
+    piece is one live line on stderr (its steps, the time since it began, its latest text),
+    erased at its end; elsewhere (CI, a log) each step is a line, with those seconds."""
+    live: tuple[Progress, object] | None = None
+    began: float | None = None  # when the piece in progress began
+
+    def on_progress(done: int, total: int, text: str) -> None:
+        nonlocal live, began
+        if done == 0 or began is None:
+            began = time.monotonic()
+        ended = done >= total
+        if not console.is_terminal:
+            elapsed = f"  ({done}/{total}, {time.monotonic() - began:.1f} s elapsed)"
+            console.print(f"    {text}{elapsed if done else ''}", markup=False)
+            began = None if ended else began
+            return
+        if live is None:
+            line = Column(no_wrap=True, overflow="ellipsis", ratio=1)  # the rest, cut to fit
+            bar = Progress(BarColumn(bar_width=20), MofNCompleteColumn(), TimeElapsedColumn(),
+                           TextColumn("{task.description}", markup=False, table_column=line),
+                           console=console, transient=True, expand=True)
+            live = bar, bar.add_task(text, total=total)
+            bar.start()
+        bar, task = live
+        bar.update(task, completed=done, total=total, description=text, refresh=True)
+        if ended:
+            bar.stop()
+            live = began = None
+
+    try:
+        yield on_progress
+    finally:
+        if live is not None:
+            live[0].stop()

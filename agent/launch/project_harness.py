@@ -18,6 +18,7 @@ from agent.session.harness import (
     BenchOutcome,
     CheckOutcome,
     CheckRow,
+    Progress,
     ScriptOutcome,
     TrackFacts,
 )
@@ -81,11 +82,14 @@ class ProjectHarness:
                             checks=rows, output_tail=(cand.output_tail if cand else "") or "",
                             preset=verdict.preset, device=verdict.device)
 
-    def bench(self, solution_dir: Path, preset: str, device: str, rounds: int) -> BenchOutcome:
+    def bench(self, solution_dir: Path, preset: str, device: str, rounds: int,
+              on_progress: Progress | None = None) -> BenchOutcome:
+        """The clock's rounds (warm-up first), each sandboxed run told to `on_progress` as
+        `speedup bench` tells its own."""
         from bench.clock import official_evaluation
 
         ev = official_evaluation(str(solution_dir), preset, device, rounds=rounds,
-                                 tolerances=self.tolerances)
+                                 tolerances=self.tolerances, on_progress=on_progress)
         return BenchOutcome(passed=bool(ev.passed), median_ratio=ev.median_ratio,
                             rounds=list(ev.rounds), rejected_by=ev.rejected_by,
                             message=getattr(ev, "message", "") or "")

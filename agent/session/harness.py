@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from kernels.registry import Impl
 
+# on_progress(done, total, text): `done` of the `total` steps of one piece of work are
+# finished and `text` says the latest; bench.clock's on_progress, one step per sandboxed run.
+# A tool call is one piece (tools.py: from its start at done 0 to its end at done == total).
+Progress = Callable[[int, int, str], None]
+
 
 @dataclass
 class CheckRow:
@@ -87,8 +92,9 @@ class Harness(Protocol):
 
     def check(self, solution_dir: Path, preset: str, device: str) -> CheckOutcome: ...
 
-    def bench(self, solution_dir: Path, preset: str, device: str,
-              rounds: int) -> BenchOutcome: ...
+    def bench(self, solution_dir: Path, preset: str, device: str, rounds: int,
+              on_progress: Progress | None = None) -> BenchOutcome:
+        """A few rounds of the clock, each sandboxed run a step of `on_progress`."""
 
     def profile(self, solution_dir: Path, preset: str, device: str) -> str: ...
 

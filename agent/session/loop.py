@@ -27,7 +27,7 @@ from pathlib import Path
 
 from agent.session import api_errors, context, resume
 from agent.session.budget import Spend, exhausted
-from agent.session.harness import Harness
+from agent.session.harness import Harness, Progress
 from agent.session.policy import BudgetExhausted, Policy, PolicyFinished
 from agent.session.prompt import first_message, system_prompt
 from agent.session.run_config import RunConfig
@@ -121,15 +121,16 @@ class Session:
         self.spend.wall_s += now - self._last_tick
         self._last_tick = now
 
-    def run(self, on_progress=None) -> Outcome:
-        """The loop until a stop, then the official evaluation and the record."""
-        self.play()
+    def run(self, on_progress=None, on_tool_progress: Progress | None = None) -> Outcome:
+        """The loop until a stop, then the official evaluation and the record; the tools'
+        runs told to `on_tool_progress`, the evaluation's to `on_progress`."""
+        self.play(on_tool_progress)
         return self.finish(on_progress)
 
-    def play(self) -> None:
+    def play(self, on_tool_progress: Progress | None = None) -> None:
         """The turn loop, unless the session has stopped already."""
         if self.stop_reason is None:
-            self._loop()
+            self._loop(on_tool_progress)
 
     def finish(self, on_progress=None) -> Outcome:
         """The official evaluation and the record of a stopped session; InfrastructureError,
@@ -138,11 +139,11 @@ class Session:
             raise api_errors.InfrastructureError(self.stop_detail)
         return score(self, on_progress)
 
-    def _loop(self) -> None:
+    def _loop(self, on_tool_progress: Progress | None) -> None:
         self._toolbox = Toolbox(
             self.workspace, self.harness, preset=self.config.preset, device=self.config.device,
             bench_rounds=self.config.bench_rounds, budgets=self.config.budgets,
-            spend=self.spend, clock=self.clock)
+            spend=self.spend, clock=self.clock, on_progress=on_tool_progress)
         failures, compacted_at = 0, None
         while (request := self._next_request()) is not None:
             turn, max_tokens = request

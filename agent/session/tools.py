@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.session.budget import Budgets, Spend
-from agent.session.harness import BenchOutcome, CheckOutcome, Harness, ScriptOutcome
+from agent.session.harness import BenchOutcome, CheckOutcome, Harness, Progress, ScriptOutcome
 from agent.session.workspace import ToolError, Workspace
 
 MAX_RESULT_CHARS = 100_000  # one tool result; longer reads are cut and say so
@@ -104,15 +104,37 @@ def refused_attempt(check: str | None, detail: str) -> dict | None:
     return {"check": check, "detail": detail} if check in REFUSING_CHECKS else None
 
 
+class _Steps:
+    """A tool call's progress for on_progress (harness.Progress), each text led by the
+    tool's name: what runs (done 0), the harness's steps as they end, then the call's end,
+    one step more than the harness's, so done reaches total only where the call ends."""
+
+    def __init__(self, tool: str, on_progress: Progress | None):
+        self.tool, self.on_progress, self.total = tool, on_progress, 1
+
+    def __call__(self, done: int, total: int, text: str) -> None:  # the harness's steps
+        self.total = total + 1
+        self.tell(done, text)
+
+    def tell(self, done: int, text: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done, self.total, f"{self.tool}: {text}")
+
+
 class Toolbox:
-    """Executes tool calls on one workspace; device seconds are added to `spend`."""
+    """Executes tool calls on one workspace; device seconds are added to `spend`. Every
+    call that runs the workspace in the sandbox (run_check, run_bench, run_python, profile)
+    tells `on_progress` its phases (_Steps); None: nothing is told (the Inspect task and
+    sweeps show no tool's progress)."""
 
     def __init__(self, workspace: Workspace, harness: Harness, *, preset: str, device: str,
                  bench_rounds: int, budgets: Budgets, spend: Spend,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 on_progress: Progress | None = None):
         self.ws, self.harness = workspace, harness
         self.preset, self.device, self.bench_rounds = preset, device, bench_rounds
         self.budgets, self.spend, self.clock = budgets, spend, clock
+        self.on_progress = on_progress
 
     def call(self, name: str, args: dict) -> ToolResult:
         """The call's result, its text ending with the budgets left."""
@@ -176,19 +198,26 @@ class Toolbox:
 
     # ------------------------------------------------------------------ harness
 
-    def _timed(self, fn: Callable[[], Any]) -> tuple[Any, float]:
+    def _timed(self, tool: str, what: str,
+               fn: Callable[[_Steps], Any]) -> tuple[Any, float]:
+        """fn(steps), charged to the device budget; its progress told from `what` runs."""
         if self.spend.device_s >= self.budgets.max_device_s:
             raise ToolError(f"the device budget ({self.budgets.max_device_s:.0f} s) is spent: "
                             f"run_check, run_bench, run_python and profile are refused; call "
                             f"submit")
-        start = self.clock()
+        steps = _Steps(tool, self.on_progress)
+        steps.tell(0, what)
+        start, ended = self.clock(), "stopped"  # stays so on Ctrl-C or SIGTERM
         try:
-            value = fn()
+            value = fn(steps)
+            ended = "finished"
         except Exception as e:  # the harness failing must not end the run
+            ended = "failed"
             raise ToolError(f"the harness failed: {type(e).__name__}: {e}") from None
         finally:
             elapsed = max(0.0, self.clock() - start - self._waited())
             self.spend.device_s += elapsed
+            steps.tell(steps.total, ended)
         return value, elapsed
 
     def _waited(self) -> float:
@@ -207,8 +236,9 @@ class Toolbox:
         script = target.relative_to(self.ws.root).as_posix()
         left = self.budgets.max_device_s - self.spend.device_s
         timeout = max(1.0, min(RUN_PYTHON_TIMEOUT_S, left))
-        outcome, seconds = self._timed(lambda: self.harness.run_python(
-            self.ws.root, script, list(args or []), self.device, timeout))
+        outcome, seconds = self._timed(
+            "run_python", f"{script!r} in the sandbox", lambda steps: self.harness.run_python(
+                self.ws.root, script, list(args or []), self.device, timeout))
         text = format_script(outcome, path, seconds) + "\n" + self._device_line()
         return ToolResult(text, is_error=not outcome.ok, device_s=seconds,
                           refused=refused_attempt(outcome.rejected_by, outcome.message))
@@ -216,7 +246,9 @@ class Toolbox:
     def _run_check(self) -> ToolResult:
         solution_hash = self.ws.solution_hash()
         outcome, seconds = self._timed(
-            lambda: self.harness.check(self.ws.root, self.preset, self.device))
+            "run_check", "quick check (static scan, kernel checks, a training run of the "
+                         "workspace and of the baseline)",
+            lambda steps: self.harness.check(self.ws.root, self.preset, self.device))
         text = format_check(outcome) + "\n" + self._device_line()
         return ToolResult(text, device_s=seconds,
                           facts={"kind": "check", "passed": outcome.passed,
@@ -225,8 +257,12 @@ class Toolbox:
 
     def _run_bench(self) -> ToolResult:
         solution_hash = self.ws.solution_hash()
-        outcome, seconds = self._timed(lambda: self.harness.bench(
-            self.ws.root, self.preset, self.device, self.bench_rounds))
+        n = self.bench_rounds
+        outcome, seconds = self._timed(
+            "run_bench", f"{n} round{'s' if n != 1 else ''} against the baseline, after a "
+                         f"warm-up",
+            lambda steps: self.harness.bench(self.ws.root, self.preset, self.device, n,
+                                             on_progress=steps))
         text = format_bench(outcome, self.preset, self.device) + "\n" + self._device_line()
         return ToolResult(text, device_s=seconds, facts={
             "kind": "bench", "passed": outcome.passed, "ratio": outcome.median_ratio,
@@ -235,7 +271,8 @@ class Toolbox:
 
     def _profile(self) -> ToolResult:
         table, seconds = self._timed(
-            lambda: self.harness.profile(self.ws.root, self.preset, self.device))
+            "profile", "one training run under the torch profiler",
+            lambda steps: self.harness.profile(self.ws.root, self.preset, self.device))
         failed = _PROFILE_FAILED.match(table)
         return ToolResult(f"{table[:MAX_RESULT_CHARS]}\n{self._device_line()}",
                           device_s=seconds,

@@ -264,13 +264,14 @@ def run_session(session, resume: str, then: Callable[[], int] | None = None) -> 
     command that continues the run, printed first and on an interrupt. An API failure that
     asking again cannot mend writes no record: exit 1 with the API's message."""
     from agent.session.api_errors import InfrastructureError
-    from speedup.ui import console
+    from speedup.ui import console, step_reporter
 
     console.print(f"run {session.config.run_id}: if it stops, `{resume}` continues it",
                   markup=False)
     try:
-        with _sigterm_interrupts():
-            outcome = session.run(on_progress=evaluation_progress)
+        with _sigterm_interrupts(), step_reporter() as tool_progress:
+            outcome = session.run(on_progress=evaluation_progress,
+                                  on_tool_progress=tool_progress)
     except KeyboardInterrupt as e:
         how = " (SIGTERM)" if isinstance(e, _Terminated) else ""
         console.print(f"interrupted{how}: resume with `{resume}`", markup=False)

@@ -82,7 +82,7 @@ class FakeHarness:
         rows = [CheckRow("heldout_loss", passed, 0.001 if passed else 0.5, 0.02, "abs diff")]
         return CheckOutcome(passed=passed, checks=rows)
 
-    def bench(self, solution_dir, preset, device, rounds) -> BenchOutcome:
+    def bench(self, solution_dir, preset, device, rounds, on_progress=None) -> BenchOutcome:
         self.calls.append(("bench", str(solution_dir), preset, device, rounds))
         self.clock.now += BENCH_S
         passed, ratio = self._verdict(solution_dir)

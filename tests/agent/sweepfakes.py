@@ -62,7 +62,7 @@ class SleepyHarness:
         self._sleep("check", solution_dir, CHECK_S)
         return CheckOutcome(passed=True, checks=[CheckRow("heldout_loss", True, 0.0, 0.02)])
 
-    def bench(self, solution_dir, preset, device, rounds) -> BenchOutcome:
+    def bench(self, solution_dir, preset, device, rounds, on_progress=None) -> BenchOutcome:
         self._sleep("bench", solution_dir, BENCH_S)
         ratio = 1.0 + 0.1 * _bound_slots(solution_dir)
         return BenchOutcome(passed=True, median_ratio=ratio,
