@@ -336,9 +336,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume:
         with _usage_errors():
             run_dir = resolve_run(args.runs_dir, args.resume)
-            session = resume_session(run_dir, asked=asked_options(args),
+            session = resume_session(run_dir, asked=asked_options(args), harness=harness(args),
                                      max_retries=args.max_retries, on_event=print_event)
-                                     harness=harness(args),
         return run_session(session, resume_command(args, run_dir.run_id))
     session = start_session(args)
     return run_session(session, resume_command(args, session.config.run_id))
