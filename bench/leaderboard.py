@@ -25,6 +25,11 @@ during the session, by check): per check, how many of the entrant's runs had at 
 Runs whose records predate the field are left out of the count; an entrant none of whose
 runs records it has none (None: not recorded).
 
+Sources: every row is one entrant's records from one source (bench/records.py): "shipped",
+the reference records that come with the project, or "yours", what the user measured. A
+user's records of a shipped entrant make a row of their own, never averaged into the
+shipped one; the headroom is the shipped records' where the track has any.
+
 Every rejected record is listed; an entrant with no correct record is never ranked. Only
 records whose runs the kernel confined rank (`RANKED_ISOLATION`: namespaces or landlock);
 correct records judged with process isolation alone are listed apart. Each track has a
@@ -95,6 +100,7 @@ class Row:
     calibrations: list[str] = field(default_factory=list)  # short hashes; "not recorded"
     # check -> runs with an attempt the judge refused by it; None: no run records it
     refused_attempts: dict[str, int] | None = None
+    source: str = "yours"  # of its records: "shipped" (with the project) or "yours"
 
 
 @dataclass
@@ -147,6 +153,10 @@ def _runs_refused(runs: list[list[dict]]) -> dict[str, int] | None:
     return dict(sorted(counts.items()))
 
 
+def _source(record: dict) -> str:
+    return record.get("_source", "yours")
+
+
 def _row(label: str, records: list[dict]) -> Row:
     runs: dict[str, list[dict]] = defaultdict(list)
     for r in records:
@@ -166,7 +176,8 @@ def _row(label: str, records: list[dict]) -> Row:
                inconclusive=bool(top["inconclusive"]),
                isolation=sorted({isolation(r) for r in correct}),
                calibrations=sorted({_short(calibration(r)) for r in correct}),
-               refused_attempts=_runs_refused(list(runs.values())))
+               refused_attempts=_runs_refused(list(runs.values())),
+               source=_source(top))
 
 
 def _short(identity: dict | None) -> str:
@@ -188,16 +199,16 @@ def _calibration_lines(records: list[dict]) -> list[str]:
 def build(records: list[dict], measurements: Path | None = None) -> list[Track]:
     """Tracks, the headline (largest preset) first; rows ranked by best median speedup.
     `measurements`: where the committed ceiling files are (default bench/measurements)."""
-    by_entrant: dict[tuple, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    by_entrant: dict[tuple, dict[tuple, list]] = defaultdict(lambda: defaultdict(list))
     by_track: dict[tuple, list[dict]] = defaultdict(list)
     for r in records:
         key = (r["preset"], r["device"])
         by_track[key].append(r)
-        by_entrant[key][entrant_label(r["entrant"])].append(r)
+        by_entrant[key][entrant_label(r["entrant"]), _source(r)].append(r)
     tracks = []
     for key, track_records in by_track.items():
         track = Track(*key, calibrations=_calibration_lines(track_records))
-        for label, rs in by_entrant[key].items():
+        for (label, _), rs in by_entrant[key].items():
             confined = [r for r in rs if _ranks(r)]
             if any(r["passed"] for r in confined):
                 track.rows.append(_row(label, confined))
@@ -206,13 +217,31 @@ def build(records: list[dict], measurements: Path | None = None) -> list[Track]:
         track.rows.sort(key=lambda row: -row.best)
         track.unconfined.sort(key=lambda row: -row.best)
         track.rejected = [r for r in track_records if not r["passed"]]
+        basis = "shipped" if any(_source(r) == "shipped" for r in track_records) else "yours"
         refs = [(row.label, row.best) for row in (*track.rows, *track.unconfined)
-                if row.kind == "reference"]  # what the shipped programs reach, ranked or not
+                if row.kind == "reference" and row.source == basis]  # ranked or not
         extra = {"directory": measurements} if measurements else {}
-        track.headroom = track_headroom(track_records, refs, **extra)
+        track.headroom = track_headroom([r for r in track_records if _source(r) == basis],
+                                        refs, **extra)
         tracks.append(track)
     return sorted(tracks, key=lambda t: (-_flops_per_step(by_track[(t.preset, t.device)]),
                                          t.preset, t.device))
+
+
+def standing(track: Track, speedup: float) -> str:
+    """Where a speedup stands among the track's shipped reference rows (their best median
+    speedups, ranked or not): between two, below the lowest, above the highest."""
+    refs = sorted((row.best, row.label) for row in (*track.rows, *track.unconfined)
+                  if row.source == "shipped" and row.kind == "reference")
+    if not refs:
+        return "no shipped reference record to compare with"
+    below = [f"{label} {best:.2f}x" for best, label in refs if best <= speedup]
+    above = [f"{label} {best:.2f}x" for best, label in refs if best > speedup]
+    if not below:
+        return f"below the shipped reference {above[0]}"
+    if not above:
+        return f"above every shipped reference (the best: {below[-1]})"
+    return f"between the shipped references {below[-1]} and {above[0]}"
 
 
 def _flops_per_step(records: list[dict]) -> float:

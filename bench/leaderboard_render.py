@@ -1,6 +1,6 @@
 """The leaderboard's files: Markdown, a static HTML page with the plot embedded, and the plot
 (PNG, bench/leaderboard_plot.py). Everything they show comes from bench/leaderboard.py's
-tracks."""
+tracks; every row says its source (shipped with the project, or yours)."""
 
 from __future__ import annotations
 
@@ -41,12 +41,13 @@ def _ranking_table(track: Track, unconfined: bool = False
     get no rank."""
     header = ["rank", "entrant", "kind", "best: median speedup (min-max rounds)",
               "average best", f"{BOOTSTRAP_LEVEL:.0%} interval", "runs", "failures",
-              "refusals", "runs with refused attempts", "device", "isolation", "calibration"]
+              "refusals", "runs with refused attempts", "device", "isolation", "calibration",
+              "source"]
     rows = track.unconfined if unconfined else track.rows
     body = [["-" if unconfined else str(i), r.label, r.kind, _speedup(r),
              f"{r.average_best:.2f}x", _interval(r), str(r.runs), str(r.failures),
              str(r.refusals), _refused(r), ", ".join(r.devices), ", ".join(r.isolation),
-             ", ".join(r.calibrations)]
+             ", ".join(r.calibrations), r.source]
             for i, r in enumerate(rows, 1)]
     return header, body
 
@@ -153,7 +154,10 @@ RULES = (f"Statistic: the {STATISTIC} of one official evaluation (`speedup bench
          "count as neither unless rejected. Runs with refused attempts: per check of the "
          "judge (static_scan, forbidden_call), the runs in which the agent tried something "
          "it refused (a forbidden import, call or path, a read or write outside the "
-         "sandbox), through run_check, run_bench, run_python or profile.")
+         "sandbox), through run_check, run_bench, run_python or profile. Source: "
+         "'shipped', the reference records that come with the project (results/); 'yours', "
+         "the records made here ($XDG_DATA_HOME/speedup-bench/results or --results-dir), "
+         "whose rows are apart from the shipped ones, never averaged into them.")
 HEADROOM = ("Headroom, per track: the best measured reference solution; the shape-aware "
             "ceiling, the track's median baseline time over the time its steps take with "
             "every matmul at the rate this machine measured for that matmul's shape plus the "
@@ -257,12 +261,13 @@ def write(tracks: list[Track], out_dir: str | os.PathLike = ".") -> list[Path]:
     return [out / "leaderboard.md", out / "leaderboard.html", *written]
 
 
-def publish(results_dir: str | os.PathLike = "results",
-            out_dir: str | os.PathLike = ".") -> tuple[list[Track], list[Path]]:
-    """The leaderboard of every record in results_dir, rendered into out_dir: its tracks
-    and the files written. bench.records.RecordError names a file that is not a record."""
+def publish(results_dir: str | os.PathLike,
+            out_dir: str | os.PathLike) -> tuple[list[Track], list[Path]]:
+    """The leaderboard of the shipped records and those in results_dir (bench.records.
+    load_sources), rendered into out_dir: its tracks and the files written.
+    bench.records.RecordError names a file that is not a record."""
     from bench.leaderboard import build
-    from bench.records import load_records
+    from bench.records import load_sources
 
-    tracks = build(load_records(results_dir))
+    tracks = build(load_sources(results_dir))
     return tracks, write(tracks, out_dir)

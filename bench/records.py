@@ -1,4 +1,11 @@
-"""Records: one immutable, schema-versioned JSON file per official evaluation in results/.
+"""Records: one immutable, schema-versioned JSON file per official evaluation.
+
+Two places hold them. The shipped `results/` (SHIPPED_DIR) holds the reference records
+that come with the project, written by maintainers with `--results-dir results`; what a
+user measures goes to their own folder, `$XDG_DATA_HOME/speedup-bench/results`
+(`user_results_dir`, beside the thresholds their machine calibrated), or to --results-dir.
+Each record read is marked by its source (`_source`: "shipped" or "yours"), so the
+leaderboard never folds a user's record into a shipped row.
 
 The schema and the rules are documented for readers in results/README.md; `REQUIRED`
 below is what `load_records` enforces. A record is written once (mode "x": an existing
@@ -23,6 +30,7 @@ from pathlib import Path
 from correctness.provenance import environment
 from correctness.solution import PROJECT_DIR, solution_hash
 
+SHIPPED_DIR = PROJECT_DIR / "results"  # the reference records shipped with the project
 SCHEMA_VERSION = 1
 PACKAGES = ("baseline", "kernels", "correctness", "bench", "agent", "speedup")
 ENTRANT_KINDS = ("reference", "submission", "human", "agent")
@@ -183,10 +191,42 @@ def validate(record: dict) -> list[str]:
     return problems
 
 
-def load_records(results_dir: str | os.PathLike = "results") -> list[dict]:
-    """Every record in results_dir (sorted by file name, each with its '_path'); raises
-    RecordError naming the first file that is not valid JSON or not a valid record."""
-    records = []
+def user_data_dir(name: str) -> Path:
+    """$XDG_DATA_HOME/speedup-bench/<name>: where what a user makes goes by default (their
+    records, "results"; the leaderboard's files, "leaderboard"), beside the thresholds their
+    machine calibrated (correctness.tolerances.user_path, the XDG base directory rule), so
+    nothing of theirs lands in a checkout."""
+    from correctness.tolerances import user_path
+
+    return user_path().parent / name
+
+
+def user_results_dir() -> Path:
+    """Where a user's records go unless --results-dir says otherwise."""
+    return user_data_dir("results")
+
+
+def source(results_dir: str | os.PathLike) -> str:
+    """"shipped" for the shipped results folder, "yours" for any other."""
+    shipped = Path(SHIPPED_DIR).resolve()
+    return "shipped" if Path(results_dir).resolve() == shipped else "yours"
+
+
+def load_sources(results_dir: str | os.PathLike) -> list[dict]:
+    """The shipped records (where the project has its results folder: a checkout) and the
+    ones in results_dir (the user's; the shipped folder when a maintainer names it), each
+    marked by its `_source`; RecordError as load_records."""
+    folders = [Path(SHIPPED_DIR), Path(results_dir)]
+    if source(results_dir) == "shipped":
+        folders = folders[:1]
+    return [r for folder in folders if folder.is_dir() for r in load_records(folder)]
+
+
+def load_records(results_dir: str | os.PathLike = SHIPPED_DIR) -> list[dict]:
+    """Every record in results_dir (sorted by file name, each with its '_path' and its
+    '_source'); raises RecordError naming the first file that is not valid JSON or not a
+    valid record."""
+    records, origin = [], source(results_dir)
     for path in sorted(Path(results_dir).glob("*.json")):
         try:
             record = json.loads(path.read_text())
@@ -195,5 +235,5 @@ def load_records(results_dir: str | os.PathLike = "results") -> list[dict]:
         problems = validate(record)
         if problems:
             raise RecordError(f"{path}: not a valid record: {'; '.join(problems)}")
-        records.append({**record, "_path": str(path)})
+        records.append({**record, "_path": str(path), "_source": origin})
     return records

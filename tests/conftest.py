@@ -94,3 +94,12 @@ def quick_ceilings(tmp_path_factory, monkeypatch):
         device, matmul_n=64, copy_bytes=1 << 16, repeats=2))
     monkeypatch.setattr(shape_ceiling, "measure_shapes", lambda cfg, preset, device, **kw:
                         shapes(cfg, preset, device, seconds=0.002))
+
+
+@pytest.fixture(autouse=True)
+def no_shipped_records(tmp_path_factory, monkeypatch):
+    """The leaderboard reads the project's shipped records beside a user's (bench/records.py):
+    a test sees only the records it makes, unless it ships some itself (shippedfakes.py)."""
+    from bench import records
+
+    monkeypatch.setattr(records, "SHIPPED_DIR", tmp_path_factory.mktemp("shipped-results"))

@@ -1,13 +1,17 @@
 """Run one agent session: a policy rewrites a copy of the baseline through confined tools
 (list/read/write/edit files, run_check, run_bench, run_python, profile, submit), within
 budgets; then the official evaluation scores the submitted state (or the best one that
-passed the judge) and writes a record to results/; an API failure (a bad key, an unknown
-model, the network) writes none and exits 1. Everything is in runs/<id>/ (transcript.jsonl,
-workspace/, snapshots/). Policies: claude (needs ANTHROPIC_API_KEY), library (greedy over the kernel
-library, offline), replay (plays a recorded transcript). The run id and the command that
-resumes it are printed first, and again on Ctrl-C or SIGTERM. A resume may change the
-request options (--effort, --thinking, --max-tokens, --cache-ttl, --price) and the --max-*
-budgets from its next request; each change is printed and kept in the transcript. Examples:
+passed the judge), writes a record to your results folder (--results-dir, by default
+$XDG_DATA_HOME/speedup-bench/results) and renders the leaderboard (--out): the run ends with
+its speedup and interval, where it stands among the shipped reference records, and the paths
+of its record and of the leaderboard. An API failure (a bad key, an unknown model, the
+network) writes no record and exits 1. Everything is in runs/<id>/ (transcript.jsonl,
+workspace/, snapshots/). Policies: claude (needs ANTHROPIC_API_KEY), library (greedy over
+the kernel library, offline), replay (plays a recorded transcript). The run id and the
+command that resumes it are printed first, and again on Ctrl-C or SIGTERM. A resume may
+change the request options (--effort, --thinking, --max-tokens, --cache-ttl, --price) and
+the --max-* budgets from its next request; each change is printed and kept in the
+transcript; a resumed run ends as a fresh one does. Examples:
 
     speedup agent --policy claude --model claude-sonnet-5-5 --preset tiny --max-dollars 5
     speedup agent --policy claude --model claude-opus-5-5 --effort high --cache-ttl 1h
@@ -23,7 +27,7 @@ import argparse
 import contextlib
 import dataclasses
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 HELP = "run one agent session (claude, library or replay), score it and write the record"
 
@@ -38,7 +42,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="continue a stopped or killed run from its last complete turn, with "
                         "the request and budget options given here")
     add_session_arguments(p, default_policy="claude")
-    # a resume compares with its run only the options given: those not at their default
+    add_resume_defaults(p)
+
+
+def add_resume_defaults(p: argparse.ArgumentParser) -> None:
+    """A resume compares with its run only the options given: those not at their default
+    (`asked_options`); call after the options are added."""
     p.set_defaults(option_defaults={dest: p.get_default(dest)
                                     for dest in _RESUME_OPTIONS.values()})
 
@@ -64,6 +73,7 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
     """The options `speedup agent` and `speedup run` share (defaults live in RunConfig and
     Budgets; None here means 'that default')."""
     from agent.launch.build import DEFAULT_MODEL
+    from speedup.commands.leaderboard import add_out_argument, add_results_argument
     from speedup.ui import add_track_arguments, int_arg, positive_float_arg
 
     p.add_argument("--policy", choices=["claude", "library", "replay"], default=default_policy,
@@ -110,8 +120,8 @@ def add_session_arguments(p: argparse.ArgumentParser, default_policy: str) -> No
                    help="rounds of the official evaluation")
     s.add_argument("--runs-dir", default="runs", metavar="DIR",
                    help="where runs/<id>/ go (default runs)")
-    s.add_argument("--results-dir", default="results", metavar="DIR",
-                   help="where the record goes (default results)")
+    add_results_argument(s, "where the record goes")
+    add_out_argument(s)
 
 
 # ---------------------------------------------------------------------------- building
@@ -258,11 +268,11 @@ def resume_command(args: argparse.Namespace, run_id: str) -> str:
     return shlex.join(words)
 
 
-def run_session(session, resume: str, then: Callable[[], int] | None = None) -> int:
-    """The loop, the official evaluation and the record; prints the outcome, its last line
-    the score (`then`, e.g. publishing the leaderboard, runs before it). `resume`: the
-    command that continues the run, printed first and on an interrupt. An API failure that
-    asking again cannot mend writes no record: exit 1 with the API's message."""
+def run_session(session, resume: str, out_dir: str) -> int:
+    """The loop, the official evaluation, the record and the leaderboard (rendered into
+    out_dir); prints the outcome, its last line the score. `resume`: the command that
+    continues the run, printed first and on an interrupt. An API failure that asking again
+    cannot mend writes no record: exit 1 with the API's message."""
     from agent.session.api_errors import InfrastructureError
     from speedup.ui import console, step_reporter
 
@@ -285,34 +295,44 @@ def run_session(session, resume: str, then: Callable[[], int] | None = None) -> 
         console.print(f"speedup: error: the official evaluation failed: {e}; the run is saved, "
                       f"`{resume}` retries the scoring", markup=False)
         return 1
-    return _report(outcome, session, then)
+    return _report(outcome, session, out_dir)
 
 
-def _report(outcome, session, then: Callable[[], int] | None) -> int:
-    """The outcome's lines, the score last (said inconclusive when its record is)."""
+def _report(outcome, session, out_dir: str) -> int:
+    """The outcome's lines, then the leaderboard's (speedup.commands.leaderboard.publish:
+    a line per track), the record's and the leaderboard's paths with where the run stands
+    among the shipped references, and last the score: the median speedup, its interval,
+    and whether it is inconclusive."""
     import json
     from pathlib import Path
 
+    from speedup.commands.leaderboard import publish_tracks, your_run
     from speedup.ui import out
 
-    s, ev = outcome.spend, outcome.evaluation
-    ratio = ev.get("median_ratio")
-    verdict = "passed" if ev.get("passed") else f"rejected by {ev.get('rejected_by')}"
+    s = outcome.spend
     out.print(f"run {outcome.run_id}: {outcome.stop_reason} (outcome {outcome.outcome}) after "
               f"{s.turns} turns, "
               f"${s.dollars:.4f}, {s.wall_s:.0f} s wall, {s.device_s:.0f} device s", markup=False)
+    tracks, paths = publish_tracks(session.config.results_dir, out_dir)
     out.print(f"record {outcome.record}; transcript {session.transcript.path}", markup=False)
-    if then is not None and (code := then()) != 0:
-        return code
+    for line in your_run(outcome.record, tracks, paths):
+        out.print(line, markup=False)
     record = json.loads(Path(outcome.record).read_text())
-    interval = record.get("ratio_interval")
-    note = "" if not record.get("inconclusive") else ", inconclusive" + (
-        f" (interval {interval[0]:.3f}x to {interval[1]:.3f}x)" if interval else "")
     short = outcome.hash.removeprefix("sha256:")[:12]
     out.print(f"scored the {outcome.source.replace('_', ' ')} state {short}: "
-              f"{verdict}, median speedup "
-              f"{'-' if ratio is None else f'{ratio:.3f}x'}{note}", markup=False)
+              f"{_score(record)}", markup=False)
     return 0
+
+
+def _score(record: dict) -> str:
+    """'passed, median speedup 2.100x (95% interval 1.900x to 2.300x), inconclusive'."""
+    if not record["passed"]:
+        return f"rejected by {record['rejected_by']}, median speedup -"
+    interval = record.get("ratio_interval")
+    shown = (f"95% interval {interval[0]:.3f}x to {interval[1]:.3f}x" if interval
+             else "one round: no interval")
+    return (f"passed, median speedup {record['median_ratio']:.3f}x ({shown})"
+            + (", inconclusive" if record["inconclusive"] else ""))
 
 
 def show(args: argparse.Namespace) -> int:
@@ -328,19 +348,28 @@ def show(args: argparse.Namespace) -> int:
     return 0
 
 
+def resume(run_dir, args: argparse.Namespace):
+    """The session in run_dir continued with the request and budget options given
+    (`speedup agent --resume`, `speedup run --resume-last`)."""
+    from agent.launch.build import resume_session
+
+    with _usage_errors():
+        return resume_session(run_dir, asked=asked_options(args), harness=harness(args),
+                              max_retries=args.max_retries, on_event=print_event)
+
+
 def run(args: argparse.Namespace) -> int:
-    from agent.launch.build import resolve_run, resume_session
+    from agent.launch.build import resolve_run
 
     if args.action == "show":
         return show(args)
     if args.resume:
         with _usage_errors():
             run_dir = resolve_run(args.runs_dir, args.resume)
-            session = resume_session(run_dir, asked=asked_options(args), harness=harness(args),
-                                     max_retries=args.max_retries, on_event=print_event)
-        return run_session(session, resume_command(args, run_dir.run_id))
+        return run_session(resume(run_dir, args), resume_command(args, run_dir.run_id),
+                           args.out)
     session = start_session(args)
-    return run_session(session, resume_command(args, session.config.run_id))
+    return run_session(session, resume_command(args, session.config.run_id), args.out)
 
 
 def start_session(args: argparse.Namespace, banner: str | None = None):

@@ -6,8 +6,9 @@ Prints per-round times and ratios, the median speedup with min-max (the statisti
 the median of per-round paired ratios baseline_s / candidate_s), tokens/s, achieved
 FLOP/s, the fraction of the preset's shape-aware ceiling each run reaches (an estimate:
 bench/shape_ceiling.py) and of the device's big-GEMM peak (an upper bound), and the
-verdict. Writes one record per candidate to --results-dir when it finished at least one
-timed run (marked rejected if the judge rejected it; see results/README.md). Several DIRs
+verdict. Writes one record per candidate to --results-dir (default: your records,
+$XDG_DATA_HOME/speedup-bench/results) when it finished at least one timed run (marked
+rejected if the judge rejected it; see results/README.md). Several DIRs
 share one set of baseline runs and are evaluated one after another in the order given,
 each reported and its record written as soon as its rounds end, so a bench stopped
 part-way keeps the records of the DIRs before. Exit code 0: every candidate passed; 1: one
@@ -31,6 +32,7 @@ HELP = "official evaluation of a solution: paired timing against the baseline ->
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from speedup.commands.leaderboard import add_results_argument
     from speedup.ui import add_track_arguments, int_arg
 
     p.add_argument("dirs", nargs="*", metavar="DIR",
@@ -50,8 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "step, and a copy of its minimum bytes); without it the cached ones "
                         "are used, the shape-aware one (and a CPU's big-GEMM one) measured "
                         "once when none is cached")
-    p.add_argument("--results-dir", default="results", metavar="DIR",
-                   help="where the record goes (default results)")
+    add_results_argument(p, "where the record goes")
     p.add_argument("--archive-dir", default=None, metavar="DIR",
                    help="where the scored files' archive goes (default: the results folder, "
                         "beside the record, where `speedup verify` looks: copy DIR/solutions/ "

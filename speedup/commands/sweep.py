@@ -49,8 +49,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the lease too, so a timed run shares its device with nothing the "
                         "sweep runs (default: on a CPU, whose cores are the device; beside "
                         "the timed runs on CUDA)")
-    g.add_argument("--out", default=".", metavar="DIR",
-                   help="where leaderboard.md and leaderboard.html go (default: here)")
 
 
 def _models(args: argparse.Namespace) -> list[str | None]:
