@@ -194,10 +194,11 @@ def skipped_variants(preset: str, device: str) -> dict[str, str]:
                                      "correctness-only and far too slow for whole runs")
         if preset != "tiny":
             skipped["bf16_autocast"] = (
-                "bf16 is emulated on CPUs without AVX-512 BF16/AMX: on the project's 2-core "
-                "AMD EPYC a 1024^3 matmul ran at 0.7-0.9 GFLOP/s in bf16 against 55-134 in "
-                "fp32 (bench/measurements/2026-11-27-cpu-matmul.json), so whole bf16 runs "
-                "of this preset are impractical there")
+                "not run on CPU presets above tiny, whatever this CPU: where a CPU has no "
+                "AVX-512 BF16 or AMX, bf16 is emulated (a 1024^3 matmul at 0.7-0.9 GFLOP/s "
+                "in bf16 against 55-134 in fp32 on such a 2-core AMD EPYC, "
+                "bench/measurements/2026-11-27-cpu-matmul.json), and whole bf16 runs of "
+                "this preset would be impractical there")
     return skipped
 
 
