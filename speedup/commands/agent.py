@@ -358,6 +358,18 @@ def resume(run_dir, args: argparse.Namespace):
                               max_retries=args.max_retries, on_event=print_event)
 
 
+def asks_another_run(run_dir, args: argparse.Namespace) -> bool:
+    """Whether the options given name another run than run_dir's (a resume refuses them)."""
+    from agent.launch.build import ConfigError, resume_changes
+    from agent.session.resume import read_config
+
+    try:
+        resume_changes(read_config(run_dir), asked_options(args))
+    except ConfigError:
+        return True
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
     from agent.launch.build import resolve_run
 

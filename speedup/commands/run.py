@@ -51,10 +51,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _interrupted(args: argparse.Namespace):
     """The run to continue, if any: the last one in the runs folder when it is unfinished
-    and --resume-last says so or a terminal's user does (asked once, y/N); without a
-    terminal, a line says how to continue it and a new run starts."""
+    and --resume-last says so or a terminal's user does (asked once, y/N). Without a
+    terminal, or when the options given ask for another run (another preset, policy, ...:
+    those a resume refuses), a line says how to continue it and a new run starts."""
     import sys
 
+    from speedup.commands.agent import asks_another_run
     from speedup.ui import UsageError, console
 
     last = last_unfinished(args.runs_dir)
@@ -65,7 +67,7 @@ def _interrupted(args: argparse.Namespace):
         return last
     if last is None:
         return None
-    if not sys.stdin.isatty():
+    if not sys.stdin.isatty() or asks_another_run(last, args):
         console.print(f"run {last.run_id} was interrupted; `speedup run --resume-last` "
                       f"continues it. Starting a new run.", markup=False)
         return None

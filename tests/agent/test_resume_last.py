@@ -115,6 +115,17 @@ def test_without_a_terminal_it_says_how_to_continue_and_starts_anew(
     assert len(runs) == 2 and runs[interrupted] is False
 
 
+def test_options_that_name_another_run_start_one_without_asking(
+        interrupted, tmp_path, monkeypatch, capsys, where):
+    stdin = _typed(monkeypatch, "y\n")
+    assert main(["run", "--eval-rounds", "5", *where]) == 0  # a resume refuses it
+    assert stdin.reads == 0
+    (line,) = [x for x in capsys.readouterr().err.splitlines() if "--resume-last" in x]
+    assert interrupted in line
+    runs = _runs(tmp_path)
+    assert len(runs) == 2 and runs[interrupted] is False
+
+
 def test_resume_last_continues_it_without_asking(interrupted, tmp_path, monkeypatch, capsys,
                                                  where):
     _typed(monkeypatch, None)
