@@ -1,4 +1,4 @@
-"""The leaderboard: records in results/ -> tracks of ranked rows, and their files
+"""The leaderboard: records, shipped and the user's -> tracks of ranked rows, and their files
 (leaderboard.md, leaderboard.html with the plot embedded, leaderboard.png; rendered by
 bench/leaderboard_render.py) or JSON (`to_json`, `speedup leaderboard --json`).
 
