@@ -6,6 +6,9 @@ its interval). A track's bounds (the shape-aware ceiling, the big-GEMM upper bou
 drawn where they fall, and as a marker at the panel's edge, with their value, where they lie
 beyond it: a bound tens of times past the rows would otherwise squeeze every bar of every
 track into the axis' first inch.
+
+A bar is named by its row's entrant, and by its source as well ("library (yours)") where an
+entrant has a shipped row and one of the user's on the track.
 """
 
 from __future__ import annotations
@@ -72,6 +75,17 @@ def _measured(track: Track) -> list[float]:
     return values
 
 
+def _names(rows: list) -> list[str]:
+    """Each row's label, with its source ('library (yours)') where the panel has rows of
+    that label from both sources: the leaderboard keeps a shipped row and the user's apart,
+    and two bars of one name would not say which is which."""
+    sources: dict[str, set[str]] = {}
+    for r in rows:
+        sources.setdefault(r.label, set()).add(r.source)
+    return [f"{r.label} ({r.source})" if len(sources[r.label]) > 1 else r.label
+            for r in rows]
+
+
 def _panel(ax, track: Track, limits: tuple[float, float]) -> None:
     from matplotlib import ticker
 
@@ -94,8 +108,9 @@ def _panel(ax, track: Track, limits: tuple[float, float]) -> None:
            "shape-aware ceiling (estimate)", top=True)
     _bound(ax, track.headroom.upper_bound, limits, _UPPER, "--",
            "upper bound (big-GEMM peak)", top=False)
-    ax.set_yticks(y, [f"{r.label} (not ranked)" if i < apart else r.label
-                      for i, r in enumerate(rows)])
+    names = _names(rows)
+    ax.set_yticks(y, [f"{name} (not ranked)" if i < apart else name
+                      for i, name in enumerate(names)])
     ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
