@@ -22,7 +22,7 @@ ceiling, and the leaderboard says how to measure one.
 
 The upper bound (big-GEMM peak): baseline_s / (steps x max(flops_per_step / ceiling FLOP/s,
 min_bytes_per_step / ceiling bytes/s)), a step at the rate of one large matmul, compute or
-memory, whichever is slower (bench/roofline.py derives both per-step numbers from the
+memory, whichever is slower (bench/step_cost.py derives both per-step numbers from the
 preset). Its ceiling is measured, never a guess: the measured ceilings in the track's
 records and in the committed files in CEILING_FILES for the same device (the best one gives
 the bound, the worst the low end of its range, since a ceiling is what the device can do at

@@ -27,7 +27,7 @@ import torch
 
 import baseline
 from baseline.draft import layers, model, train
-from bench.roofline import min_bytes_per_step
+from bench.step_cost import min_bytes_per_step
 from correctness.trusted import import_solution
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -319,7 +319,7 @@ def ceiling(cfg: dict, bytes_per_s: float) -> dict:
         rows.append({"shape": shape, "count": count, "share": share, "s": s,
                      "gflop_per_s": 2 * math.prod(shape) / s / 1e9})
     bytes_s = min_bytes_per_step(cfg) / bytes_per_s
-    # the same with the masked half of attention computed (as bench.roofline counts it)
+    # the same with the masked half of attention computed (as bench.step_cost counts it)
     full_s = sum(r["s"] * r["count"] * max(1.0, 2 * r["share"]) if len(r["shape"]) == 4
                  else r["s"] * r["count"] for r in rows) + bytes_s
     return {"step_s": matmul_s + bytes_s, "matmul_s": matmul_s, "bytes_s": bytes_s,

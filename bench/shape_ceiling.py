@@ -3,7 +3,7 @@ every matrix product of the step ran at the rate this machine measures for THAT 
 shape, and everything else moved only the step's minimum bytes at the copy bandwidth this
 machine measures at that size:
 
-    seconds per step = sum over the step's matmuls (bench.roofline.step_matmuls) of
+    seconds per step = sum over the step's matmuls (bench.step_cost.step_matmuls) of
                            FLOPs / FLOP/s measured at its (batch, m, n, k)
                        + min_bytes_per_step / copy bytes/s measured at min_bytes_per_step
 
@@ -35,6 +35,8 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
+
+from bench.step_cost import min_bytes_per_step, step_matmuls
 
 KIND = "measured at the step's shapes"
 
@@ -77,7 +79,6 @@ def measure_shapes(cfg: dict, preset: str, device: str, *, seconds: float = 0.1)
     (bench/measurements/2026-12-07-shape-ceiling.json, cpu run 4)."""
     import torch
 
-    from bench.roofline import min_bytes_per_step, step_matmuls
     from correctness.provenance import device_name
 
     threads = (torch.get_num_threads(),) if device == "cuda" else tuple(
@@ -135,7 +136,6 @@ def cached_shapes(cfg: dict, preset: str, device: str) -> dict | None:
     torch, at cfg's current shapes; None otherwise. Never measures."""
     import torch
 
-    from bench.roofline import step_matmuls
     from correctness.provenance import device_name
 
     for entry in cache_entries(device):

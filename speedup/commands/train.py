@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from safetensors.torch import save_file
 
     import baseline
-    from bench.roofline import flops_per_step
+    from bench.step_cost import flops_per_step
     from correctness.sandbox import PROJECT_DIR, reference_dir
     from correctness.trusted import import_solution
     from speedup.ui import out, preset_and_device, progress, writable_dir

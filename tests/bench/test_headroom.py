@@ -7,15 +7,15 @@ import json
 import pytest
 from shapefakes import COPY_RATE, DEVICE, by_hand, fake_entry
 
-from bench import headroom, roofline, shape_ceiling
+from bench import headroom, roofline, shape_ceiling, step_cost
 
 
 def record(cfg: dict, baseline_s: float, preset: str = "tiny", shapes: dict | None = None,
            path: str = "r.json") -> dict:
     steps = cfg["steps"]
-    line = {"flops_per_step": roofline.flops_per_step(cfg),
-            "min_bytes_per_step": roofline.min_bytes_per_step(cfg),
-            "achieved_flops_per_s": roofline.flops_per_step(cfg) * steps / baseline_s,
+    line = {"flops_per_step": step_cost.flops_per_step(cfg),
+            "min_bytes_per_step": step_cost.min_bytes_per_step(cfg),
+            "achieved_flops_per_s": step_cost.flops_per_step(cfg) * steps / baseline_s,
             "shape_ceiling": shapes}
     return {"preset": preset, "device": "cpu", "baseline_median_s": baseline_s,
             "environment": {"device_name": DEVICE}, "roofline": {"baseline": line},
@@ -41,7 +41,7 @@ def write_shapes(directory, entries) -> None:
 def test_the_step_is_priced_shape_by_shape_from_the_table(tiny_cfg):
     entry = fake_entry(tiny_cfg)
     matmul_s, bytes_s = shape_ceiling.step_parts(entry)
-    assert bytes_s == pytest.approx(roofline.min_bytes_per_step(tiny_cfg) / COPY_RATE)
+    assert bytes_s == pytest.approx(step_cost.min_bytes_per_step(tiny_cfg) / COPY_RATE)
     assert matmul_s + bytes_s == pytest.approx(by_hand(tiny_cfg))
     slower = fake_entry(tiny_cfg, scale=0.5)  # every rate halved: the step takes twice as long
     assert shape_ceiling.step_seconds(slower) == pytest.approx(2 * by_hand(tiny_cfg))
@@ -57,7 +57,7 @@ def test_the_reachable_ceiling_comes_from_the_shape_rates_not_the_big_gemm_peak(
     assert h.shape_ceiling == pytest.approx(2.0 / (steps * by_hand(tiny_cfg)))
     # the big-GEMM peak gives a far higher number, and it stays apart as the upper bound
     assert h.upper_bound == pytest.approx(
-        2.0 / (steps * roofline.flops_per_step(tiny_cfg) / 4e12))
+        2.0 / (steps * step_cost.flops_per_step(tiny_cfg) / 4e12))
     assert h.upper_bound > 10 * h.shape_ceiling
     assert h.best_reference_share == pytest.approx(2.2 / h.shape_ceiling)
     assert [(r.name, r.speedup) for r in h.ladder] == [
@@ -126,14 +126,14 @@ def small(tiny_cfg) -> dict:
 
 def test_every_product_and_the_copy_are_measured_on_the_device(small):
     entry = shape_ceiling.measure_shapes(small, "small", "cpu", seconds=0.002)
-    names = [m.name for m in roofline.step_matmuls(small)]
+    names = [m.name for m in step_cost.step_matmuls(small)]
     assert [m["name"] for m in entry["matmuls"]] == names
     assert all(m["flops_per_s"] > 0 for m in entry["matmuls"]) and entry["bytes_per_s"] > 0
     # each shape timed with one thread and torch's threads; the faster counts
     assert all(m["flops_per_s"] == max(m["flops_per_s_by_threads"].values())
                and "1" in m["flops_per_s_by_threads"] for m in entry["matmuls"])
-    assert entry["flops_per_step"] == roofline.flops_per_step(small)
-    assert entry["step_bytes"] == roofline.min_bytes_per_step(small)
+    assert entry["flops_per_step"] == step_cost.flops_per_step(small)
+    assert entry["step_bytes"] == step_cost.min_bytes_per_step(small)
     assert entry["seconds_per_step"] == shape_ceiling.step_seconds(entry)
     assert (entry["dtype"], entry["preset"], entry["device_kind"]) == ("float32", "small", "cpu")
     same = {}  # products of one shape share one measurement

@@ -202,7 +202,7 @@ def _ceiling_file(directory, device_name, rates):
 
 
 def test_headroom_is_the_roofline_bound_at_the_measured_ceiling(results, tmp_path, tiny_cfg):
-    from bench import roofline
+    from bench import step_cost
     from correctness.provenance import device_name
 
     measurements = tmp_path / "measurements"
@@ -210,7 +210,7 @@ def test_headroom_is_the_roofline_bound_at_the_measured_ceiling(results, tmp_pat
     tracks = leaderboard.build(records.load_records(results), measurements=measurements)
     h = next(t for t in tracks if t.preset == "tiny").headroom
     steps = tiny_cfg["steps"]
-    flops, nbytes = roofline.flops_per_step(tiny_cfg), roofline.min_bytes_per_step(tiny_cfg)
+    flops, nbytes = step_cost.flops_per_step(tiny_cfg), step_cost.min_bytes_per_step(tiny_cfg)
     bound_s = steps * max(flops / 1e9, nbytes / 1e10)
     assert (h.steps, h.baseline_s, h.kind) == (steps, 1.0, "measured")  # the fixture's 1 s
     assert h.upper_bound == pytest.approx(1.0 / bound_s) and h.limited_by == "compute"

@@ -1,12 +1,12 @@
-"""bench.roofline: FLOPs checked against torch's own count, bytes by their derivation,
-peaks only for devices named exactly in the datasheet table."""
+"""bench.step_cost and bench.roofline: FLOPs checked against torch's own count, bytes by
+their derivation, peaks only for devices named exactly in the datasheet table."""
 
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import baseline
-from bench import roofline
+from bench import roofline, step_cost
 
 
 def test_flops_per_step_match_torch_flop_counter_on_a_training_step(tiny_cfg, tiny_inputs):
@@ -15,19 +15,19 @@ def test_flops_per_step_match_torch_flop_counter_on_a_training_step(tiny_cfg, ti
     x = torch.randint(0, tiny_cfg["vocab_size"], (B, T))
     with FlopCounterMode(display=False) as counter:
         model.loss(x, x).backward()
-    assert roofline.flops_per_step(tiny_cfg) == counter.get_total_flops()
+    assert step_cost.flops_per_step(tiny_cfg) == counter.get_total_flops()
 
 
 def test_param_count_is_the_canonical_weights(tiny_cfg, tiny_inputs):
-    assert roofline.param_count(tiny_cfg) == sum(v.numel() for v in tiny_inputs["init"].values())
+    assert step_cost.param_count(tiny_cfg) == sum(v.numel() for v in tiny_inputs["init"].values())
 
 
 def test_min_bytes_follow_the_docstring(tiny_cfg):
-    P = roofline.param_count(tiny_cfg)
+    P = step_cost.param_count(tiny_cfg)
     B, T, d, L = 8, 32, 32, 2  # the tiny preset
-    assert roofline.min_bytes_per_step(tiny_cfg) == 40 * P + 16 * B * T * d * L + 8 * B * (T + 1)
+    assert step_cost.min_bytes_per_step(tiny_cfg) == 40 * P + 16 * B * T * d * L + 8 * B * (T + 1)
     doubled = {**tiny_cfg, "batch_size": 2 * B}  # weights' share does not grow with batch
-    assert (roofline.min_bytes_per_step(doubled) - roofline.min_bytes_per_step(tiny_cfg)
+    assert (step_cost.min_bytes_per_step(doubled) - step_cost.min_bytes_per_step(tiny_cfg)
             == 16 * B * T * d * L + 8 * B * (T + 1))
 
 
@@ -48,12 +48,12 @@ def test_no_peak_is_guessed_for_other_devices(name):
 def test_achieved_against_a_given_ceiling(tiny_cfg):
     ceiling = {"kind": "measured", "flops_per_s": 1e10, "bytes_per_s": 1e9}
     r = roofline.achieved(tiny_cfg, 2.0, "cpu", ceiling)
-    flops = roofline.flops_per_step(tiny_cfg) * tiny_cfg["steps"]
+    flops = step_cost.flops_per_step(tiny_cfg) * tiny_cfg["steps"]
     assert r["achieved_flops_per_s"] == pytest.approx(flops / 2.0)
     assert r["fraction_of_ceiling"] == pytest.approx(flops / 2.0 / 1e10)
     assert r["tokens_per_s"] == pytest.approx(8 * 32 * 150 / 2.0)
-    bound = 150 * max(roofline.flops_per_step(tiny_cfg) / 1e10,
-                      roofline.min_bytes_per_step(tiny_cfg) / 1e9)
+    bound = 150 * max(step_cost.flops_per_step(tiny_cfg) / 1e10,
+                      step_cost.min_bytes_per_step(tiny_cfg) / 1e9)
     assert r["roofline_bound_s"] == pytest.approx(bound)
 
 
@@ -131,8 +131,8 @@ ODD = {"vocab_size": 50, "d_model": 24, "n_layer": 3, "n_head": 3, "seq_len": 17
 @pytest.mark.parametrize("preset", ["tiny", "cpu", "gpu", "odd"])
 def test_the_step_matmuls_add_up_to_flops_per_step(preset):
     cfg = ODD if preset == "odd" else baseline.get_preset(preset).to_cfg("cpu")
-    matmuls = roofline.step_matmuls(cfg)
-    assert sum(m.flops for m in matmuls) == roofline.flops_per_step(cfg)
+    matmuls = step_cost.step_matmuls(cfg)
+    assert sum(m.flops for m in matmuls) == step_cost.flops_per_step(cfg)
     # forward + two backward products of each of 5 linear layers, 2 + 4 attention products
     assert len(matmuls) == 5 * 3 + 6
     heads = cfg["batch_size"] * cfg["n_head"]
@@ -141,7 +141,7 @@ def test_the_step_matmuls_add_up_to_flops_per_step(preset):
 
 def test_a_linear_layers_three_products_have_its_shapes(tiny_cfg):
     N, d = tiny_cfg["batch_size"] * tiny_cfg["seq_len"], tiny_cfg["d_model"]
-    fc = {m.name: (m.m, m.n, m.k, m.count) for m in roofline.step_matmuls(tiny_cfg)
+    fc = {m.name: (m.m, m.n, m.k, m.count) for m in step_cost.step_matmuls(tiny_cfg)
           if m.name.startswith("mlp.c_fc")}
     L = tiny_cfg["n_layer"]
     assert fc == {"mlp.c_fc forward": (N, 4 * d, d, L),  # x (N, d) @ W^T (d, 4d)
