@@ -48,7 +48,7 @@ def build_config(policy: str, *, preset: str, device: str, model: str | None = N
                  thinking: str | None = None, effort: str | None = None,
                  cache_ttl: str | None = None, max_tokens: int | None = None,
                  bench_rounds: int | None = None, eval_rounds: int | None = None,
-                 limits: dict | None = None, results_dir: str = "results",
+                 limits: dict | None = None, results_dir: str | None = None,
                  command_line: str = "") -> RunConfig:
     """A new run's config. `limits`: Budgets fields, None meaning the default; `price`:
     'IN,OUT,CACHE_WRITE,CACHE_READ' overriding the price table; `thinking`: 'on', 'off' or
@@ -69,12 +69,13 @@ def build_config(policy: str, *, preset: str, device: str, model: str | None = N
         raise ConfigError(f"--cache-ttl wants one of {', '.join(CACHE_TTLS)}, got {cache_ttl!r}")
     budget = Budgets(**{k: v for k, v in (limits or {}).items() if v is not None})
     optional = {k: v for k, v in (("max_tokens", max_tokens), ("bench_rounds", bench_rounds),
-                                  ("eval_rounds", eval_rounds), ("cache_ttl", cache_ttl))
+                                  ("eval_rounds", eval_rounds), ("cache_ttl", cache_ttl),
+                                  ("results_dir", results_dir))
                 if v is not None}
     config = RunConfig(run_id=new_run_id(policy), policy=policy, model=model, preset=preset,
                        device=device, budgets=budget, price=cost, thinking=_thinking(thinking),
-                       effort=effort, replay_from=replay, results_dir=results_dir,
-                       command_line=command_line, **optional)
+                       effort=effort, replay_from=replay, command_line=command_line,
+                       **optional)
     if policy == "claude" and model in TABLE:  # other models: checked once the API says
         check_request(config, TABLE[model])
     return config

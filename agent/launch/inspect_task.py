@@ -122,21 +122,22 @@ def _started(harness: GatedHarness, runs_dir: str, config: RunConfig, policy) ->
 @solver
 def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int | None,
                  max_device_s: float | None, price: str | None, runs_dir: str,
-                 results_dir: str, tolerances: str | None):
+                 results_dir: str | None, tolerances: str | None):
     """The session's turns, in a worker thread; the scorer finishes it."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         model = get_model()
         optional = {"bench_rounds": bench_rounds} if bench_rounds else {}
         judged_by = {"tolerances": tolerances} if tolerances else {}
+        written_to = {"results_dir": results_dir} if results_dir else {}  # else RunConfig's
         config = RunConfig(run_id=new_run_id("inspect"), policy="inspect", model=str(model),
                            preset=preset, device=device, budgets=budgets_from_limits(
                                max_device_s), price=_price(str(model), price),
-                           eval_rounds=eval_rounds, results_dir=results_dir,
+                           eval_rounds=eval_rounds,
                            command_line=command_line(str(model), preset=preset, device=device,
                                                      eval_rounds=eval_rounds, **optional,
                                                      **judged_by),
-                           **optional)
+                           **optional, **written_to)
         harness = gated_harness(Source(Path(tolerances)) if tolerances else Source())
         state.store.set("run_id", config.run_id)
         state.store.set(DEVICE_KEY, device)  # for the offline providers (inspect_models.py)
@@ -182,9 +183,11 @@ def official_record():
 def speedup_bench(preset: str = "tiny", device: str = "cpu", eval_rounds: int = 3,
                   bench_rounds: int | None = None, max_device_s: float | None = None,
                   price: str | None = None, runs_dir: str = "runs",
-                  results_dir: str = "results", tolerances: str | None = None) -> Task:
+                  results_dir: str | None = None, tolerances: str | None = None) -> Task:
     """One sample per session; `price`: 'IN,OUT,CACHE_WRITE,CACHE_READ' in USD per million
     tokens for the dollar budget of a model agent/policies/prices.py does not price;
+    `results_dir`: where the record goes (default: the user's records folder,
+    $XDG_DATA_HOME/speedup-bench/results, as `speedup agent`'s --results-dir);
     `tolerances`: a thresholds file read and written alone, as `speedup --tolerances FILE`
     (default: the shipped thresholds and the user's)."""
     sample = Sample(input=f"a Speedup Bench session on preset {preset}, device {device} (the "

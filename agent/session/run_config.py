@@ -27,6 +27,14 @@ REQUEST_OPTIONS = ("thinking", "effort", "max_tokens", "cache_ttl", "price")
 BUDGET_OPTIONS = tuple(f.name for f in dataclasses.fields(Budgets))
 
 
+def _user_results_dir() -> str:
+    """The user's records folder (bench.records.user_results_dir, under $XDG_DATA_HOME), read
+    when a config is made; never results/, the shipped reference records of a checkout."""
+    from bench.records import user_results_dir
+
+    return str(user_results_dir())
+
+
 @dataclass(frozen=True)
 class RunConfig:
     run_id: str
@@ -43,7 +51,7 @@ class RunConfig:
     bench_rounds: int | None = None  # run_bench; None: the policy's (BENCH_ROUNDS)
     eval_rounds: int = 3  # the official evaluation
     replay_from: str | None = None
-    results_dir: str = "results"
+    results_dir: str = field(default_factory=_user_results_dir)  # where the record goes
     # the command that started the run, as a user types it ('speedup agent --policy ...'):
     # its record names it. Empty in transcripts written before the field.
     command_line: str = ""
