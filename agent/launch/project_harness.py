@@ -132,8 +132,8 @@ class ProjectHarness:
 
     def track_facts(self, preset: str, device: str, results_dir: str) -> TrackFacts:
         """The machine, the versions, the sandbox's limits, and the baseline's time on this
-        track here: the median over this machine's records in results_dir, else one
-        sandboxed baseline run now."""
+        track here: the median over the records measured on this device model, shipped and
+        in results_dir, else one sandboxed baseline run now."""
         from bench.clock import WARMUP_STEPS
         from correctness import provenance
         from correctness.sandbox import detect_isolation
@@ -185,21 +185,27 @@ class ProjectHarness:
 
 def _baseline_time(preset: str, device: str, results_dir: str,
                    device_name: str) -> tuple[float | None, str]:
+    """The baseline's time on this track and device model, and where it comes from: the
+    median over the records measured on it, the shipped ones and those in results_dir (the
+    leaderboard's two sources, bench.records.load_sources); else one sandboxed run now."""
     import statistics
 
-    from bench.records import RecordError, load_records
+    from bench.records import RecordError, load_sources
 
     try:
-        records = load_records(results_dir)
+        records = load_sources(results_dir)
     except RecordError:
         records = []
-    times = [r["baseline_median_s"] for r in records
+    found = [r for r in records
              if r["preset"] == preset and r["device"] == device
              and r["environment"].get("device_name") == device_name
              and r.get("baseline_median_s")]
-    if times:
-        return statistics.median(times), (f"the median over this machine's {len(times)} "
-                                          f"official evaluation(s) in {results_dir}/")
+    if found:
+        where = {"shipped": "the shipped records", "yours": f"{results_dir}/"}
+        read = " and ".join(dict.fromkeys(where[r["_source"]] for r in found))
+        return statistics.median(r["baseline_median_s"] for r in found), (
+            f"the median over {len(found)} official evaluation(s) measured on {device_name}, "
+            f"in {read}")
     import baseline
     from correctness.sandbox import reference_dir, run_solution
     from correctness.training_check import run_timeout
