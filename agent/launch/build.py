@@ -55,6 +55,7 @@ def build_config(policy: str, *, preset: str, device: str, model: str | None = N
     a budget in tokens; every other None means RunConfig's default. The thinking, effort and
     max_tokens asked for are checked against the model's capabilities (agent/policies/models.py).
     `command_line`: the command that asked, as a user types it (the record names it)."""
+    check_track(policy, preset)
     if policy == "claude":
         model = model or DEFAULT_MODEL
     elif policy == "replay":
@@ -79,6 +80,24 @@ def build_config(policy: str, *, preset: str, device: str, model: str | None = N
     if policy == "claude" and model in TABLE:  # other models: checked once the API says
         check_request(config, TABLE[model])
     return config
+
+
+def check_track(policy: str, preset: str) -> None:
+    """ConfigError when `policy` has nothing to do on the preset's track: the library policy
+    binds kernel slots in the reference program's ops.py, which only the torch reference
+    (baseline/) has. On a track whose reference is another program (range: the NumPy draft)
+    it would time that program for minutes and submit it unchanged."""
+    import baseline
+
+    reference = baseline.get_preset(preset).reference
+    if policy != "library" or not reference:
+        return
+    torch_tracks = ", ".join(name for name, p in baseline.PRESETS.items() if not p.reference)
+    raise ConfigError(f"the library policy binds kernel slots in the torch baseline's ops.py "
+                      f"and works on the torch tracks ({torch_tracks}); the {preset} track's "
+                      f"reference program (baseline/{reference}) has none: on {preset} use "
+                      f"an LLM policy (--policy claude), or time the shipped solutions with "
+                      f"`speedup bench solutions/range_obvious ... --preset {preset}`")
 
 
 def _thinking(text: str | None) -> int | str | None:

@@ -51,7 +51,7 @@ except ImportError as e:  # the optional extra
         from None
 
 from agent.launch import project_harness
-from agent.launch.build import start_session
+from agent.launch.build import check_track, start_session
 from agent.launch.gate import GatedHarness, ProcessGate
 from agent.launch.inspect_models import DEVICE_KEY
 from agent.policies.inspect_policy import InspectPolicy
@@ -127,6 +127,8 @@ def play_session(preset: str, device: str, eval_rounds: int, bench_rounds: int |
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         model = get_model()
+        if str(model) == "speedup/library":  # the offline library policy (inspect_models.py)
+            check_track("library", preset)
         optional = {"bench_rounds": bench_rounds} if bench_rounds else {}
         judged_by = {"tolerances": tolerances} if tolerances else {}
         written_to = {"results_dir": results_dir} if results_dir else {}  # else RunConfig's
