@@ -54,6 +54,6 @@ def test_the_inspect_library_provider_on_range_ends_before_a_session(tmp_path, h
     (log,) = inspect_eval(task, model="speedup/library", log_dir=str(tmp_path / "logs"),
                           display="none")
     assert log.status == "error"
-    assert "--policy claude" in log.error.message or "--policy claude" in str(log.error)
+    assert "the library policy binds kernel slots" in log.error.message
     assert [h.calls for h in harnesses if h.calls] == []
-    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+    assert not (tmp_path / "runs").exists()
