@@ -10,6 +10,8 @@ from safetensors.torch import load_file
 
 import baseline
 
+pytestmark = pytest.mark.slow  # a long integration test (pyproject.toml)
+
 
 def _speedup(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "speedup", *args], capture_output=True,

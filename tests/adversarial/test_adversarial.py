@@ -50,6 +50,7 @@ RUNTIME = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,check,event", RUNTIME)
 def test_audit_hook_refuses_what_the_scan_would_have(name, check, event, short_cfg,
                                                      short_inputs):
@@ -58,6 +59,7 @@ def test_audit_hook_refuses_what_the_scan_would_have(name, check, event, short_c
     assert any(r["event"].startswith(event) for r in result.refused), result.refused
 
 
+@pytest.mark.slow
 def test_writing_harness_files_passes_the_scan_but_not_the_hook(short_cfg, short_inputs):
     target = Path(__file__).parents[2] / "correctness" / "tolerances.json"
     before = hashlib.sha256(target.read_bytes()).hexdigest()
@@ -68,6 +70,7 @@ def test_writing_harness_files_passes_the_scan_but_not_the_hook(short_cfg, short
     assert hashlib.sha256(target.read_bytes()).hexdigest() == before
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_the_child(short_cfg, short_inputs, monkeypatch):
     monkeypatch.setenv("SPEEDUP_TEST_SECRET", "hunter2")
     result = run_solution(SOLUTIONS / "read_secrets", short_cfg, short_inputs,
@@ -79,6 +82,7 @@ def test_secrets_never_reach_the_child(short_cfg, short_inputs, monkeypatch):
     assert "SPEEDUP_TEST_SECRET" not in env_line and "HOME" in env_line
 
 
+@pytest.mark.slow
 def test_parent_environ_is_unreadable_even_without_the_hook(short_cfg, short_inputs,
                                                              monkeypatch):
     """The structural defence behind the hook in process isolation: the parent is
@@ -92,6 +96,7 @@ def test_parent_environ_is_unreadable_even_without_the_hook(short_cfg, short_inp
     assert "hunter2" not in result.output_tail
 
 
+@pytest.mark.slow
 def test_in_namespaces_the_judge_is_not_even_there(namespaces, short_cfg, short_inputs,
                                                    monkeypatch):
     """With namespaces the judge's process and files are outside the child's world: its
@@ -105,6 +110,7 @@ def test_in_namespaces_the_judge_is_not_even_there(namespaces, short_cfg, short_
     assert "hunter2" not in result.output_tail
 
 
+@pytest.mark.slow
 def test_weights_cached_in_the_sandbox_never_reach_the_next_run(short_cfg, short_inputs):
     for _ in range(2):
         result = run_solution(SOLUTIONS / "cache_in_sandbox", short_cfg, short_inputs,
@@ -114,6 +120,7 @@ def test_weights_cached_in_the_sandbox_never_reach_the_next_run(short_cfg, short
     assert not any(CACHE_ROOT.rglob("cheat-cache.safetensors"))
 
 
+@pytest.mark.slow
 def test_clock_patch_cannot_touch_the_parents_clock(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "clock_patch", short_cfg, short_inputs,
                           static_scan=False)
@@ -122,6 +129,7 @@ def test_clock_patch_cannot_touch_the_parents_clock(short_cfg, short_inputs):
     assert result.seconds is not None and result.seconds > 0.0
 
 
+@pytest.mark.slow
 def test_background_threads_alive_after_train_are_rejected(short_cfg, short_inputs):
     """The harness's own check, behind the hook: both threads, the one started at import
     time included, are still running when train returns."""
@@ -142,6 +150,7 @@ def test_thread_start_is_refused_where_python_audits_it(short_cfg, short_inputs)
 # The process table checks below read pids the child printed, which only mean something
 # outside the child's PID namespace in process isolation (namespaces: test_isolation.py).
 
+@pytest.mark.slow
 def test_forked_process_dies_with_the_group(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "background_process", short_cfg, short_inputs,
                           static_scan=False, audit=False, isolation="process")
@@ -149,6 +158,7 @@ def test_forked_process_dies_with_the_group(short_cfg, short_inputs):
     assert forked and all(gone(pid) for pid in forked)
 
 
+@pytest.mark.slow
 def test_killed_mid_run_leaves_no_process_even_one_that_escaped(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "escaped_process", short_cfg, short_inputs,
                           static_scan=False, audit=False, run_timeout=5, isolation="process")
@@ -158,6 +168,7 @@ def test_killed_mid_run_leaves_no_process_even_one_that_escaped(short_cfg, short
     assert len(pids) == 2 and all(gone(pid) for pid in pids)
 
 
+@pytest.mark.slow
 def test_done_before_results_is_rejected_and_leaves_no_process(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "done_early", short_cfg, short_inputs,
                           static_scan=False, isolation="process")
@@ -167,6 +178,7 @@ def test_done_before_results_is_rejected_and_leaves_no_process(short_cfg, short_
     assert main and all(gone(pid) for pid in main)
 
 
+@pytest.mark.slow
 def test_malicious_pickle_is_never_unpickled(short_cfg, short_inputs):
     marker = Path("/tmp/pickle-ran")
     marker.unlink(missing_ok=True)
@@ -176,6 +188,7 @@ def test_malicious_pickle_is_never_unpickled(short_cfg, short_inputs):
     assert "unreadable results" in result.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,check,words", [
     ("nan_weights", "finite", "ln_f.weight"),
     ("wrong_shapes", "results", "h.0.attn.c_attn.weight"),
@@ -188,11 +201,13 @@ def test_broken_results_and_crashes_get_their_verdict(name, check, words, short_
     assert words in result.message
 
 
+@pytest.mark.slow
 def test_hang_is_killed_at_the_run_timeout(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "hang", short_cfg, short_inputs, run_timeout=2)
     assert result.check == "run_timeout"
 
 
+@pytest.mark.slow
 def test_hang_at_import_is_bounded_by_the_setup_timeout(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "hang_at_import", short_cfg, short_inputs,
                           setup_timeout=15)
@@ -200,6 +215,7 @@ def test_hang_at_import_is_bounded_by_the_setup_timeout(short_cfg, short_inputs)
     assert "importing solution" in result.output_tail
 
 
+@pytest.mark.slow
 def test_runaway_allocation_is_out_of_memory(short_cfg, short_inputs):
     result = run_solution(SOLUTIONS / "oom", short_cfg, short_inputs, memory_limit=4 << 30)
     assert result.check == "oom", result.message
@@ -220,6 +236,7 @@ TRAINING = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,metrics", TRAINING)
 def test_training_cheats_fail_the_training_checks(name, metrics, reference, tiny_cfg,
                                                   tiny_inputs):
@@ -233,12 +250,14 @@ def test_training_cheats_fail_the_training_checks(name, metrics, reference, tiny
     assert {c.name for c in checks} >= {"results", "finite"}
 
 
+@pytest.mark.slow
 def test_full_check_rejects_skipped_steps_on_a_secret_seed():
     verdict = check_training(SOLUTIONS / "fewer_steps", "tiny", "cpu", kernel_checks=False)
     assert not verdict.passed and verdict.seed_hidden
     assert verdict.rejected_by in {"heldout_loss", "weights", "trajectory"}
 
 
+@pytest.mark.slow
 def test_stale_buffer_kernel_is_rejected_by_the_kernel_check():
     verdict = check_training(SOLUTIONS / "stale_buffer", "tiny", "cpu", seed=5)
     assert verdict.rejected_by == "kernels"

@@ -34,6 +34,7 @@ def _with_file(tmp_path: Path, name: str, filename: str, text: str) -> Path:
 
 # ---------------------------------------------------------------------------- escapes
 
+@pytest.mark.slow
 def test_escaped_process_cannot_rewrite_the_next_run(short_cfg, short_inputs):
     """EXPLOIT tamper_next_run: the candidate returns its initial weights, and a process it
     left behind rewrites the reference run that follows it to do the same."""
@@ -55,6 +56,7 @@ def test_escaped_process_cannot_rewrite_the_next_run(short_cfg, short_inputs):
     assert reference.losses == baseline.train(short_cfg, **short_inputs)["losses"]
 
 
+@pytest.mark.slow
 def test_escaped_process_dies_at_done(short_cfg, short_inputs):
     """EXPLOIT slow_next_run: a process in its own session with an empty environment keeps
     a core busy while the next run is timed."""
@@ -70,6 +72,7 @@ def test_escaped_process_dies_at_done(short_cfg, short_inputs):
 
 # ---------------------------------------------------------------------------- files
 
+@pytest.mark.slow
 def test_hard_link_cannot_write_outside_the_run(tmp_path, short_cfg, short_inputs):
     """EXPLOIT hard_link: link a file outside the run into the work directory, write."""
     victim = tmp_path / "victim.txt"
@@ -88,6 +91,7 @@ def test_hard_link_cannot_write_outside_the_run(tmp_path, short_cfg, short_input
     assert victim.read_text() == "original"
 
 
+@pytest.mark.slow
 def test_mapped_file_cannot_write_outside_the_run(tmp_path, short_cfg, short_inputs):
     """EXPLOIT from_file: a shared mapping writes natively, with no audit event."""
     victim = tmp_path / "victim.bin"
@@ -130,6 +134,7 @@ class _Listener:
         self.sock.close()
 
 
+@pytest.mark.slow
 def test_native_code_is_refused_by_the_kernel(tmp_path, short_cfg, short_inputs):
     """EXPLOIT native_calls: libc through ctypes, where the audit hook cannot look."""
     secret = Path.home() / f".speedup-test-secret-{tmp_path.name}"
@@ -163,6 +168,7 @@ def test_native_code_is_refused_by_the_kernel(tmp_path, short_cfg, short_inputs)
 
 # ---------------------------------------------------------------------------- the grader
 
+@pytest.mark.slow
 def test_the_grader_never_runs_in_the_solutions_process():
     """EXPLOIT grader_patch: a wrong kernel, and torch.isfinite replaced at import time."""
     reports = check_solution_kernels(SOLUTIONS / "grader_patch", "cpu")

@@ -22,6 +22,8 @@ import pytest
 
 from correctness.sandbox import isolation as iso
 
+pytestmark = pytest.mark.slow  # a long integration test (pyproject.toml)
+
 SOLUTION = Path(__file__).parent / "solutions" / "cpp_writes_outside"
 
 

@@ -84,6 +84,7 @@ def with_victim(tmp_path: Path, name: str, victim: Path) -> Path:
 
 # ---------------------------------------------------------------------------- the log
 
+@pytest.mark.slow
 def test_log_linked_to_the_judges_environ_leaks_nothing(isolation, short_cfg, short_inputs):
     """EXPLOIT log_to_environ."""
     result = within(DEADLINE, run_solution, SOLUTIONS / "log_to_environ", short_cfg,
@@ -94,6 +95,7 @@ def test_log_linked_to_the_judges_environ_leaks_nothing(isolation, short_cfg, sh
     assert said in result.output_tail, result.output_tail
 
 
+@pytest.mark.slow
 def test_log_linked_to_dev_zero_is_read_within_a_bound(isolation, short_cfg, short_inputs):
     """EXPLOIT log_to_zero. The judge's address space gets 2 GiB more than it has now, so
     an unbounded read fails with MemoryError here instead of filling the machine."""
@@ -117,6 +119,7 @@ def _address_space() -> int:
 
 # ---------------------------------------------------------------------------- kernel cases
 
+@pytest.mark.slow
 def test_kernel_cases_are_never_written_through_a_planted_link(isolation, tmp_path):
     """EXPLOIT cases_to_outside."""
     victim = tmp_path / "victim.json"
@@ -129,6 +132,7 @@ def test_kernel_cases_are_never_written_through_a_planted_link(isolation, tmp_pa
         assert "kernel_cases" in reports["*"]["failures"][0], reports
 
 
+@pytest.mark.slow
 def test_fifos_in_place_of_the_judges_files_end_in_a_verdict(isolation, short_cfg,
                                                              short_inputs):
     """EXPLOIT fifo_files: the log and the kernel cases made FIFOs."""
@@ -146,6 +150,7 @@ def test_fifos_in_place_of_the_judges_files_end_in_a_verdict(isolation, short_cf
 
 # ---------------------------------------------------------------------------- results
 
+@pytest.mark.slow
 def test_deeply_nested_losses_are_a_verdict_not_a_traceback(short_cfg):
     """EXPLOIT deep_losses: 5000 nested `[` in losses.json."""
     from baseline import make_inputs
@@ -157,6 +162,7 @@ def test_deeply_nested_losses_are_a_verdict_not_a_traceback(short_cfg):
     assert "nested" in result.message
 
 
+@pytest.mark.slow
 def test_a_tree_1500_levels_deep_is_cleaned_up(isolation, tmp_path, short_cfg, short_inputs):
     """EXPLOIT deep_tree: the run's directory is gone afterwards, and nothing the tree's
     symlinks point to was touched."""
@@ -175,6 +181,7 @@ def test_a_tree_1500_levels_deep_is_cleaned_up(isolation, tmp_path, short_cfg, s
 
 # ---------------------------------------------------------------------------- the status pipe
 
+@pytest.mark.slow
 def test_forged_refusals_cannot_fill_the_judges_memory(short_cfg, short_inputs):
     """EXPLOIT forged_refusals: two million `refused` lines. The judge's peak resident
     memory during the run (VmHWM, reset before it) grows by less than 200 MiB; keeping
@@ -197,6 +204,7 @@ def _peak_rss() -> int:
 
 # ---------------------------------------------------------------------------- what is shown
 
+@pytest.mark.slow
 def test_control_sequences_are_stripped_from_what_the_judge_shows(short_cfg, short_inputs):
     """EXPLOIT control_sequences: in the output tail and in the error message."""
     result = within(DEADLINE, run_solution, SOLUTIONS / "control_sequences", short_cfg,
@@ -225,6 +233,7 @@ print(json.dumps(outcome.output_tail + outcome.message))
 """
 
 
+@pytest.mark.slow
 def test_run_python_leaks_nothing_through_its_log(isolation, tmp_path):
     """A workspace script links the run's log to /proc/self/environ."""
     workspace = tmp_path / "ws"
@@ -247,6 +256,7 @@ def test_run_python_leaks_nothing_through_its_log(isolation, tmp_path):
 
 # ---------------------------------------------------------------------------- user namespaces
 
+@pytest.mark.slow
 def test_a_nested_user_namespace_is_refused(namespaces, short_cfg, short_inputs):
     """EXPLOIT nested_userns, with the scan and the hook off: the kernel refuses."""
     result = run_solution(SOLUTIONS / "nested_userns", short_cfg, short_inputs, **HIDDEN)
@@ -280,6 +290,7 @@ def _cache_listing(result) -> str:
                 if line.startswith("CACHE HOLDS"))
 
 
+@pytest.mark.slow
 def test_a_fifo_left_in_a_cache_breaks_no_later_run(cache_root, short_cfg, short_inputs):
     """EXPLOIT cache_fifo: planted by an untimed warm-up run, which may write its caches."""
     warm = run_solution(SOLUTIONS / "cache_fifo", short_cfg, short_inputs,
@@ -293,6 +304,7 @@ def test_a_fifo_left_in_a_cache_breaks_no_later_run(cache_root, short_cfg, short
     assert "planted-fifo" not in _cache_listing(again)
 
 
+@pytest.mark.slow
 def test_a_sparse_gigabyte_left_in_a_cache_is_not_copied(cache_root, short_cfg, short_inputs):
     """EXPLOIT cache_sparse."""
     warm = run_solution(SOLUTIONS / "cache_sparse", short_cfg, short_inputs,

@@ -21,6 +21,8 @@ from strays import kill_all, printed_pids, processes_with
 
 from correctness.sandbox import run_solution
 
+pytestmark = pytest.mark.slow  # a long integration test (pyproject.toml)
+
 SOLUTIONS = Path(__file__).parent / "solutions"
 HIDDEN = {"static_scan": False, "audit": False}
 CONFINING = [level for level in levels() if level != "process"]

@@ -92,6 +92,7 @@ HOOKED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 @pytest.mark.parametrize("name,event,why", HOOKED)
 def test_with_the_scan_off_the_hook_refuses_it(name, event, why, isolation, tmp_path,
@@ -104,6 +105,7 @@ def test_with_the_scan_off_the_hook_refuses_it(name, event, why, isolation, tmp_
     assert _untouched(victims, "")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("isolation", ISOLATIONS)
 def test_code_run_inside_the_hook_gets_nothing_through(isolation, tmp_path, short_cfg,
                                                        short_inputs):
@@ -119,6 +121,7 @@ def test_code_run_inside_the_hook_gets_nothing_through(isolation, tmp_path, shor
     assert _untouched(victims, "hook_reentry")
 
 
+@pytest.mark.slow
 def test_run_python_cannot_rewrite_the_users_tolerances(tmp_path, monkeypatch):
     """EXPLOIT tolerances_by_script, the worst case: the agent's run_python tool runs a
     workspace script under process isolation (forced the way a machine without bwrap
@@ -147,6 +150,7 @@ def test_run_python_cannot_rewrite_the_users_tolerances(tmp_path, monkeypatch):
 UNSEEN = ["mkfifo_outside", "storage_from_file", "torch_save_outside", "collect_env_launch"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("isolation", CONFINING)
 @pytest.mark.parametrize("name", UNSEEN)
 def test_what_the_hook_cannot_see_stays_inside_the_run(name, isolation, tmp_path, short_cfg,

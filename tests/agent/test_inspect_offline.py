@@ -78,6 +78,7 @@ def test_the_offline_providers_are_inspects_entry_point():
     assert "agent.launch.inspect_models" in found
 
 
+@pytest.mark.slow
 def test_the_library_policy_plays_the_inspect_task_offline_to_a_record(tmp_path, monkeypatch,
                                                                        offline):
     monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", LibraryHarness)
@@ -161,6 +162,7 @@ def test_an_api_failure_under_inspect_is_an_api_error_and_a_stop(tmp_path, monke
     assert "could not serve" in str(log.samples[0].error.message)
 
 
+@pytest.mark.slow
 def test_a_session_that_fails_leaves_no_run_behind(tmp_path, monkeypatch):
     """mockllm runs out of answers at turn 2 (an error that is no API's): Inspect cannot
     resume the session, so nothing of it is left in runs/."""

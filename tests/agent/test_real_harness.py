@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from agentfakes import ScriptedAPI, message, tool_use
 
 import agent.launch.project_harness
@@ -37,6 +38,7 @@ print("gelu max", float(ops.gelu(x).max()) > 0, "args", ARGS)
 """
 
 
+@pytest.mark.slow
 def test_scripted_session_on_the_real_judge_and_clock(tmp_path, monkeypatch):
     monkeypatch.setattr(agent.launch.project_harness, "_baseline_time",
                         lambda *a: (2.0, "not measured here"))

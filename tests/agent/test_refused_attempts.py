@@ -113,6 +113,7 @@ def _recorded(path) -> None:
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
 
 
+@pytest.mark.slow
 def test_three_forbidden_attempts_show_in_show_the_record_and_the_leaderboard(
         tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(agent.launch.project_harness, "_baseline_time",

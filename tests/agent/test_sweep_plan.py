@@ -5,6 +5,7 @@ one-line errors before anything starts."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import sys
 
@@ -89,6 +90,9 @@ def test_without_ray_the_sweep_says_how_to_install_it(capsys, monkeypatch, tmp_p
     _one_line(capsys, "pip install '.[sweep]'")
 
 
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                    reason="speedup sweep asks for Ray before it reads its options: "
+                           "pip install '.[sweep]'")
 @pytest.mark.parametrize("args, needle", [
     (["--policy", "library", "--models", "a,b"], "--models is for --policy claude"),
     (["--policy", "claude", "--models", "a,,b"], "has an empty name"),

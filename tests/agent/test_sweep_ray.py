@@ -25,6 +25,8 @@ from bench import windows  # noqa: E402
 from bench.records import load_records  # noqa: E402
 from speedup.cli import main  # noqa: E402
 
+pytestmark = pytest.mark.slow  # a long integration test (pyproject.toml)
+
 AGENT_TESTS = Path(__file__).resolve().parent
 
 

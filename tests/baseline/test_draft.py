@@ -147,6 +147,7 @@ def test_the_range_preset_names_the_draft_and_the_others_baseline():
     assert "reference" not in baseline.get_preset("range").to_cfg()
 
 
+@pytest.mark.slow
 def test_a_copy_scans_clean_and_runs_sandboxed_like_the_installed_one(tmp_path, inputs):
     copy = tmp_path / "workspace"
     shutil.copytree(reference_dir("range"), copy,
@@ -163,6 +164,7 @@ def test_a_copy_scans_clean_and_runs_sandboxed_like_the_installed_one(tmp_path, 
         assert torch.equal(copied.state_dict[name], w), name
 
 
+@pytest.mark.slow
 def test_a_copy_passes_the_training_check_against_the_draft(tmp_path, monkeypatch):
     short = dataclasses.replace(baseline.get_preset("range"), vocab_size=29, d_model=12,
                                 n_head=3, seq_len=9, batch_size=3, steps=4, warmup_steps=2,

@@ -49,6 +49,7 @@ def test_an_uncalibrated_track_is_refused_before_anything_runs(capsys, tmp_path,
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_bench_calibrates_a_new_track_and_its_record_names_that_calibration(
         capsys, tmp_path, monkeypatch):
     """Calibration faked (its variants are tested in tests/correctness), the bench real: one
@@ -76,6 +77,7 @@ def test_bench_calibrates_a_new_track_and_its_record_names_that_calibration(
     assert record["roofline"]["baseline"]["ceiling"]["kind"] == "measured"
 
 
+@pytest.mark.slow
 def test_each_record_is_written_when_its_rounds_end_so_a_cut_off_keeps_it(
         capsys, tmp_path, monkeypatch, dirs):
     """Two DIRs; the bench is interrupted (a time box's SIGINT) during the second one's

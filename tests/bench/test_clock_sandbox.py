@@ -10,6 +10,8 @@ import pytest
 
 from bench import clock
 
+pytestmark = pytest.mark.slow  # a long integration test (pyproject.toml)
+
 LAZY = '''
 """The exploit: return at once, train on a thread afterwards into the returned tensors,
 so the clock would stop before the work is done."""

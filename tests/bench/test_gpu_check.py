@@ -64,6 +64,7 @@ def _archive(out: Path) -> dict[str, bytes]:
                 for m in tar.getmembers() if m.isfile()}
 
 
+@pytest.mark.slow
 def test_cpu_smoke_runs_every_step_and_brings_everything_back_in_8_files(tmp_path):
     from correctness import tolerances
     from correctness.sandbox import detect_isolation
@@ -119,6 +120,7 @@ def test_cpu_smoke_runs_every_step_and_brings_everything_back_in_8_files(tmp_pat
     assert "top op aten::" in summary["profile"][2]
 
 
+@pytest.mark.slow
 def test_a_signal_mid_bench_keeps_the_finished_records_and_the_logs(tmp_path):
     out = tmp_path / "gpu-check"
     proc = _start(out)
@@ -135,6 +137,7 @@ def test_a_signal_mid_bench_keeps_the_finished_records_and_the_logs(tmp_path):
     assert most <= 8 and deepest <= 2
 
 
+@pytest.mark.slow
 def test_a_spent_budget_skips_steps_but_still_renders_the_leaderboard(tmp_path):
     out = tmp_path / "gpu-check"
     proc = _start(out, GPU_CHECK_TOTAL="60", GPU_CHECK_BOX_PROFILE="0",

@@ -128,6 +128,7 @@ def _chromium(page, tmp_path, *args):
                            page.as_uri()], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install "
                     "chromium); the HTML check needs a real browser")
 def test_html_loads_in_chromium_with_table_plot_and_no_console_errors(results, tmp_path):
@@ -256,6 +257,7 @@ def test_the_committed_records_have_intervals_and_a_cpu_headroom():
     assert library.runs >= 6 and library.interval[0] < library.average_best < library.interval[1]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install "
                     "chromium); the HTML check needs a real browser")
 def test_committed_leaderboard_shows_intervals_and_headroom_in_chromium(tmp_path):

@@ -55,6 +55,7 @@ def _bars(shot) -> list[tuple[int, int]]:
             for cols in (np.flatnonzero(blue[bar].any(axis=0)) for bar in bars)]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (Debian: apt-get install "
                     "chromium); the check needs a real browser")
 def test_in_the_browser_a_longer_bar_is_a_larger_speedup_across_tracks(tracks, tmp_path):

@@ -138,6 +138,7 @@ print(remove_tree(sys.argv[1]))
 """
 
 
+@pytest.mark.slow
 def test_any_tree_a_run_can_make_is_removed(tmp_path):
     top, outside = tmp_path / "run", tmp_path / "outside"
     top.mkdir()

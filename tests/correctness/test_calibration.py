@@ -181,6 +181,7 @@ def test_a_precision_cut_inside_the_legal_band_is_reported_plainly():
     assert out["precision"]["fp16_weights"]["verdict"].startswith("caught on every seed")
 
 
+@pytest.mark.slow
 def test_a_short_real_calibration_runs_on_the_recorded_implementations():
     """tiny cut to 12 steps, one seed, two worker processes: thresholds need whole runs, so
     nothing here is a threshold; the plumbing and the fast base's closeness are."""
@@ -206,6 +207,7 @@ def test_the_estimate_covers_the_longest_run():
 # ---------------------------------------------------------------------------- the reference
 # program and sandboxed solutions
 
+@pytest.mark.slow
 def test_the_range_reference_is_the_draft_run_sandboxed():
     cfg = {**baseline.get_preset("range").to_cfg("cpu"), "steps": 3}
     ref = calibrate.run(cfg, 7000, calibrate.REFERENCE)
@@ -239,6 +241,7 @@ def lr_up(tmp_path_factory):
         yield program
 
 
+@pytest.mark.slow
 def test_a_presets_reference_program_is_the_reference(lr_up):
     measured = calibrate.measure("lr_up", "cpu", [7000], jobs=1)
     ref = measured["runs"]["reference"]
@@ -250,6 +253,7 @@ def test_a_presets_reference_program_is_the_reference(lr_up):
     assert cheat < native / 20
 
 
+@pytest.mark.slow
 def test_a_fast_base_too_far_from_the_reference_program_is_refused(lr_up, tmp_path):
     target = tmp_path / "t.json"
     with pytest.raises(calibrate.CalibrationError, match=f"reference \\({lr_up}\\)"):
@@ -276,6 +280,7 @@ def train(cfg, init, tokens, batches):
 '''
 
 
+@pytest.mark.slow
 def test_a_shipped_solution_runs_sandboxed_as_a_legal_variant(monkeypatch, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()

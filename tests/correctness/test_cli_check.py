@@ -22,6 +22,7 @@ def _speedup(*args):
                           text=True, timeout=600)
 
 
+@pytest.mark.slow
 def test_check_passes_the_baseline_with_a_table():
     r = _speedup("check", "baseline", "--preset", "tiny", "--device", "cpu")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -113,6 +114,7 @@ def test_calibrate_refuses_a_fast_base_far_from_the_reference(monkeypatch, tmp_p
     assert not target.exists()
 
 
+@pytest.mark.slow
 def test_check_calibrates_a_new_track_first_then_reuses_it(fake_calibration, tmp_path, capsys):
     empty = tmp_path / "empty.json"
     empty.write_text("")

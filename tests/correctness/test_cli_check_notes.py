@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from correctness.sandbox import caches
 from speedup.cli import main
+
+pytestmark = pytest.mark.slow  # a long integration test (pyproject.toml)
 
 
 def test_check_prints_each_note_of_the_candidates_run_on_one_clean_line(tmp_path, monkeypatch,

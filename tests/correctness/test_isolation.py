@@ -39,12 +39,14 @@ def test_ci_gets_every_isolation_level_it_requires():
     assert set(required) <= set(levels()), (levels(), detect_isolation().reason)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", iso.available_isolations())
 def test_each_isolation_can_be_asked_for_and_is_recorded(kind, short_cfg, short_inputs):
     result = run_solution(BASELINE_DIR, short_cfg, short_inputs, isolation=kind)
     assert result.ok and result.isolation == kind, result.message
 
 
+@pytest.mark.slow
 def test_a_run_gets_the_best_isolation_by_default(short_cfg, short_inputs):
     best = detect_isolation().kind
     assert best == iso.available_isolations()[0]
@@ -65,6 +67,7 @@ def test_asking_for_what_this_machine_cannot_give_is_an_error(monkeypatch, fresh
 
 # ---------------------------------------------------------------------------- bwrap
 
+@pytest.mark.slow
 def test_a_fresh_install_without_a_system_bwrap_runs_in_namespaces(
         monkeypatch, tmp_path, fresh_detection, short_cfg, short_inputs):
     """`pip install -e .` where no bubblewrap package is installed: no bwrap on PATH, and
@@ -133,6 +136,7 @@ def test_where_nothing_confines_runs_fall_back_to_process_and_say_why(
     assert "Landlock is off here" in found.describe()
 
 
+@pytest.mark.slow
 def test_a_check_without_namespaces_says_so_and_still_judges(monkeypatch, capsys):
     from speedup.cli import main
 
@@ -144,6 +148,7 @@ def test_a_check_without_namespaces_says_so_and_still_judges(monkeypatch, capsys
     assert "isolation of the candidate's run: process" in captured.out
 
 
+@pytest.mark.slow
 def test_a_check_under_landlock_says_so(monkeypatch, capsys):
     if "landlock" not in iso.available_isolations():
         pytest.skip("Landlock is not available here")

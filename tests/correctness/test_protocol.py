@@ -95,6 +95,7 @@ def train(cfg, init, tokens, batches):
 """
 
 
+@pytest.mark.slow
 def test_a_real_run_is_told_exactly_the_spec(write_solution, short_cfg, short_inputs):
     """The harness.json a run gets holds the spec's fields and nothing else, and the child
     read it (the run got as far as train)."""

@@ -28,6 +28,7 @@ from correctness.solution import validate_results
 SOLUTIONS = Path(__file__).parent / "solutions"
 
 
+@pytest.mark.slow
 def test_baseline_in_the_sandbox_is_bitwise_the_baseline(short_cfg, short_inputs):
     expected = baseline.train(short_cfg, **short_inputs)  # one thread, as in the child
     result = run_solution(BASELINE_DIR, short_cfg, short_inputs)
@@ -37,6 +38,7 @@ def test_baseline_in_the_sandbox_is_bitwise_the_baseline(short_cfg, short_inputs
     assert result.seconds > 0
 
 
+@pytest.mark.slow
 def test_child_sees_a_scrubbed_env_and_a_fresh_copy(short_cfg, short_inputs, monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-not-for-children")
     lines = {}
@@ -60,6 +62,7 @@ def test_child_sees_a_scrubbed_env_and_a_fresh_copy(short_cfg, short_inputs, mon
     assert not os.path.exists(root)  # the sandbox is deleted after the run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,check,words", [
     ("no_train", "signature", "no callable `train`"),
     ("bad_signature", "signature", "does not bind"),
@@ -78,6 +81,7 @@ def test_missing_solution_py_is_input_error(tmp_path, short_cfg, short_inputs):
                  "defines train(cfg, init, tokens, batches)")
 
 
+@pytest.mark.slow
 def test_kernel_library_needs_allow_library(short_cfg, short_inputs):
     native = SOLUTIONS / "native_ops"
     assert run_solution(native, short_cfg, short_inputs).check == "static_scan"
@@ -86,6 +90,7 @@ def test_kernel_library_needs_allow_library(short_cfg, short_inputs):
     assert run_solution(native, short_cfg, short_inputs, allow_library=True).ok
 
 
+@pytest.mark.slow
 def test_profile_returns_the_top_ops_table(short_cfg, short_inputs):
     cfg = {**short_cfg, "steps": 2}  # the profiler's overhead per op is large on a CPU
     table = profile_solution(BASELINE_DIR, cfg, short_inputs, top=5)
@@ -93,11 +98,13 @@ def test_profile_returns_the_top_ops_table(short_cfg, short_inputs):
     assert len([line for line in table.splitlines() if "aten::" in line]) <= 5
 
 
+@pytest.mark.slow
 def test_profile_of_a_rejected_solution_says_why(short_cfg, short_inputs):
     text = profile_solution(SOLUTIONS / "no_train", short_cfg, short_inputs)
     assert text.startswith("profile failed (signature)")
 
 
+@pytest.mark.slow
 def test_declared_kernels_are_checked_in_the_sandbox():
     reports = check_solution_kernels(SOLUTIONS / "own_kernels", "cpu")
     assert reports["gelu"]["passed"], reports["gelu"]["failures"]
@@ -157,6 +164,7 @@ def test_sweep_kills_processes_that_left_the_session():
         stray.kill()
 
 
+@pytest.mark.slow
 def test_torch_compile_called_by_the_solution_runs_with_nothing_refused(short_cfg,
                                                                          short_inputs):
     """Inductor launches the C++ compiler (and `g++ --version` first) on the solution's

@@ -106,6 +106,7 @@ def test_heldout_is_drawn_after_the_candidate_is_dead(monkeypatch, tiny_cfg, wri
     assert verdict.passed and verdict.seed_hidden
 
 
+@pytest.mark.slow
 def test_the_secret_seed_never_reaches_the_child(monkeypatch):
     monkeypatch.setattr(training_check.secrets, "randbits", lambda bits: 987654321987)
     verdict = check_training(SOLUTIONS / "secret_probe", "tiny", "cpu", static_scan=False)
@@ -113,6 +114,7 @@ def test_the_secret_seed_never_reaches_the_child(monkeypatch):
     assert "SEARCHED" in verdict.cand.output_tail and "FOUND []" in verdict.cand.output_tail
 
 
+@pytest.mark.slow
 def test_baseline_passes_the_quick_check():
     verdict = check_training(BASELINE_DIR, "cpu", "cuda", quick=True)
     assert (verdict.preset, verdict.device) == ("tiny", "cpu")
@@ -121,6 +123,7 @@ def test_baseline_passes_the_quick_check():
                                                 "heldout_loss", "weights", "trajectory"]
 
 
+@pytest.mark.slow
 def test_torch_native_rewrite_passes_with_the_library_only():
     verdict = check_training(SOLUTIONS / "native_ops", "tiny", "cpu", allow_library=True,
                              seed=11)
@@ -131,6 +134,7 @@ def test_torch_native_rewrite_passes_with_the_library_only():
     assert refused.rejected_by == "static_scan" and refused.cand is None
 
 
+@pytest.mark.slow
 def test_bf16_autocast_is_refused_where_admitting_it_would_hide_a_cheat():
     """On tiny, bf16 autocast moves the weights further (6.5e-2) than fp16 master weights
     do (5.3e-3), so calibration did not admit it: the judge follows the calibration."""

@@ -172,6 +172,7 @@ def test_a_real_busy_run_reads_as_what_it_spent():
     assert u.cpus == len(os.sched_getaffinity(0)) and u.load_before >= 0.0
 
 
+@pytest.mark.slow
 def test_every_sandboxed_run_reports_what_it_spent(short_cfg, short_inputs):
     """The sandbox meters each timed run from go to done, under whatever isolation: the
     clock reads the run's CPU time and other work's share from RunResult.usage."""

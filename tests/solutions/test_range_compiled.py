@@ -131,16 +131,19 @@ def the_draft(short_inputs) -> dict:
     return draft.train(SHORT.to_cfg("cpu"), **short_inputs)
 
 
+@pytest.mark.slow
 def test_a_copy_scans_clean_and_compiles_at_import_into_its_own_cache(copy, first_run):
     assert scan(copy) == []
     assert first_run.ok, (first_run.check, first_run.message, first_run.output_tail)
     assert any((caches.cache_dir(copy) / "inductor").rglob("*.so"))  # the compiled step
 
 
+@pytest.mark.slow
 def test_a_copy_passes_the_training_check_against_the_draft(verdict):
     assert verdict.passed, [c for c in verdict.checks if not c.passed]
 
 
+@pytest.mark.slow
 def test_a_run_from_the_warm_cache_is_bitwise_the_warm_up_run(first_run, verdict):
     again = verdict.cand  # same inputs, a snapshot of the cache the warm-up filled
     assert again.ok, (again.check, again.message, again.output_tail)
@@ -149,6 +152,7 @@ def test_a_run_from_the_warm_cache_is_bitwise_the_warm_up_run(first_run, verdict
         assert torch.equal(again.state_dict[name], w), name
 
 
+@pytest.mark.slow
 def test_it_trains_like_the_draft(first_run, the_draft):
     assert first_run.ok, (first_run.check, first_run.message, first_run.output_tail)
     result = {"state_dict": first_run.state_dict, "losses": first_run.losses}

@@ -57,6 +57,7 @@ def solution():
     return load_solution("range_cpp")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cfg", [ODD, RANGE_SHAPES], ids=["odd", "range_shapes"])
 def test_trains_like_the_draft(solution, cfg):
     inputs = baseline.make_inputs(cfg, seed=11)
@@ -97,6 +98,7 @@ def confined_levels() -> list[str]:
     return [kind for kind in iso.available_isolations() if kind != "process"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", confined_levels())
 def test_a_copy_scans_clean_and_runs_sandboxed(solution, tmp_path, level):
     copy = tmp_path / "range_cpp"
@@ -113,6 +115,7 @@ def test_a_copy_scans_clean_and_runs_sandboxed(solution, tmp_path, level):
         assert torch.equal(run.state_dict[name], w), name
 
 
+@pytest.mark.slow
 def test_a_copy_passes_the_training_check_against_the_draft(tmp_path, monkeypatch):
     short = dataclasses.replace(baseline.get_preset("range"), vocab_size=29, d_model=12,
                                 n_head=3, seq_len=9, batch_size=3, steps=4, warmup_steps=2,

@@ -64,6 +64,7 @@ def weight_distance(run: dict, ref: dict, init: dict) -> float:
     return float((flat(run) - flat(ref)).norm() / (flat(ref) - flat(init)).norm())
 
 
+@pytest.mark.slow
 def test_the_obvious_fixes_train_the_draft_to_float64_rounding(case):
     # Both float64; the fixes only reorder sums (attention's matrices, x*x*x for x**3), so
     # the bounds are the draft's own against torch in float64 (tests/baseline/test_draft.py).
@@ -105,6 +106,7 @@ def copy_of(rung: str, tmp_path) -> str:
     return copy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rung", RUNGS)
 def test_a_copy_scans_clean_and_runs_sandboxed_as_in_process(rung, tmp_path):
     cfg = {**CFGS["odd_small"], "steps": 3}
@@ -123,6 +125,7 @@ def test_a_copy_scans_clean_and_runs_sandboxed_as_in_process(rung, tmp_path):
         assert torch.equal(sandboxed.state_dict[name], w), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rung", RUNGS)
 def test_a_copy_passes_the_training_check_against_the_draft(rung, tmp_path, monkeypatch):
     # As tests/baseline/test_draft.py checks the draft against itself: the range track on

@@ -29,6 +29,7 @@ def test_refuses_a_cpu_without_the_interpreter(tiny_cfg, tiny_inputs, monkeypatc
         solution.train(tiny_cfg, **tiny_inputs)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the interpreter path is CPU-only")
 def test_step_function_trains_like_the_baseline(short):
     cfg, inputs, reference = short
