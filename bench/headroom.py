@@ -1,8 +1,11 @@
 """A track's headroom: how far the best reference solution got, how fast a step could go
 at the track's own shapes on the machine that measured them (the shape-aware ceiling), and
-the big-GEMM roofline as an upper bound only, so that a track whose references sit near its
-ceiling (saturated) is not mistaken for one that is hard, and an upper bound no program
-reaches is not mistaken for the room there is.
+the big-GEMM rate as a reference figure, so that a track whose references sit near its
+ceiling (saturated) is not mistaken for one that is hard, and a figure most programs do not
+reach is not mistaken for the room there is. Neither figure bounds a program: measured,
+both price the step's products at rates torch reaches on this machine, and hand-written
+products can run faster (range_cpp's do: bench/roofline.py and bench/shape_ceiling.py cite
+the measurements).
 
 From the track's records alone (no torch import, like the rest of the leaderboard):
 
@@ -20,13 +23,15 @@ slower one was measured beside other work (in the committed file, the median cpu
 slower than the fastest), which says nothing about the device. A device with none has no
 ceiling, and the leaderboard says how to measure one.
 
-The upper bound (big-GEMM peak): baseline_s / (steps x max(flops_per_step / ceiling FLOP/s,
-min_bytes_per_step / ceiling bytes/s)), a step at the rate of one large matmul, compute or
-memory, whichever is slower (bench/step_cost.py derives both per-step numbers from the
-preset). Its ceiling is measured, never a guess: the measured ceilings in the track's
-records and in the committed files in CEILING_FILES for the same device (the best one gives
-the bound, the worst the low end of its range, since a ceiling is what the device can do at
-best), else a GPU's datasheet entry as its records carry it.
+The big-GEMM rate: baseline_s / (steps x max(flops_per_step / ceiling FLOP/s,
+min_bytes_per_step / ceiling bytes/s)), a step with every product at the rate of torch's
+one large matmul and the minimum bytes at one large copy's, whichever takes longer
+(bench/step_cost.py derives both per-step numbers from the preset). A reference, not a
+bound: a step's small products usually run slower than one large matmul, and a hand-written
+kernel can run faster. Its rate is measured, never a guess: the measured ceilings in the
+track's records and in the committed files in CEILING_FILES for the same device (the
+fastest gives the figure, the slowest the low end of its range, since a measurement beside
+other work only comes out slower), else a GPU's datasheet entry as its records carry it.
 """
 
 from __future__ import annotations
@@ -45,8 +50,9 @@ SHAPE_FILES: tuple[str, ...] = ("2026-12-07-shape-ceiling.json",)
 SHAPE_CEILING_LABEL = ("shape-aware ceiling (an estimate of what a fused program can reach, "
                        "not a proof: every matmul at this machine's measured rate for its "
                        "shape, plus the step's minimum bytes at copy bandwidth)")
-UPPER_BOUND_LABEL = ("upper bound (big-GEMM peak): every matmul at one large matmul's rate, "
-                     "which this track's shapes need not reach; not the reachable ceiling")
+BIG_GEMM_LABEL = ("big-GEMM rate (a reference, not a bound): every matmul at the rate torch "
+                  "measured for one large matmul on the track's device, which a step's small "
+                  "products usually do not reach and a hand-written kernel can beat")
 
 
 @dataclass
@@ -87,14 +93,14 @@ class Headroom:
     shape_step_s: float | None = None  # seconds per step at the fastest measurement
     shape_measurements: list[ShapeMeasurement] = field(default_factory=list)  # fastest first
     shape_note: str = ""  # why there is no shape-aware ceiling
-    # the upper bound: a step at the big-GEMM peak
-    kind: str | None = None  # of the big-GEMM ceiling: measured | datasheet
-    ceilings: list[Ceiling] = field(default_factory=list)  # best first
-    upper_bound_s: float | None = None  # at the best ceiling
-    upper_bound: float | None = None  # as a speedup over the baseline
-    upper_bound_low: float | None = None  # at the worst measured ceiling (None: one)
-    limited_by: str | None = None  # compute | memory, at the best ceiling
-    note: str = ""  # why there is no upper bound
+    # the big-GEMM rate: a step at one large matmul's rate (a reference, not a bound)
+    kind: str | None = None  # of the big-GEMM measurement: measured | datasheet
+    ceilings: list[Ceiling] = field(default_factory=list)  # fastest first
+    big_gemm_s: float | None = None  # the run's steps at the fastest
+    big_gemm: float | None = None  # as a speedup over the baseline
+    big_gemm_low: float | None = None  # at the slowest measurement (None: one)
+    limited_by: str | None = None  # compute | memory, at the fastest
+    note: str = ""  # why there is no big-GEMM figure
 
     @property
     def best_reference_share(self) -> float | None:
@@ -106,7 +112,7 @@ class Headroom:
     def to_dict(self) -> dict:
         return {**asdict(self), "best_reference_share": self.best_reference_share,
                 "labels": {"shape_ceiling": SHAPE_CEILING_LABEL,
-                           "upper_bound": UPPER_BOUND_LABEL}}
+                           "big_gemm": BIG_GEMM_LABEL}}
 
 
 def _roofline(record: dict) -> dict:
@@ -196,24 +202,24 @@ def _shape_ceiling(h: Headroom, records: list[dict], directory: Path) -> None:
     h.shape_ceiling = h.baseline_s / (h.steps * h.shape_step_s)
 
 
-def _upper_bound(h: Headroom, records: list[dict], directory: Path) -> None:
+def _big_gemm(h: Headroom, records: list[dict], directory: Path) -> None:
     h.kind, h.ceilings = _ceilings(records, directory)
     if not h.ceilings:
-        h.note = ("no measured ceiling for this device: `speedup bench --measure-ceiling` "
-                  "measures one")
+        h.note = ("no big-GEMM rate measured for this device: `speedup bench "
+                  "--measure-ceiling` measures one")
         return
 
-    def bound_s(c: Ceiling) -> float:
+    def run_s(c: Ceiling) -> float:
         return h.steps * max(h.flops_per_step / c.flops_per_s,
                              h.min_bytes_per_step / c.bytes_per_s)
 
     best, worst = h.ceilings[0], h.ceilings[-1]
-    h.upper_bound_s = bound_s(best)
-    h.upper_bound = h.baseline_s / h.upper_bound_s
+    h.big_gemm_s = run_s(best)
+    h.big_gemm = h.baseline_s / h.big_gemm_s
     compute = h.flops_per_step / best.flops_per_s
     h.limited_by = "compute" if compute >= h.min_bytes_per_step / best.bytes_per_s else "memory"
     if len(h.ceilings) > 1:
-        h.upper_bound_low = h.baseline_s / bound_s(worst)
+        h.big_gemm_low = h.baseline_s / run_s(worst)
 
 
 def track_headroom(records: list[dict], reference_rows: list[tuple[str, float]],
@@ -237,7 +243,7 @@ def track_headroom(records: list[dict], reference_rows: list[tuple[str, float]],
         h.steps = round(line["achieved_flops_per_s"] * sized[0]["baseline_median_s"]
                         / h.flops_per_step)
         _shape_ceiling(h, records, directory)
-        _upper_bound(h, records, directory)
+        _big_gemm(h, records, directory)
     h.ladder = [Rung(name, speedup, speedup / h.shape_ceiling if h.shape_ceiling else None)
                 for name, speedup in sorted(reference_rows, key=lambda r: r[1])]
     return h

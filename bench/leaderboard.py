@@ -34,8 +34,9 @@ Every rejected record is listed; an entrant with no correct record is never rank
 records whose runs the kernel confined rank (`RANKED_ISOLATION`: namespaces or landlock);
 correct records judged with process isolation alone are listed apart. Each track has a
 headroom (bench/headroom.py): the best reference, the shape-aware ceiling (an estimate of
-the reachable speedup), the big-GEMM roofline as an upper bound only, and the ladder of its
-reference solutions with the fraction of that ceiling each reaches.
+the reachable speedup, not a proof), the big-GEMM rate (a reference figure, not a bound: a
+hand-written kernel can beat it), and the ladder of its reference solutions with the
+fraction of that ceiling each reaches.
 Published anchors were not measured here and stay in their own section.
 """
 

@@ -2,9 +2,9 @@
 every panel shares, so a longer bar is a larger speedup wherever it is drawn.
 
 The axis spans what the rows measured (bars from 1x to the best run, the average best and
-its interval). A track's bounds (the shape-aware ceiling, the big-GEMM upper bound) are
+its interval). A track's reference lines (the shape-aware ceiling, the big-GEMM rate) are
 drawn where they fall, and as a marker at the panel's edge, with their value, where they lie
-beyond it: a bound tens of times past the rows would otherwise squeeze every bar of every
+beyond it: a line tens of times past the rows would otherwise squeeze every bar of every
 track into the axis' first inch.
 
 A bar is named by its row's entrant, and by its source as well ("library (yours)") where an
@@ -21,7 +21,7 @@ from bench.stats import BOOTSTRAP_LEVEL
 _AVERAGE = "#d07030"
 _BAR, _UNRANKED = "#4878a8", "#a8a8a8"  # a ranked row's bar; a row listed apart
 _CEILING = "#2a7a3a"  # the shape-aware ceiling
-_UPPER = "#a03030"  # the upper bound
+_UPPER = "#a03030"  # the big-GEMM rate
 _MARGIN = 1.3  # the axis reaches this factor past the outermost value on each side
 
 
@@ -106,8 +106,8 @@ def _panel(ax, track: Track, limits: tuple[float, float]) -> None:
     ax.set_ylim(-0.9, len(rows) - 0.1)
     _bound(ax, track.headroom.shape_ceiling, limits, _CEILING, "-",
            "shape-aware ceiling (estimate)", top=True)
-    _bound(ax, track.headroom.upper_bound, limits, _UPPER, "--",
-           "upper bound (big-GEMM peak)", top=False)
+    _bound(ax, track.headroom.big_gemm, limits, _UPPER, "--",
+           "big-GEMM rate (a reference, not a bound)", top=False)
     names = _names(rows)
     ax.set_yticks(y, [f"{name} (not ranked)" if i < apart else name
                       for i, name in enumerate(names)])

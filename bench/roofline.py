@@ -1,13 +1,23 @@
 """The roofline of one training step: its FLOPs and minimum bytes (bench/step_cost.py, from
-the preset alone), the device's peaks (datasheet table, or measured with one large matmul
-and one large copy), and what a timed run achieved against them.
+the preset alone), the device's reference rates (a GPU's datasheet peaks, or measured with
+one large matmul and one large copy), and what a timed run achieved against them.
 
-The big-GEMM ceiling prices all of the step's products at one large matmul's rate: an
-upper bound, which smaller products need not reach. bench/shape_ceiling.py prices each at
-the rate this machine reaches at its own shape: the shape-aware ceiling.
+The big-GEMM rate prices all of the step's products at one large matmul's rate, as torch
+reaches it on this machine: a reference, not a bound. A step's smaller products usually run
+slower, and a hand-written kernel can run faster: range_cpp's products run at 107-115
+GFLOP/s on one core (bench/measurements/2026-12-07-range-ladder.json, range_cpp.gemm), where
+torch's 2048^3 matmul ran at 93.5 on one thread (the ceiling its official record carries,
+results/20261207T151512_range_cpu_range-cpp_08e7992d.json). So a record's
+`fraction_of_ceiling` can pass 1 and its `roofline_bound_s` is no lower limit on a run's
+time. bench/shape_ceiling.py prices each product at the rate this machine reaches at its
+own shape: the shape-aware ceiling, an estimate, not a proof.
 
-Ceilings. A GPU has datasheet peaks; a CPU has none worth trusting, so its ceiling is
-measured (`measure_ceiling`: an fp32 matmul and a copy) and cached per machine and device in
+The FLOPs are bench/step_cost.py's count, attention over the full T x T: a causal kernel
+that skips the masked half does fewer, so its achieved FLOP/s overstates the work it did.
+
+Ceilings (the code's and the records' name for the big-GEMM rate and the copy bandwidth).
+A GPU has datasheet peaks; a CPU has none worth trusting, so its ceiling is measured
+(`measure_ceiling`: an fp32 matmul and a copy) and cached per machine and device in
 $XDG_CACHE_HOME/speedup-bench/ceiling-<machine>-<device>.json (`ensure_ceiling` measures
 when there is none, `cached_ceiling` only reads). A record's roofline uses the ceiling it is
 given, else the cached measurement, else the datasheet.
@@ -90,10 +100,11 @@ def _cpu_seconds(fn, repeats: int) -> float:
 
 def measure_ceiling(device: str, *, matmul_n: int | None = None,
                     copy_bytes: int | None = None, repeats: int = 5) -> dict:
-    """What this machine does at best: one large square matmul (bf16 on CUDA, the fastest
-    dtype a legal solution may use; float32 on CPU, where bf16 is usually slower) and one
-    large copy (bytes read + written). The best of `repeats` after a warm-up: a ceiling is
-    what the device can do, not what it usually does."""
+    """The big-GEMM rate: one large square matmul through torch (bf16 on CUDA, the fastest
+    dtype a legal solution may use; float32 on CPU, where bf16 is usually slower), with
+    torch's threads as configured (the entry's `threads`), and one large copy (bytes read +
+    written). The best of `repeats` after a warm-up: what the device gives that call, not
+    what it usually does; a reference rate, not a bound (the module docstring)."""
     from correctness.provenance import device_name
 
     cuda = device == "cuda"

@@ -8,10 +8,15 @@ machine measures at that size:
                        + min_bytes_per_step / copy bytes/s measured at min_bytes_per_step
 
 It is an estimate of what a fused program can reach, not a proof: a program can beat one
-torch call's rate at a shape (fusing products, another BLAS, no dispatch), and the
-elementwise work can cost more than its bytes. The big-GEMM roofline (bench/roofline.py)
-runs every product at a 2048^3 matmul's rate, which a step's smaller products need not
-reach, so it is only an upper bound.
+torch call's rate at a shape (fusing products, its own register-tiled kernels, no
+dispatch), skip work the ceiling prices (attention's masked half: bench/step_cost.py counts
+the full T x T), or spend more than the minimum bytes on the elementwise work. range_cpp
+does the first two, and its official record reaches 103% of the ceiling
+(bench/measurements/2026-12-07-range-ladder.json, section official; in that record's
+measurement, results/20261207T151512_range_cpu_range-cpp_08e7992d.json, attention is 23%
+of the ceiling's matmul time). The big-GEMM rate (bench/roofline.py) runs every product at
+a 2048^3 matmul's rate through torch, which a step's smaller products usually do not reach:
+a reference figure, not a bound either.
 
 Measurement (`measure_shapes`): float32 (the baseline's dtype) on the device, torch.mm, or
 torch.bmm for attention's batched products, on contiguous operands into a preallocated
@@ -22,7 +27,7 @@ rate); the rate is the median over the blocks of torch.utils.benchmark's
 dispatch. Every distinct shape is measured once.
 
 Cache: one entry per preset in $XDG_CACHE_HOME/speedup-bench/shapes-<machine>-<device>.json,
-next to the big-GEMM ceiling and under its rules (another device model or torch measures
+next to the big-GEMM rate and under its rules (another device model or torch measures
 again), and measured again when the preset's shapes changed. An entry is self-contained
 (device, torch, each product's shape, count and rate, the copy), so a record, a committed
 measurement file and the cache carry the same thing, and `step_seconds` prices any of them

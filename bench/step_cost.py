@@ -1,7 +1,7 @@
 """The arithmetic of one training step, from the preset alone: its FLOPs, its matrix
 products one by one, its parameter count and a lower bound on its memory traffic. Pure
 functions of a cfg (no timing, no device): bench/roofline.py sets them against the big-GEMM
-ceiling, bench/shape_ceiling.py prices each product at the rate measured for its shape.
+rate, bench/shape_ceiling.py prices each product at the rate measured for its shape.
 
 FLOPs. Matrix products only (elementwise work is bytes, not FLOPs), 2 FLOPs per
 multiply-add, training = forward + backward = 3x forward (the backward computes two
@@ -10,7 +10,9 @@ layer the forward does
     qkv 2*d*3d + out-projection 2*d*d + MLP 2*(2*d*4d)        = 24 d^2
     scores q k^T 2*T*d + probs @ v 2*T*d                       = 4 T d   (full T x T,
         as the naive baseline computes it; a causal kernel that skips the masked half
-        does half of this)
+        does half of this: the achieved FLOP/s a record states from this count includes
+        work such a kernel skipped, up to 10% of the count on `range`, where attention
+        is 20% of it; the shape-aware ceiling prices the full T x T too)
 and the tied output head 2*d*V once per token.
 
 Minimum bytes. A lower bound on the memory traffic of one step for an implementation

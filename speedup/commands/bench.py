@@ -4,16 +4,17 @@ timed by this process's clock; every candidate run judged against its round's ba
 
 Prints per-round times and ratios, the median speedup with min-max (the statistic:
 the median of per-round paired ratios baseline_s / candidate_s), tokens/s, achieved
-FLOP/s, the fraction of the preset's shape-aware ceiling each run reaches (an estimate:
-bench/shape_ceiling.py) and of the device's big-GEMM peak (an upper bound), and the
-verdict. Writes one record per candidate to --results-dir (default: your records,
-$XDG_DATA_HOME/speedup-bench/results) when it finished at least one timed run (marked
-rejected if the judge rejected it; see results/README.md). Several DIRs
-share one set of baseline runs and are evaluated one after another in the order given,
-each reported and its record written as soon as its rounds end, so a bench stopped
-part-way keeps the records of the DIRs before. Exit code 0: every candidate passed; 1: one
-was rejected; 2: bad input; 3: the baseline itself failed (the machine or the harness is
-broken). Examples:
+FLOP/s (the preset's count, attention over the full T x T), the fraction of the preset's
+shape-aware ceiling each run reaches (an estimate, not a proof: bench/shape_ceiling.py) and
+of the device's big-GEMM rate (torch's one large matmul: a reference, not a bound; a
+hand-written kernel can pass it), and the verdict. Writes one record per candidate to
+--results-dir (default: your records, $XDG_DATA_HOME/speedup-bench/results) when it
+finished at least one timed run (marked rejected if the judge rejected it; see
+results/README.md). Several DIRs share one set of baseline runs and are evaluated one
+after another in the order given, each reported and its record written as soon as its
+rounds end, so a bench stopped part-way keeps the records of the DIRs before. Exit code
+0: every candidate passed; 1: one was rejected; 2: bad input; 3: the baseline itself
+failed (the machine or the harness is broken). Examples:
 
     speedup bench solutions/torch_native --preset tiny --device cpu --rounds 3
     speedup bench solutions/torch_native solutions/triton --device cuda --allow-library
@@ -46,12 +47,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-library", action="store_true",
                    help="let the solution import our kernels (reference entries only; recorded)")
     p.add_argument("--measure-ceiling", action="store_true",
-                   help="measure the device's ceilings now and cache them for this machine: "
-                        "the big-GEMM one (one large matmul, one large copy) and the "
-                        "preset's shape-aware one (every matmul shape of its training "
-                        "step, and a copy of its minimum bytes); without it the cached ones "
-                        "are used, the shape-aware one (and a CPU's big-GEMM one) measured "
-                        "once when none is cached")
+                   help="measure the device's reference rates now and cache them for this "
+                        "machine: the big-GEMM rate (one large matmul, one large copy; a "
+                        "reference, not a bound) and the preset's shape-aware ceiling "
+                        "(every matmul shape of its training step, and a copy of its "
+                        "minimum bytes; an estimate, not a proof); without it the cached "
+                        "ones are used, the shape-aware one (and a CPU's big-GEMM one) "
+                        "measured once when none is cached")
     add_results_argument(p, "where the record goes")
     p.add_argument("--archive-dir", default=None, metavar="DIR",
                    help="where the scored files' archive goes (default: the results folder, "
@@ -175,7 +177,7 @@ def _report(ev, ceiling: dict | None, shapes: dict) -> None:
     from rich.table import Table
 
     from bench import contention
-    from bench.roofline import for_evaluation, format_rate
+    from bench.roofline import for_evaluation
     from speedup.ui import result_console
 
     out = result_console()  # the bar is live: its lines go above it
@@ -204,13 +206,8 @@ def _report(ev, ceiling: dict | None, shapes: dict) -> None:
     roof = for_evaluation(ev, ceiling, shapes)
     if roof:
         for side in ("candidate", "baseline"):
-            r = roof[side]
-            fraction = ("" if r["fraction_of_ceiling"] is None else
-                        f", {r['fraction_of_ceiling']:.2%} of the {r['ceiling']['kind']} "
-                        "big-GEMM peak (an upper bound)")
-            out.print(f"{side}: {r['tokens_per_s']:,.0f} tokens/s, "
-                      f"{format_rate(r['achieved_flops_per_s'], ev.device)}{fraction}; "
-                      f"{r['fraction_of_shape_ceiling']:.1%} of the shape-aware ceiling")
+            out.print(roofline_line(side, roof[side], ev.device), markup=False)
+        out.print(flops_note(ev.preset, ev.device), markup=False)
         if roof["candidate"]["ceiling"] is None:
             out.print("(no ceiling for this device in the datasheet table: pass "
                       "--measure-ceiling for the fraction)")
@@ -218,6 +215,37 @@ def _report(ev, ceiling: dict | None, shapes: dict) -> None:
     out.print(f"verdict: {verdict}", markup=False)
     for note in contention.notes(ev):  # what the judge left out of the runs
         out.print(f"note: {note}", markup=False)
+
+
+def roofline_line(side: str, r: dict, device: str) -> str:
+    """One side's roofline numbers (bench.roofline.achieved's dict) in words that say what
+    each figure is: the big-GEMM rate a reference, not a bound (bench/roofline.py says
+    why), with the threads it was measured on; the shape-aware ceiling an estimate."""
+    from bench.roofline import format_rate
+
+    line = f"{side}: {r['tokens_per_s']:,.0f} tokens/s, "
+    line += format_rate(r["achieved_flops_per_s"], device)
+    ceiling = r["ceiling"]
+    if ceiling is not None:
+        threads = ceiling.get("threads")
+        how = f"torch on {threads} thread{'s' if threads != 1 else ''}; " if threads else ""
+        line += (f", {r['fraction_of_ceiling']:.2%} of the {ceiling['kind']} big-GEMM rate "
+                 f"({how}a reference, not a bound)")
+    return line + (f"; {r['fraction_of_shape_ceiling']:.1%} of the shape-aware ceiling "
+                   "(an estimate, not a proof)")
+
+
+def flops_note(preset: str, device: str) -> str:
+    """How the FLOP/s above were counted: attention over the full T x T, and the share of
+    the count that a causal kernel skipping the masked half never does."""
+    from baseline import get_preset
+    from bench.step_cost import flops_per_step, step_matmuls
+
+    cfg = get_preset(preset).to_cfg(device)
+    attention = sum(m.flops for m in step_matmuls(cfg) if m.name.startswith("attention "))
+    return (f"(FLOP/s: bench/step_cost.py's count, attention over the full T x T; a causal "
+            f"kernel that skips the masked half does {attention / 2 / flops_per_step(cfg):.0%}"
+            " fewer on this preset)")
 
 
 def _claim_line(ev) -> str:

@@ -1,6 +1,6 @@
 """bench.headroom and bench.shape_ceiling: the shape-aware ceiling priced from a fake table
 of per-shape rates, the track's reachable ceiling taken from it (never from the big-GEMM
-peak), the ladder, and a device with no shape measurement saying how to get one."""
+rate), the ladder, and a device with no shape measurement saying how to get one."""
 
 import json
 
@@ -24,7 +24,7 @@ def record(cfg: dict, baseline_s: float, preset: str = "tiny", shapes: dict | No
 
 @pytest.fixture
 def measurements(tmp_path, monkeypatch):
-    """A committed-measurements folder with a big-GEMM ceiling 100x the fake shape rates
+    """A committed-measurements folder with a big-GEMM rate 100x the fake shape rates
     and one shape file, the name SHAPE_FILES lists."""
     directory = tmp_path / "measurements"
     directory.mkdir()
@@ -47,7 +47,7 @@ def test_the_step_is_priced_shape_by_shape_from_the_table(tiny_cfg):
     assert shape_ceiling.step_seconds(slower) == pytest.approx(2 * by_hand(tiny_cfg))
 
 
-def test_the_reachable_ceiling_comes_from_the_shape_rates_not_the_big_gemm_peak(
+def test_the_reachable_ceiling_comes_from_the_shape_rates_not_the_big_gemm_rate(
         tiny_cfg, measurements):
     write_shapes(measurements, [fake_entry(tiny_cfg)])
     refs = [("baseline", 1.0), ("cpu_expert", 2.2), ("torch_native", 2.0)]
@@ -55,10 +55,10 @@ def test_the_reachable_ceiling_comes_from_the_shape_rates_not_the_big_gemm_peak(
     steps = tiny_cfg["steps"]
     assert h.shape_step_s == pytest.approx(by_hand(tiny_cfg))
     assert h.shape_ceiling == pytest.approx(2.0 / (steps * by_hand(tiny_cfg)))
-    # the big-GEMM peak gives a far higher number, and it stays apart as the upper bound
-    assert h.upper_bound == pytest.approx(
+    # the big-GEMM rate gives a far higher number, and it stays apart as its own figure
+    assert h.big_gemm == pytest.approx(
         2.0 / (steps * step_cost.flops_per_step(tiny_cfg) / 4e12))
-    assert h.upper_bound > 10 * h.shape_ceiling
+    assert h.big_gemm > 10 * h.shape_ceiling
     assert h.best_reference_share == pytest.approx(2.2 / h.shape_ceiling)
     assert [(r.name, r.speedup) for r in h.ladder] == [
         ("baseline", 1.0), ("torch_native", 2.0), ("cpu_expert", 2.2)]  # climbing
@@ -89,7 +89,7 @@ def test_measurements_of_other_shapes_presets_or_devices_are_not_used(tiny_cfg, 
     write_shapes(measurements, [fake_entry(wider), fake_entry(tiny_cfg, preset="cpu"),
                                 fake_entry(tiny_cfg, device="another CPU")])
     h = headroom.track_headroom([record(tiny_cfg, 2.0)], [("cpu_expert", 2.2)], measurements)
-    assert h.shape_ceiling is None and h.upper_bound is not None
+    assert h.shape_ceiling is None and h.big_gemm is not None
     assert h.shape_note == (f"no measurement at this track's shapes on {DEVICE}: `speedup "
                             "bench --measure-ceiling --preset tiny --device cpu` on that "
                             "machine measures one")

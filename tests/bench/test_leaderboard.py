@@ -202,7 +202,7 @@ def _ceiling_file(directory, device_name, rates):
     (directory / "2026-12-02-cpu-ceiling.json").write_text(json.dumps({"runs": runs}))
 
 
-def test_headroom_is_the_roofline_bound_at_the_measured_ceiling(results, tmp_path, tiny_cfg):
+def test_headroom_states_the_big_gemm_rate_at_the_measured_ceilings(results, tmp_path, tiny_cfg):
     from bench import step_cost
     from correctness.provenance import device_name
 
@@ -212,22 +212,22 @@ def test_headroom_is_the_roofline_bound_at_the_measured_ceiling(results, tmp_pat
     h = next(t for t in tracks if t.preset == "tiny").headroom
     steps = tiny_cfg["steps"]
     flops, nbytes = step_cost.flops_per_step(tiny_cfg), step_cost.min_bytes_per_step(tiny_cfg)
-    bound_s = steps * max(flops / 1e9, nbytes / 1e10)
+    big_gemm_s = steps * max(flops / 1e9, nbytes / 1e10)
     assert (h.steps, h.baseline_s, h.kind) == (steps, 1.0, "measured")  # the fixture's 1 s
-    assert h.upper_bound == pytest.approx(1.0 / bound_s) and h.limited_by == "compute"
-    assert h.upper_bound_low == pytest.approx(1.0 / (steps * flops / 5e8))  # the worst ceiling
+    assert h.big_gemm == pytest.approx(1.0 / big_gemm_s) and h.limited_by == "compute"
+    assert h.big_gemm_low == pytest.approx(1.0 / (steps * flops / 5e8))  # the worst ceiling
     assert (h.best_reference, h.best_reference_speedup) == ("torch_native", 2.5)
     md = render.render_markdown(tracks, None)
-    assert (f"| {h.upper_bound:.2f}x ({h.upper_bound_low:.2f}-{h.upper_bound:.2f}x over 2 "
-            "ceilings) |") in md
+    assert (f"| {h.big_gemm:.2f}x ({h.big_gemm_low:.2f}-{h.big_gemm:.2f}x over 2 "
+            "measurements) |") in md
     assert "torch_native 2.50x" in md
 
 
 def test_a_cpu_without_a_measured_ceiling_says_so(results, tmp_path):
     tracks = leaderboard.build(records.load_records(results), measurements=tmp_path / "none")
     h = tracks[0].headroom
-    assert h.upper_bound is None and "--measure-ceiling" in h.note
-    assert "unknown: no measured ceiling" in render.render_markdown(tracks, None)
+    assert h.big_gemm is None and "--measure-ceiling" in h.note
+    assert "unknown: no big-GEMM rate measured" in render.render_markdown(tracks, None)
 
 
 def test_json_has_every_row_interval_and_headroom(results, tmp_path, capsys):
@@ -250,7 +250,7 @@ def test_the_committed_records_have_intervals_and_a_cpu_headroom():
     h = cpu.headroom
     assert h.kind == "measured" and h.ceilings[0].source.startswith("bench/measurements/")
     assert h.steps == 150 and h.limited_by == "compute"
-    assert 2.0 < h.upper_bound_low < h.upper_bound < 10.0, (h.upper_bound_low, h.upper_bound)
+    assert 2.0 < h.big_gemm_low < h.big_gemm < 10.0, (h.big_gemm_low, h.big_gemm)
     assert h.best_reference == "cpu_expert"
     library = next(r for t in tracks if t.preset == "tiny" for r in (*t.rows, *t.unconfined)
                    if r.label == "library")
@@ -271,7 +271,7 @@ def test_committed_leaderboard_shows_intervals_and_headroom_in_chromium(tmp_path
     assert dom.stdout.count('<table class="headroom">') == len(tracks)
     assert "<th>95% interval</th>" in dom.stdout and "<th>refusals</th>" in dom.stdout
     cpu = next(t for t in tracks if t.title == "cpu on cpu").headroom
-    assert f"{cpu.upper_bound:.2f}x" in dom.stdout and "cpu_expert 2.37x" in dom.stdout
+    assert f"{cpu.big_gemm:.2f}x" in dom.stdout and "cpu_expert 2.37x" in dom.stdout
 
     shot = tmp_path / "shot.png"
     r = _chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1200,2400",
@@ -280,12 +280,12 @@ def test_committed_leaderboard_shows_intervals_and_headroom_in_chromium(tmp_path
     pixels = (matplotlib.image.imread(shot)[..., :3] * 255).round()
     red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
     bound_red = ((red > 0x90) & (green < 0x60) & (blue < 0x60)).sum()
-    assert bound_red > 200  # the plot's roofline-bound lines and labels were drawn
+    assert bound_red > 200  # the plot's big-GEMM line and its label were drawn
     shutil.copy(shot, tmp_path.parent / "committed-leaderboard.png")  # kept for a look
 
 
 def _measured(tmp_path, monkeypatch, tiny_cfg):
-    """A big-GEMM ceiling and a shape measurement of tiny (the fake table) for this CPU."""
+    """A big-GEMM rate and a shape measurement of tiny (the fake table) for this CPU."""
     from shapefakes import fake_entry
 
     from bench import headroom
@@ -299,7 +299,7 @@ def _measured(tmp_path, monkeypatch, tiny_cfg):
     return measurements, entry
 
 
-def test_headroom_names_the_upper_bound_and_the_ladder_reaches_the_shape_ceiling(
+def test_headroom_names_the_big_gemm_rate_and_the_ladder_reaches_the_shape_ceiling(
         results, tmp_path, monkeypatch, tiny_cfg):
     from shapefakes import by_hand
 
@@ -317,18 +317,21 @@ def test_headroom_names_the_upper_bound_and_the_ladder_reaches_the_shape_ceiling
     ceiling = next(v for k, v in rows.items() if k.startswith("shape-aware ceiling"))
     assert "estimate" in ceiling and "not a proof" in ceiling
     assert f"| {h.shape_ceiling:.2f}x |" in ceiling
-    upper = next(v for k, v in rows.items() if k.startswith("upper bound (big-GEMM peak)"))
-    assert f"| {h.upper_bound:.2f}x |" in upper and "not the reachable ceiling" in upper
-    # the upper bound's figure appears on its own labelled row and nowhere else
-    assert section.count(f"{h.upper_bound:.2f}x") == 1
+    big = next(v for k, v in rows.items()
+               if k.startswith("big-GEMM rate (a reference, not a bound)"))
+    assert f"| {h.big_gemm:.2f}x |" in big and "a hand-written kernel can beat" in big
+    assert "upper bound" not in md and "peak" not in md  # the figure bounds nothing
+    # the big-GEMM figure appears on its own labelled row and nowhere else
+    assert section.count(f"{h.big_gemm:.2f}x") == 1
     assert "| rung (reference solution) | best median speedup | fraction of the shape-aware " \
            "ceiling |" in section
     assert f"| torch_native | 2.50x | {2.5 / h.shape_ceiling:.0%} |" in section
     page = render.render_html(tracks, None)
-    assert page.count('<table class="ladder">') == 2 and "upper bound (big-GEMM peak)" in page
+    assert page.count('<table class="ladder">') == 2
+    assert "big-GEMM rate (a reference, not a bound)" in page and "upper bound" not in page
 
 
-def test_json_labels_the_upper_bound_and_gives_the_ladders_fractions(
+def test_json_labels_the_big_gemm_rate_and_gives_the_ladders_fractions(
         results, tmp_path, monkeypatch, tiny_cfg, capsys):
     """Through the CLI: the shape measurement comes from this machine's cache (a fresh
     XDG_CACHE_HOME, tests/bench/conftest.py)."""
@@ -349,8 +352,8 @@ def test_json_labels_the_upper_bound_and_gives_the_ladders_fractions(
     ceiling = 1.0 / (tiny_cfg["steps"] * by_hand(tiny_cfg))
     assert tiny["shape_ceiling"] == pytest.approx(ceiling)
     assert "not a proof" in tiny["labels"]["shape_ceiling"]
-    assert tiny["labels"]["upper_bound"].startswith("upper bound (big-GEMM peak)")
-    assert "bound" not in tiny and "upper_bound" in tiny  # no unlabelled "bound"
+    assert tiny["labels"]["big_gemm"].startswith("big-GEMM rate (a reference, not a bound)")
+    assert "big_gemm" in tiny and not [k for k in tiny if "bound" in k]  # no key says bound
     assert [(r["name"], r["speedup"]) for r in tiny["ladder"]] == [("torch_native", 2.5)]
     assert tiny["ladder"][0]["share_of_ceiling"] == pytest.approx(2.5 / ceiling)
     cpu = next(t for t in data["tracks"] if t["preset"] == "cpu")["headroom"]
@@ -360,13 +363,13 @@ def test_json_labels_the_upper_bound_and_gives_the_ladders_fractions(
 
 def test_the_committed_tracks_reachable_ceiling_is_the_shape_measurement():
     """On the committed records and measurements: tiny's and cpu's reachable ceilings come
-    from the committed shape measurement and sit under their big-GEMM upper bounds."""
+    from the committed shape measurement and sit under their big-GEMM rates."""
     tracks = leaderboard.build(records.load_records(ROOT / "results"))
     for title in ("tiny on cpu", "cpu on cpu"):
         h = next(t for t in tracks if t.title == title).headroom
         assert h.shape_measurements[0].source == (
             "bench/measurements/2026-12-07-shape-ceiling.json")
-        assert 1.0 < h.shape_ceiling < h.upper_bound, (title, h.shape_ceiling, h.upper_bound)
+        assert 1.0 < h.shape_ceiling < h.big_gemm, (title, h.shape_ceiling, h.big_gemm)
         assert {r.name for r in h.ladder} >= {"baseline", "torch_native", "cpu_expert"}
         assert all(0 < r.share_of_ceiling < 1 for r in h.ladder)
 
