@@ -61,7 +61,7 @@ PRESETS: dict[str, Preset] = {
         lr=1e-2, min_lr=1e-3, warmup_steps=10,
     ),
     # The CPU track: about a minute of baseline training on 2 cores (65-70 s a run in
-    # results/20261126T224213_cpu_cpu_baseline_a3e045e6.json).
+    # results/superseded/20261126T224213_cpu_cpu_baseline_a3e045e6.json).
     "cpu": Preset(
         name="cpu", vocab_size=512, d_model=128, n_layer=4, n_head=8, seq_len=256,
         corpus_tokens=1 << 20, heldout_tokens=1 << 15, batch_size=8, steps=150,

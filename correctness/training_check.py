@@ -33,9 +33,9 @@ from .solution import reference_dir, validate_results
 
 # Wall-clock limit of one training run: only a hang or a pathologically slow rewrite may
 # reach it, on a loaded or shared machine too, so it is tens of times the baseline's own
-# run: 1.7-2.5 s on tiny (results/20261126T220121_tiny_cpu_baseline_a3e045e6.json) and
-# 65-70 s on cpu (results/20261126T224213_cpu_cpu_baseline_a3e045e6.json) on the 2-core CPU
-# machine; 800 x 72.2 ms = 58 s on gpu on an H200
+# run: 1.7-2.5 s on tiny (results/superseded/20261126T220121_tiny_cpu_baseline_a3e045e6.json)
+# and 65-70 s on cpu (results/superseded/20261126T224213_cpu_cpu_baseline_a3e045e6.json) on
+# the 2-core CPU machine; 800 x 72.2 ms = 58 s on gpu on an H200
 # (bench/measurements/2026-11-26-h200-gpu-preset-probe.json).
 RUN_TIMEOUT_S = {"tiny": 300.0, "cpu": 2400.0, "gpu": 900.0}
 

@@ -123,11 +123,11 @@ def test_a_clear_gain_with_noise_is_conclusive(dirs):
 
 
 def test_records_from_before_usage_and_intervals_load_and_render(tmp_path):
-    """The committed records predate every field of this rule: they load, rank and render,
+    """The superseded records predate every field of this rule: they load, rank and render,
     and a new record with the fields loads beside them."""
-    committed = sorted(Path("results").glob("*.json"))
+    committed = sorted(Path("results/superseded").glob("*.json"))
     old = [p for p in committed if "ratio_interval" not in json.loads(p.read_text())]
-    assert old, "no committed record without the new fields is left to test with"
+    assert old, "no superseded record without the new fields is left to test with"
     for path in old:
         (tmp_path / path.name).write_text(path.read_text())
     new = json.loads(old[0].read_text())

@@ -242,19 +242,23 @@ def test_json_has_every_row_interval_and_headroom(results, tmp_path, capsys):
     assert [r["record"].endswith(".json") for r in tiny["rejected"]] == [True]
 
 
-def test_the_committed_records_have_intervals_and_a_cpu_headroom():
-    """On the committed records: the cpu track's bound comes from the committed ceiling
-    measurement, and its best reference is the shipped CPU program."""
-    tracks = leaderboard.build(records.load_records(ROOT / "results"))
+def test_the_shipped_records_are_confined_calibrated_and_give_a_cpu_headroom():
+    """On the shipped records: every one has its interval, ran under namespaces and names
+    the calibration that judged it, so no shipped row is listed apart or says 'not
+    recorded'; the cpu track's big-GEMM figure comes from the committed ceiling
+    measurement, and its best reference is a shipped CPU program."""
+    shipped = records.load_records(ROOT / "results")
+    assert shipped and all(r["ratio_interval"] for r in shipped)
+    assert {records.isolation(r) for r in shipped} == {"namespaces"}
+    assert all(records.calibration(r) is not None for r in shipped)
+    tracks = leaderboard.build(shipped)
+    assert all(not t.unconfined for t in tracks)
     cpu = next(t for t in tracks if t.title == "cpu on cpu")
     h = cpu.headroom
     assert h.kind == "measured" and h.ceilings[0].source.startswith("bench/measurements/")
     assert h.steps == 150 and h.limited_by == "compute"
-    assert 2.0 < h.big_gemm_low < h.big_gemm < 10.0, (h.big_gemm_low, h.big_gemm)
-    assert h.best_reference == "cpu_expert"
-    library = next(r for t in tracks if t.preset == "tiny" for r in (*t.rows, *t.unconfined)
-                   if r.label == "library")
-    assert library.runs >= 6 and library.interval[0] < library.average_best < library.interval[1]
+    assert 1.0 < h.big_gemm_low < h.big_gemm < 10.0, (h.big_gemm_low, h.big_gemm)
+    assert h.best_reference in {"cpu_expert", "torch_native"}
 
 
 @pytest.mark.slow
@@ -271,7 +275,8 @@ def test_committed_leaderboard_shows_intervals_and_headroom_in_chromium(tmp_path
     assert dom.stdout.count('<table class="headroom">') == len(tracks)
     assert "<th>95% interval</th>" in dom.stdout and "<th>refusals</th>" in dom.stdout
     cpu = next(t for t in tracks if t.title == "cpu on cpu").headroom
-    assert f"{cpu.big_gemm:.2f}x" in dom.stdout and "cpu_expert 2.37x" in dom.stdout
+    assert f"{cpu.big_gemm:.2f}x" in dom.stdout
+    assert f"{cpu.best_reference} {cpu.best_reference_speedup:.2f}x" in dom.stdout
 
     shot = tmp_path / "shot.png"
     r = _chromium(page, tmp_path, f"--screenshot={shot}", "--window-size=1200,2400",
@@ -362,13 +367,16 @@ def test_json_labels_the_big_gemm_rate_and_gives_the_ladders_fractions(
 
 
 def test_the_committed_tracks_reachable_ceiling_is_the_shape_measurement():
-    """On the committed records and measurements: tiny's and cpu's reachable ceilings come
-    from the committed shape measurement and sit under their big-GEMM rates."""
-    tracks = leaderboard.build(records.load_records(ROOT / "results"))
+    """On the shipped records and committed measurements: tiny's and cpu's reachable
+    ceilings come from a shape measurement (the committed file's, or one a shipped record
+    carries, the fastest first) and sit under their big-GEMM rates."""
+    shipped = records.load_records(ROOT / "results")
+    sources = {"bench/measurements/2026-12-07-shape-ceiling.json",
+               *(Path(r["_path"]).name for r in shipped)}
+    tracks = leaderboard.build(shipped)
     for title in ("tiny on cpu", "cpu on cpu"):
         h = next(t for t in tracks if t.title == title).headroom
-        assert h.shape_measurements[0].source == (
-            "bench/measurements/2026-12-07-shape-ceiling.json")
+        assert h.shape_measurements and h.shape_measurements[0].source in sources
         assert 1.0 < h.shape_ceiling < h.big_gemm, (title, h.shape_ceiling, h.big_gemm)
         assert {r.name for r in h.ladder} >= {"baseline", "torch_native", "cpu_expert"}
         assert all(0 < r.share_of_ceiling < 1 for r in h.ladder)

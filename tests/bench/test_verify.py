@@ -86,7 +86,7 @@ def test_an_edited_archive_is_refused_before_anything_runs(bench_record, capsys,
 
 
 def test_a_committed_record_without_an_archive_says_what_is_missing(capsys, monkeypatch):
-    path = ROOT / "results" / "20261127T005830_tiny_cpu_library_2aa1e035.json"
+    path = ROOT / "results" / "superseded" / "20261127T005830_tiny_cpu_library_2aa1e035.json"
     record = json.loads(path.read_text())
     ran = use_fake_clock(monkeypatch)
     code, _, err = _verify(capsys, path)
