@@ -101,10 +101,28 @@ def _cpu_seconds(fn, repeats: int) -> float:
 def measure_ceiling(device: str, *, matmul_n: int | None = None,
                     copy_bytes: int | None = None, repeats: int = 5) -> dict:
     """The big-GEMM rate: one large square matmul through torch (bf16 on CUDA, the fastest
-    dtype a legal solution may use; float32 on CPU, where bf16 is usually slower), with
-    torch's threads as configured (the entry's `threads`), and one large copy (bytes read +
+    dtype a legal solution may use; float32 on CPU, where bf16 is usually slower), on a CPU
+    with one thread per core this process may use (the entry's `threads`: what a timed run
+    gets, whatever this process was started with), and one large copy (bytes read +
     written). The best of `repeats` after a warm-up: what the device gives that call, not
     what it usually does; a reference rate, not a bound (the module docstring)."""
+    cuda = device == "cuda"
+    if cuda:
+        return _measure(device, matmul_n, copy_bytes, repeats)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cpu_cores())
+    try:
+        return _measure(device, matmul_n, copy_bytes, repeats)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def cpu_cores() -> int:
+    """The cores this process may run on: the threads a CPU ceiling is measured with."""
+    return len(os.sched_getaffinity(0))
+
+
+def _measure(device: str, matmul_n: int | None, copy_bytes: int | None, repeats: int) -> dict:
     from correctness.provenance import device_name
 
     cuda = device == "cuda"
@@ -142,7 +160,8 @@ def ceiling_path(device: str) -> Path:
 
 def cached_ceiling(device: str) -> dict | None:
     """The cached measurement, if it was made on this device model with this torch (a
-    new BLAS or a new GPU measures again); None otherwise. Never measures."""
+    new BLAS or a new GPU measures again) and, on a CPU, on every core (a cache written by a
+    one-thread process measures again); None otherwise. Never measures."""
     from correctness.provenance import device_name
 
     try:
@@ -150,7 +169,8 @@ def cached_ceiling(device: str) -> dict | None:
     except (OSError, ValueError):
         return None
     same = (ceiling.get("device") == device_name(device)
-            and ceiling.get("torch") == torch.__version__)
+            and ceiling.get("torch") == torch.__version__
+            and (device == "cuda" or ceiling.get("threads") in (None, cpu_cores())))
     return ceiling if same else None
 
 

@@ -69,6 +69,39 @@ def test_measured_ceiling_on_cpu_is_float32_and_counts_both_copy_directions():
     assert c["flops_per_s"] > 0 and c["bytes_per_s"] > 0
 
 
+def test_the_cpu_ceiling_is_measured_on_every_core_whatever_this_process_uses():
+    """The timed runs get every core; a process limited to one thread (a test, a worker)
+    must not cache a one-thread rate for them."""
+    import os
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        c = roofline.measure_ceiling("cpu", matmul_n=64, copy_bytes=1 << 16, repeats=2)
+        assert c["threads"] == len(os.sched_getaffinity(0))
+        assert torch.get_num_threads() == 1  # restored
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.skipif(len(__import__("os").sched_getaffinity(0)) < 2,
+                    reason="one core: every measurement is on all of them")
+def test_a_cached_cpu_ceiling_measured_on_fewer_threads_than_cores_is_measured_again():
+    import json
+    import os
+
+    from correctness.provenance import device_name
+
+    path = roofline.ceiling_path("cpu")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"kind": "measured", "device": device_name("cpu"), "torch": torch.__version__,
+             "flops_per_s": 1e11, "bytes_per_s": 1e10, "threads": 1}
+    path.write_text(json.dumps(entry))
+    assert roofline.cached_ceiling("cpu") is None
+    path.write_text(json.dumps({**entry, "threads": len(os.sched_getaffinity(0))}))
+    assert roofline.cached_ceiling("cpu")["flops_per_s"] == 1e11
+
+
 def test_rates_read_in_the_device_unit():
     assert roofline.format_rate(2.5e12, "cuda") == "2.5 TFLOP/s"
     assert roofline.format_rate(3.25e7, "cpu") == "0.0325 GFLOP/s"
