@@ -315,13 +315,16 @@ render_summary
 pack
 
 # Candidates by value per second: the GPU program, torch_native, cpu_expert, any other
-# solution, and last the baseline against itself (the costliest: a whole baseline run).
+# solution of the torch baseline's tracks, and last the baseline against itself (the
+# costliest: a whole baseline run). The range track's rungs (solutions/range_*) train that
+# track's NumPy draft, not the preset benched here.
 CANDIDATES=() LIBRARY=() EXTRA=()
 for name in triton torch_native cpu_expert; do
   [ -f "solutions/$name/solution.py" ] && CANDIDATES+=("solutions/$name")
 done
 for d in solutions/*/; do
   d=${d%/}
+  [[ $d == solutions/range_* ]] && continue
   [ -f "$d/solution.py" ] && [[ ! " ${CANDIDATES[*]} " == *" $d "* ]] && CANDIDATES+=("$d")
 done
 CANDIDATES+=(baseline)
