@@ -7,7 +7,6 @@ interrupt, and the last line says when the record is inconclusive."""
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import shlex
@@ -190,16 +189,8 @@ def _command(err: str, prefix: str) -> str:
 def test_the_resume_command_is_printed_first_and_on_ctrl_c_and_it_resumes(
         cli, tmp_path, capsys, monkeypatch):  # noqa: F811
     def ctrl_c(body):  # Python's own SIGINT handler raises KeyboardInterrupt here
-        # ...in whatever frame runs Python next: were a garbage collection to run a __del__
-        # or a gc callback there, what it raises would be ignored and the interrupt lost.
-        # The full suite lost it now and then (the request went on); collections are kept
-        # out of that moment
-        gc.disable()
-        try:
-            os.kill(os.getpid(), signal.SIGINT)
-            return message(tool_use("list_files", "l2"))
-        finally:
-            gc.enable()
+        os.kill(os.getpid(), signal.SIGINT)
+        return message(tool_use("list_files", "l2"))
 
     assert cli(DocumentedAPI([message(tool_use("list_files", "l1")), ctrl_c])) == 130
     err = capsys.readouterr().err
