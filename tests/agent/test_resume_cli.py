@@ -20,6 +20,7 @@ from agentfakes import Kill, error, message, tool_use
 from mockapi import DocumentedAPI
 from test_cli_outcomes import CLIHarness, _records, _run_dir, _submit, cli  # noqa: F401
 from test_cli_run import RecordingHarness
+from test_resume_last import Interrupted
 
 import agent.launch.project_harness
 import agent.policies.claude
@@ -242,14 +243,6 @@ def test_sigterm_prints_the_resume_command_too(cli, tmp_path, capsys, monkeypatc
 
 def test_speedup_run_prints_the_resume_command_first_and_on_ctrl_c(tmp_path, monkeypatch,
                                                                    capsys):
-    class Interrupted(RecordingHarness):
-        def __init__(self, tolerances=None):
-            super().__init__()
-            self.hook = self.interrupt
-
-        def interrupt(self):
-            raise KeyboardInterrupt
-
     monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", Interrupted)
     code = main(["run", "--device", "cpu", "--runs-dir", str(tmp_path / "runs"),
                  "--results-dir", str(tmp_path / "results"), "--out", str(tmp_path)])
