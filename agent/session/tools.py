@@ -20,9 +20,11 @@ BUDGETS_LINE = "[budgets left: "  # how every result's last line starts
 # The judge's checks that refuse what a solution or script tried, rather than judge what it
 # computed: the static scan's findings (forbidden imports, calls, paths) and the calls the
 # sandbox refused at run time (correctness/sandbox/runner.py's forbidden_call: reads and
-# writes outside the sandbox, sockets, processes, blocked imports). Each such verdict of
-# run_check, run_bench, run_python or profile is a refused attempt (ToolResult.refused).
-REFUSING_CHECKS = ("static_scan", "forbidden_call")
+# writes outside the sandbox, sockets, processes, blocked imports), and a run that ended in
+# the operating system's refusal (sandbox_denied: correctness/child/main.py, classify). Each
+# such verdict of run_check, run_bench, run_python or profile is a refused attempt
+# (ToolResult.refused).
+REFUSING_CHECKS = ("static_scan", "forbidden_call", "sandbox_denied")
 # How profile's text says the judge rejected the run (correctness/sandbox/api.py,
 # profile_solution): "profile failed (<check>): <why>"
 _PROFILE_FAILED = re.compile(r"profile failed \((\w+)\): (.*)")

@@ -10,7 +10,8 @@ Events, in order (`turn` counts from 1):
     tool_call   turn, id, name, input
     tool_result turn, id, name, content, is_error, device_s
     refused_attempt  turn, id, tool, check, detail: the judge refused what the call tried
-                (tools.REFUSING_CHECKS: the static scan, a call the sandbox refused)
+                (tools.REFUSING_CHECKS: the static scan, a call the guards refused,
+                the kernel's refusal)
     snapshot    turn, hash, path, passed?, ratio? (a state the judge or the clock saw)
     turn_end    turn, append (messages added after the response), spend, workspace hash
     resume      previous partial turn moved aside, spend it had used

@@ -22,6 +22,7 @@ that swallows the exception is still rejected.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import signal
@@ -82,7 +83,16 @@ def prepare(spec: RunSpec) -> dict:
     return {"site_dirs": sorted(d for d in sites if d), "launcher_roots": launchers}
 
 
+# The operating system's refusals: a seccomp rule (EPERM), Landlock (EACCES), a read-only
+# bind (EROFS), a capability the run does not hold (EPERM). A run that ends in one failed
+# because the sandbox refused what it tried; a missing file (ENOENT) is no refusal.
+DENIED_ERRNOS = (errno.EPERM, errno.EACCES, errno.EROFS)
+
+
 def classify(e: BaseException) -> str:
+    """The check a run that raised `e` failed: sandbox_denied, oom or crash."""
+    if isinstance(e, OSError) and e.errno in DENIED_ERRNOS:
+        return "sandbox_denied"
     text = f"{type(e).__name__}: {e}"
     if isinstance(e, MemoryError) or "out of memory" in text.lower() \
             or "can't allocate memory" in text:

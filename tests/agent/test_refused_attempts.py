@@ -1,5 +1,6 @@
 """What an agent tried that the judge refused: every refusal of run_check, run_bench,
-run_python or profile (a static-scan finding, a call the sandbox refused at run time) is a
+run_python or profile (a static-scan finding, a call the sandbox refused at run time, a run
+that ended in the kernel's refusal) is a
 `refused_attempt` event in the transcript with the check that refused it; the record counts
 them by check (`agent.refused_attempts`); `speedup agent show` lists them; the leaderboard
 shows, per entrant, how many runs had refused attempts of each check.
@@ -71,7 +72,7 @@ def refusing(tmp_path):
 
 
 @pytest.mark.parametrize("tool", ["run_check", "run_python", "profile"])
-@pytest.mark.parametrize("check", ["static_scan", "forbidden_call"])
+@pytest.mark.parametrize("check", ["static_scan", "forbidden_call", "sandbox_denied"])
 def test_a_refusal_by_the_judge_is_a_refused_attempt(refusing, tool, check):
     assert refusing(check, tool).refused == {"check": check,
                                              "detail": f"{check}: the reason"}
