@@ -1,8 +1,9 @@
 """What an agent tried that the judge refused: every refusal of run_check, run_bench,
 run_python or profile (a static-scan finding, a call the sandbox refused at run time, a run
 that ended in the kernel's refusal) is a `refused_attempt` event in the transcript with the
-check that refused it; the record counts them by check (`agent.refused_attempts`); `speedup agent show` lists them; the leaderboard
-shows, per entrant, how many runs had refused attempts of each check.
+check that refused it; the record counts them by check (`agent.refused_attempts`); `speedup
+agent show` lists them; the leaderboard shows, per entrant, how many runs had refused
+attempts of each check.
 
 The end-to-end test replays a recorded session (the replay policy's transcript format)
 that makes three forbidden attempts, on the project's real judge and sandbox: a script that
