@@ -16,7 +16,8 @@ Each request's system message carries the session's turn in its metadata (TURN),
 provider sends: the project's own offline providers (agent/launch/inspect_models.py) answer
 by it, and translate the other way with `conversation` and `model_output`. A failure that
 Inspect's model call reports with the provider's HTTP status (its ModelGenerateError, or a
-provider SDK's status error) is the session's API failure (api_errors.PolicyAPIError), which
+provider SDK's status error), or a request that got no answer (a connection refused or timed
+out: api_errors.unanswered), is the session's API failure (api_errors.PolicyAPIError), which
 the loop records and answers as it does the Messages API's own.
 """
 
@@ -43,6 +44,7 @@ from inspect_ai.tool import ToolCall, ToolCallError, ToolInfo, ToolParams
 from inspect_ai.util import LimitExceededError
 
 from agent.policies.models import DEFAULT_MAX_TOKENS
+from agent.session import api_errors
 from agent.session.api_errors import PolicyAPIError
 from agent.session.policy import BudgetExhausted
 from agent.session.tools import TOOL_SPECS
@@ -62,6 +64,13 @@ TURN = "speedup_turn"  # the system message's metadata key for the session's tur
 TOOLS = [ToolInfo(name=t["name"], description=t["description"],
                   parameters=ToolParams.model_validate(t["input_schema"]))
          for t in TOOL_SPECS]
+
+
+def _messages(error: BaseException) -> str:
+    """The error's message and its cause's ("Connection error. ([Errno 111] Connection
+    refused)"): a provider SDK's own message alone rarely says what failed."""
+    cause = error.__cause__
+    return f"{error} ({cause})" if cause is not None and str(cause) else str(error)
 
 
 def _key(content: list[dict]) -> str:
@@ -99,10 +108,11 @@ class InspectPolicy:
         except LimitExceededError as e:
             raise BudgetExhausted(LIMIT_BUDGETS.get(e.type, e.type), e.message) from None
         except Exception as e:
-            if not hasattr(e, "status_code"):  # no answer of a provider's: not an API failure
+            status = getattr(e, "status_code", None)
+            if status is None and not api_errors.unanswered(e):  # a fault of ours, no API's
                 raise
-            message = getattr(e, "provider_message", None) or str(e)
-            raise PolicyAPIError(message, e.status_code) from e
+            message = getattr(e, "provider_message", None) or _messages(e)
+            raise PolicyAPIError(message, status) from e
         response = self.to_response(output, turn)
         self._sent[_key(response["content"])] = output.message
         return response

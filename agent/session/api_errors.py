@@ -100,6 +100,23 @@ def retry_reason(error: BaseException) -> str:
     return f"connection to {_host(error)} failed"
 
 
+def unanswered(error: BaseException) -> bool:
+    """Whether `error` (or a cause of it) is a request that got no answer: a connection
+    refused, reset or timed out, as the operating system, httpx (under the provider SDKs
+    that Inspect drives) or httpx2 (under this SDK) report it."""
+    transport = tuple(t for t in (_transport_error("httpx"), _transport_error("httpx2")) if t)
+    return any(isinstance(e, (ConnectionError, TimeoutError, *transport))
+               or type(e).__name__ in ("APIConnectionError", "APITimeoutError")
+               for e in _chain(error))
+
+
+def _transport_error(module: str) -> type | None:
+    try:
+        return __import__(module).TransportError
+    except (ImportError, AttributeError):
+        return None
+
+
 def _chain(error: BaseException):
     """The error and its causes: the SDK's error, httpx2's, the operating system's."""
     seen = set()

@@ -24,6 +24,7 @@ from test_inspect_task import _calls  # noqa: E402
 
 import agent.launch.project_harness  # noqa: E402
 from agent.launch.inspect_task import speedup_bench  # noqa: E402
+from agent.session import api_errors  # noqa: E402
 from agent.session.transcript import read_events  # noqa: E402
 from kernels.registry import Impl  # noqa: E402
 
@@ -159,6 +160,40 @@ def test_an_api_failure_under_inspect_is_an_api_error_and_a_stop(tmp_path, monke
     assert error["kind"] == "fatal" and "64000" in error["message"]
     assert stop["event"] == "stop" and stop["reason"] == "api_error"
     assert not (tmp_path / "results").exists()  # the setup's failure: no record
+    assert "could not serve" in str(log.samples[0].error.message)
+
+
+class _UnreachableAPI(_RejectingAPI):
+    """A provider whose requests never reach an API: the connection is refused, so there
+    is no HTTP status (the provider SDK's connection error, httpx's underneath)."""
+
+    async def generate(self, input, tools, tool_choice, config):
+        import httpx
+
+        try:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        except httpx.ConnectError as e:
+            raise RuntimeError("Connection error.") from e
+
+
+@modelapi(name="unreachable")
+def _unreachable():
+    return _UnreachableAPI
+
+
+def test_a_connection_failure_under_inspect_is_a_transient_api_error(tmp_path, monkeypatch):
+    """No status, as from a network that is down: the loop waits and asks again, as it does
+    for the Messages API's connection errors, then stops with an api_error."""
+    monkeypatch.setattr(agent.launch.project_harness, "ProjectHarness", CLIHarness)
+    monkeypatch.setattr(api_errors, "API_PAUSE_S", 0.0)
+    log = _eval(tmp_path, "unreachable/model")
+    assert log.status == "error"
+    events = read_events(_run(tmp_path) / "transcript.jsonl")
+    errors = [e for e in events if e["event"] == "api_error"]
+    assert [(e["status"], e["kind"]) for e in errors] == [(None, "transient")] * 3
+    assert "Connection" in errors[0]["message"]
+    assert events[-1]["event"] == "stop" and events[-1]["reason"] == "api_error"
+    assert not (tmp_path / "results").exists()
     assert "could not serve" in str(log.samples[0].error.message)
 
 
