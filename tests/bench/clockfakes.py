@@ -12,8 +12,10 @@ other work's share of the machine from a script per solution (quiet when none is
 from __future__ import annotations
 
 import types
-from dataclasses import dataclass, field
 from pathlib import Path
+
+# The result and check types and the exact judge are the official path's fakes, shared.
+from officialfakes import FakeCheck, FakeResult, exact_checks  # noqa: F401 - for the tests
 
 from baseline import ops as naive_ops
 from baseline import train as baseline_train
@@ -23,34 +25,12 @@ TICK = 1e-3  # fake seconds per slot call
 FAKE_STEPS = 4  # enough steps for warmup, schedule and clipping to run; keeps tests fast
 
 
-@dataclass
-class FakeResult:
-    ok: bool
-    seconds: float | None = None
-    check: str | None = None
-    message: str = ""
-    state_dict: dict = field(default_factory=dict)
-    losses: list = field(default_factory=list)
-    output_tail: str = ""
-    isolation: str = "namespaces"
-    usage: dict | None = None
-
-
 def usage(seconds: float, foreign_share: float = 0.0, cpus: int = 2) -> dict:
     """A run's usage as the sandbox reports it: the run kept one CPU busy for `seconds`,
     and other work took `foreign_share` of all `cpus` meanwhile."""
     busy = seconds + foreign_share * cpus * seconds
     return RunUsage(wall_s=seconds, cpu_s=seconds, machine_busy_s=busy, cpus=cpus,
                     load_before=0.5).to_dict()
-
-
-@dataclass
-class FakeCheck:
-    name: str
-    passed: bool
-    value: float
-    threshold: float
-    detail: str
 
 
 class CountingOps(types.SimpleNamespace):
@@ -132,12 +112,3 @@ class ScriptedRunner:
 
 def pass_judge(ref, cand, cfg, init, heldout):
     return []
-
-
-def exact_judge(ref, cand, cfg, init, heldout):
-    """The fakes are deterministic, so a correct candidate matches the baseline exactly."""
-    worst = max(float((ref.state_dict[k] - cand.state_dict[k]).abs().max())
-                for k in ref.state_dict)
-    same_losses = ref.losses == cand.losses
-    return [FakeCheck("weights", worst == 0.0, worst, 0.0, f"max |dW| {worst:.3g}"),
-            FakeCheck("losses", same_losses, float(not same_losses), 0.0, "per-step losses")]

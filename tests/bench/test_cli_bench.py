@@ -84,7 +84,7 @@ def test_each_record_is_written_when_its_rounds_end_so_a_cut_off_keeps_it(
     first run: the first one's record is already on disk, and the second has none."""
     import json
 
-    from clockfakes import WorkCountRunner, exact_judge, train_baseline, train_twice
+    from clockfakes import WorkCountRunner, exact_checks, train_baseline, train_twice
 
     from bench import clock
 
@@ -97,7 +97,7 @@ def test_each_record_is_written_when_its_rounds_end_so_a_cut_off_keeps_it(
     runner = CutOff({Path("baseline"): train_baseline, Path("candidate"): train_baseline,
                      Path("twice"): train_twice})
     monkeypatch.setattr(clock, "_default_runner", lambda preset: runner)
-    monkeypatch.setattr(clock, "_default_judge", lambda *a: (exact_judge, None))
+    monkeypatch.setattr(clock, "_default_judge", lambda *a: (exact_checks, None))
     results = tmp_path / "results"
     code = main(["bench", str(dirs["candidate"]), str(dirs["twice"]), "--preset", "tiny",
                  "--device", "cpu", "--rounds", "2", "--results-dir", str(results)])

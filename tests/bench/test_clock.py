@@ -9,7 +9,7 @@ from clockfakes import (
     FakeResult,
     ScriptedRunner,
     WorkCountRunner,
-    exact_judge,
+    exact_checks,
     pass_judge,
     train_baseline,
     train_twice,
@@ -22,7 +22,7 @@ from correctness.training_check import HarnessError
 
 def _evaluate(dirs, runner, candidate="candidate", **kw):
     return clock.official_evaluation(dirs[candidate], "tiny", "cpu", runner=runner,
-                                     judge=exact_judge, baseline_dir=dirs["baseline"], **kw)
+                                     judge=exact_checks, baseline_dir=dirs["baseline"], **kw)
 
 
 def test_baseline_against_itself_is_one(dirs):
@@ -195,7 +195,7 @@ def test_many_candidates_share_the_baseline_runs(dirs):
     events = []
     same, twice = clock.official_evaluations(
         [dirs["candidate"], dirs["twice"]], "tiny", "cpu", rounds=2, runner=runner,
-        judge=exact_judge, baseline_dir=dirs["baseline"],
+        judge=exact_checks, baseline_dir=dirs["baseline"],
         on_progress=lambda done, total, status: events.append((done, total)))
     names = [entry[0] for entry in runner.log]
     assert names == ["baseline", "candidate",  # warm-up
@@ -223,7 +223,7 @@ def test_each_evaluation_is_delivered_before_the_next_candidate_runs(dirs):
                           [entry[0] for entry in runner.log]))
 
     clock.official_evaluations([dirs["twice"], dirs["candidate"]], "tiny", "cpu", rounds=2,
-                        runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"],
+                        runner=runner, judge=exact_checks, baseline_dir=dirs["baseline"],
                         on_evaluation=on_evaluation)
     assert [d[:3] for d in delivered] == [("twice", True, pytest.approx(0.5)),
                                           ("candidate", True, 1.0)]
@@ -243,7 +243,7 @@ def test_a_cut_off_keeps_the_candidates_that_finished(dirs):
     delivered = []
     with pytest.raises(KeyboardInterrupt):
         clock.official_evaluations([dirs["candidate"], dirs["twice"]], "tiny", "cpu", rounds=3,
-                            runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"],
+                            runner=runner, judge=exact_checks, baseline_dir=dirs["baseline"],
                             on_evaluation=delivered.append)
     (ev,) = delivered
     assert Path(ev.solution_dir) == dirs["candidate"] and ev.passed and len(ev.rounds) == 3
@@ -264,7 +264,7 @@ def test_a_candidate_rejected_before_its_partner_ran_leaves_that_run_to_the_next
                           dirs["candidate"]: train_baseline})
     crashed, same = clock.official_evaluations(
         [dirs["lazy"], dirs["candidate"]], "tiny", "cpu", rounds=2, warmup=False,
-        runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"])
+        runner=runner, judge=exact_checks, baseline_dir=dirs["baseline"])
     assert [entry[0] for entry in runner.log] == ["baseline", "lazy", "lazy",
                                                   "candidate", "candidate", "baseline"]
     assert crashed.rejected_by == "crash" and crashed.rounds[1]["baseline_s"] is None
@@ -280,7 +280,7 @@ def test_a_rejected_candidate_leaves_the_field_and_the_others_go_on(dirs):
     try:
         lazy, same = clock.official_evaluations(
             [dirs["lazy"], dirs["candidate"]], "tiny", "cpu", rounds=3, warmup=False,
-            runner=runner, judge=exact_judge, baseline_dir=dirs["baseline"],
+            runner=runner, judge=exact_checks, baseline_dir=dirs["baseline"],
             on_progress=lambda done, total, status: events.append((done, total)))
     finally:
         train_lazily.thread.join()
@@ -298,7 +298,7 @@ def test_a_failing_declared_kernel_means_the_solution_never_runs(dirs):
         return {"gelu": {"passed": False, "failures": ["shape (7, 3): grad x error 0.3"]}}
 
     ev = clock.official_evaluations([dirs["candidate"]], "tiny", "cpu", rounds=2, runner=runner,
-                             judge=exact_judge, baseline_dir=dirs["baseline"],
+                             judge=exact_checks, baseline_dir=dirs["baseline"],
                              kernel_check=kernel_check)[0]
     assert ev.rejected_by == "kernels" and "grad x error 0.3" in ev.message
     assert runner.log == [] and not ev.candidate_ran

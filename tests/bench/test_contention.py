@@ -10,7 +10,7 @@ from clockfakes import (
     FakeCheck,
     ScriptedRunner,
     WorkCountRunner,
-    exact_judge,
+    exact_checks,
     pass_judge,
     train_baseline,
     train_twice,
@@ -25,7 +25,7 @@ LIMIT = contention.ATTEMPTS_PER_ROUND
 
 def _evaluate(dirs, runner, candidate="candidate", **kw):
     return clock.official_evaluation(dirs[candidate], "tiny", "cpu", runner=runner,
-                                     judge=exact_judge, baseline_dir=dirs["baseline"],
+                                     judge=exact_checks, baseline_dir=dirs["baseline"],
                                      warmup=False, **kw)
 
 

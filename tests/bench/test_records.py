@@ -140,7 +140,7 @@ def test_records_without_those_fields_still_load():
 
 
 def test_the_evaluation_carries_the_calibration_that_judged_it(dirs, tmp_path):
-    from clockfakes import WorkCountRunner, exact_judge, train_baseline
+    from clockfakes import WorkCountRunner, exact_checks, train_baseline
 
     from bench import clock
     from correctness import tolerances
@@ -154,5 +154,5 @@ def test_the_evaluation_carries_the_calibration_that_judged_it(dirs, tmp_path):
                   kernel_check=lambda *a: {})
     ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", tolerances=source, **common)
     assert ev.calibration == source.identity("tiny", "cpu")
-    assert clock.official_evaluation(dirs["candidate"], "tiny", "cpu", judge=exact_judge,
+    assert clock.official_evaluation(dirs["candidate"], "tiny", "cpu", judge=exact_checks,
                           **common).calibration is None  # an injected judge names none

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clockfakes import WorkCountRunner, exact_judge, train_baseline
+from clockfakes import WorkCountRunner, exact_checks, train_baseline
 
 from bench import clock, contention
 
@@ -26,7 +26,7 @@ def _evaluate(dirs, **kw):
     runner = NotingRunner({Path(dirs["baseline"]): train_baseline,
                            Path(dirs["candidate"]): train_baseline}, **kw)
     return clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=2,
-                                     repeat_self=True, runner=runner, judge=exact_judge,
+                                     repeat_self=True, runner=runner, judge=exact_checks,
                                      baseline_dir=dirs["baseline"], kernel_check=lambda *a: {})
 
 

@@ -59,7 +59,7 @@ def test_a_record_from_speedup_bench_verifies_from_its_archive(bench_record, cap
     assert candidate_runs and all("speedup-verify-" in d for d in candidate_runs)
     assert "AGREE: both passed and the speedups' intervals overlap" in out
     assert out.count("2.000x") == 2  # the record's speedup and the re-run's, side by side
-    assert "weights" in out and "trajectory" in out  # each check, record and now
+    assert "weights" in out and "losses" in out  # each check, record and now
 
 
 def test_a_re_run_that_is_slower_disagrees(bench_record, capsys, monkeypatch):

@@ -3,7 +3,7 @@ overlap check anyone can run on them; the clock puts every run's window in its r
 
 from pathlib import Path
 
-from clockfakes import FakeResult, WorkCountRunner, exact_judge, train_baseline
+from clockfakes import FakeResult, WorkCountRunner, exact_checks, train_baseline
 
 from bench import clock, windows
 
@@ -79,7 +79,7 @@ def test_the_clock_puts_every_runs_window_in_its_row(dirs):
     runner = WindowRunner({Path(dirs["baseline"]): train_baseline,
                            Path(dirs["candidate"]): train_baseline})
     ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=2,
-                                   repeat_self=True, runner=runner, judge=exact_judge,
+                                   repeat_self=True, runner=runner, judge=exact_checks,
                                    baseline_dir=dirs["baseline"],
                                    kernel_check=lambda *a: {})
     rows = [*ev.rounds, *ev.self_rounds, ev.warmup]
@@ -113,7 +113,7 @@ def test_the_clock_keeps_the_windows_of_the_attempts_it_discarded(dirs):
                            Path(dirs["candidate"]): train_baseline},
                           contention={"candidate": [0.0, 0.5]})
     ev = clock.official_evaluation(dirs["candidate"], "tiny", "cpu", rounds=2, runner=runner,
-                                   judge=exact_judge, baseline_dir=dirs["baseline"],
+                                   judge=exact_checks, baseline_dir=dirs["baseline"],
                                    kernel_check=lambda *a: {})
     assert ev.rounds[0]["attempts"] == 2 and len(runner.log) == 2 + 2 * 2 + 2
     found = windows.timed_windows({**ev.to_dict(), "_path": "ev.json"})
