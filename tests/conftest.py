@@ -1,6 +1,8 @@
 """Shared fixtures. Triton runs through its interpreter on machines without CUDA, so every
 kernel is testable on a laptop CPU; the variable must be set before triton is imported."""
 
+import contextlib
+import fcntl
 import os
 
 import pytest
@@ -103,3 +105,30 @@ def no_shipped_records(tmp_path_factory, monkeypatch):
     from bench import records
 
     monkeypatch.setattr(records, "SHIPPED_DIR", tmp_path_factory.mktemp("shipped-results"))
+
+
+@pytest.fixture(autouse=True)
+def machine_share(request, tmp_path_factory):
+    """Under pytest-xdist (the README's `-n 2`), a test marked `quiet_machine` has the machine
+    to itself, and the others share it. Those tests time real sandboxed runs through the
+    clock, which re-runs a round another process disturbed (bench/contention.py): beside a
+    second worker they would test its busy-machine path, not the one a user's quiet machine
+    takes, and take twice as long. A readers-writer lock over the workers' shared temporary
+    folder: a quiet test closes the turnstile, so no test starts after it, then waits for the
+    running ones to end. Without xdist there is nothing to share."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    folder = tmp_path_factory.getbasetemp().parent  # one for all of the session's workers
+    alone = request.node.get_closest_marker("quiet_machine") is not None
+    with open(folder / "turnstile.lock", "a") as turnstile, \
+            open(folder / "machine.lock", "a") as machine:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        with contextlib.ExitStack() as held:
+            if not alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+            fcntl.flock(machine, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+            held.callback(fcntl.flock, machine, fcntl.LOCK_UN)
+            if alone:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+            yield

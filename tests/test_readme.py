@@ -50,7 +50,7 @@ def test_the_quickstart_is_two_commands_the_main_job_and_the_tests():
     main, tests = _quickstart()
     assert "\n" not in main and "\n" not in tests
     assert main.endswith("&& pip install -e . && speedup run")
-    assert tests.endswith("&& pip install -e '.[dev,inspect,sweep]' && python -m pytest")
+    assert tests.endswith("&& pip install -e '.[dev,inspect,sweep]' && python -m pytest -n 2")
     # the same virtual environment and the same torch, before the project is installed
     assert main.partition(" && pip install -e ")[0] == tests.partition(" && pip install -e ")[0]
 

@@ -39,6 +39,7 @@ print("gelu max", float(ops.gelu(x).max()) > 0, "args", ARGS)
 
 
 @pytest.mark.slow
+@pytest.mark.quiet_machine
 def test_scripted_session_on_the_real_judge_and_clock(tmp_path, monkeypatch):
     monkeypatch.setattr(agent.launch.project_harness, "_baseline_time",
                         lambda *a: (2.0, "not measured here"))

@@ -50,6 +50,7 @@ def test_an_uncalibrated_track_is_refused_before_anything_runs(capsys, tmp_path,
 
 
 @pytest.mark.slow
+@pytest.mark.quiet_machine
 def test_bench_calibrates_a_new_track_and_its_record_names_that_calibration(
         capsys, tmp_path, monkeypatch):
     """Calibration faked (its variants are tested in tests/correctness), the bench real: one

@@ -10,7 +10,7 @@ import pytest
 
 from bench import clock
 
-pytestmark = pytest.mark.slow  # a long integration test (pyproject.toml)
+pytestmark = [pytest.mark.slow, pytest.mark.quiet_machine]  # pyproject.toml says what each is
 
 LAZY = '''
 """The exploit: return at once, train on a thread afterwards into the returned tensors,

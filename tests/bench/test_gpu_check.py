@@ -18,8 +18,9 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "gpu_check.sh"
 STEPS = ["env", "plan", "calibrate", "kernel-tests", "sandbox-tests", "bench", "leaderboard",
          "profile", "bench-kernels"]
-pytestmark = pytest.mark.skipif(not (shutil.which("bash") and shutil.which("timeout")),
-                                reason="gpu_check.sh needs bash and coreutils' timeout")
+pytestmark = [pytest.mark.skipif(not (shutil.which("bash") and shutil.which("timeout")),
+                                 reason="gpu_check.sh needs bash and coreutils' timeout"),
+              pytest.mark.quiet_machine]  # its bench step times real runs
 
 
 def _start(out, *args, **env) -> subprocess.Popen:
