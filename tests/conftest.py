@@ -4,6 +4,8 @@ kernel is testable on a laptop CPU; the variable must be set before triton is im
 import contextlib
 import fcntl
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -107,28 +109,41 @@ def no_shipped_records(tmp_path_factory, monkeypatch):
     monkeypatch.setattr(records, "SHIPPED_DIR", tmp_path_factory.mktemp("shipped-results"))
 
 
-@pytest.fixture(autouse=True)
-def machine_share(request, tmp_path_factory):
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
     """Under pytest-xdist (the README's `-n 2`), a test marked `quiet_machine` has the machine
     to itself, and the others share it. Those tests time real sandboxed runs through the
     clock, which re-runs a round another process disturbed (bench/contention.py): beside a
     second worker they would test its busy-machine path, not the one a user's quiet machine
-    takes, and take twice as long. A readers-writer lock over the workers' shared temporary
-    folder: a quiet test closes the turnstile, so no test starts after it, then waits for the
-    running ones to end. Without xdist there is nothing to share."""
-    if "PYTEST_XDIST_WORKER" not in os.environ:
+    takes, and take twice as long. The lock spans the test's whole protocol, so a module's
+    fixtures (a compile, an embedded Ray) set up or torn down for it are inside it too."""
+    # An xdist worker's config carries its workerinput; a pytest that a test starts (gpu_check
+    # runs some) inherits the worker's environment but is no worker, and must not wait.
+    worker = getattr(item.config, "workerinput", None)
+    with _machine_share(worker and worker["testrunuid"],
+                        item.get_closest_marker("quiet_machine") is not None):
+        yield
+
+
+@contextlib.contextmanager
+def _machine_share(run: str | None, alone: bool):
+    """A readers-writer lock over the workers' run `run` (xdist's test run id): a quiet test
+    closes the turnstile, so no test starts after it, then waits for the running one to end.
+    Without xdist (None) there is nothing to share."""
+    if run is None:
         yield
         return
-    folder = tmp_path_factory.getbasetemp().parent  # one for all of the session's workers
-    alone = request.node.get_closest_marker("quiet_machine") is not None
+    folder = Path(tempfile.gettempdir()) / f"speedup-tests-{run}"
+    folder.mkdir(exist_ok=True)
     with open(folder / "turnstile.lock", "a") as turnstile, \
             open(folder / "machine.lock", "a") as machine:
         fcntl.flock(turnstile, fcntl.LOCK_EX)
-        with contextlib.ExitStack() as held:
-            if not alone:
-                fcntl.flock(turnstile, fcntl.LOCK_UN)
-            fcntl.flock(machine, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-            held.callback(fcntl.flock, machine, fcntl.LOCK_UN)
-            if alone:
-                fcntl.flock(turnstile, fcntl.LOCK_UN)
+        if not alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        fcntl.flock(machine, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        if alone:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
             yield
+        finally:
+            fcntl.flock(machine, fcntl.LOCK_UN)
