@@ -26,6 +26,8 @@ refusing is a fault of the network between, worth every try.
 
 from __future__ import annotations
 
+import importlib
+
 _TRANSIENT_STATUS = {408, 409, 429}
 _STATUS_WORDS = {408: "request timeout", 409: "conflict", 429: "rate limited",
                  529: "API overloaded"}
@@ -111,8 +113,9 @@ def unanswered(error: BaseException) -> bool:
 
 
 def _transport_error(module: str) -> type | None:
+    """The HTTP library's transport error, or None where it is not installed."""
     try:
-        return __import__(module).TransportError
+        return importlib.import_module(module).TransportError
     except (ImportError, AttributeError):
         return None
 
