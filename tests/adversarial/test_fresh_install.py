@@ -24,7 +24,7 @@ from correctness.sandbox import isolation as iso
 
 pytestmark = pytest.mark.slow  # a long integration test (pyproject.toml)
 
-SOLUTION = Path(__file__).parent / "solutions" / "cpp_writes_outside"
+SOLUTION = Path(__file__).parent / "solutions" / "cpp_escape"
 
 
 @pytest.fixture
@@ -67,14 +67,16 @@ def path_without_bwrap(bundled_bwrap):
 
 def test_a_hostile_check_without_a_system_bwrap_runs_in_the_bundled_namespaces(
         tmp_path, bundled_bwrap, path_without_bwrap):
-    """EXPLOIT cpp_writes_outside, judged by the CLI with every guard on: only the kernel
+    """EXPLOIT cpp_escape, judged by the CLI with every guard on: only the kernel
     stands between its C++ and a FIFO or a file outside the run, in the test's directory
     (outside the run's mount namespace) and beside the PATH's programs (bound read-only)."""
     path, programs = path_without_bwrap
     solution = tmp_path / "solution"
     shutil.copytree(SOLUTION, solution)
     targets = [tmp_path / "planted", programs / "planted"]
-    (solution / "targets.txt").write_text("\n".join(map(str, targets)))
+    (solution / "targets.txt").write_text("\n".join(
+        f"{action} {t}{suffix}" for t in targets for action, suffix in (("fifo", ".fifo"),
+                                                                        ("save", ".pt"))))
     done = subprocess.run(["speedup", "check", str(solution), "--preset", "tiny",
                            "--device", "cpu"], env={**os.environ, "PATH": path},
                           capture_output=True, text=True, timeout=900)

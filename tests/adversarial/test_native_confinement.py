@@ -119,9 +119,9 @@ def test_a_daemon_dies_at_done_without_confinement(tmp_path, short_cfg, short_in
 @pytest.mark.parametrize("level", COMPILED)
 def test_compiled_code_stays_in_the_run(level, monkeypatch, tmp_path, short_cfg,
                                         short_inputs, victims, marker):
-    """EXPLOIT cpp_daemon, every guard on: torch.utils.cpp_extension's compilers work under
+    """EXPLOIT cpp_escape, every guard on: torch.utils.cpp_extension's compilers work under
     the isolation; the C++ they built cannot write outside the run, and its daemon dies."""
-    solution = _with_targets(tmp_path, "cpp_daemon", [str(victims[1]), marker])
+    solution = _with_targets(tmp_path, "cpp_escape", [f"write {victims[1]}", f"daemon {marker}"])
     result = run_solution(solution, short_cfg, short_inputs,
                           isolation=use(level, monkeypatch), run_timeout=300)
     assert result.ok, f"{result.message}\n{result.output_tail}"

@@ -9,10 +9,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
+
+std::string make_fifo(const char* path) {
+  return mkfifo(path, 0666) == 0 ? "made" : "errno " + std::to_string(errno);
+}
+
+std::string save_file(const char* path) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) return "errno " + std::to_string(errno);
+  bool whole = write(fd, "PWNED", 5) == 5;
+  close(fd);
+  return whole ? "saved" : "short write";
+}
 
 std::string write_outside(const char* path) {
   int fd = open(path, O_WRONLY | O_APPEND);
@@ -49,6 +62,8 @@ PyObject* call(PyObject*, PyObject* args) {
 }
 
 PyMethodDef methods[] = {
+    {"make_fifo", call<make_fifo>, METH_VARARGS, nullptr},
+    {"save_file", call<save_file>, METH_VARARGS, nullptr},
     {"write_outside", call<write_outside>, METH_VARARGS, nullptr},
     {"spawn_daemon", call<spawn_daemon>, METH_VARARGS, nullptr},
     {nullptr, nullptr, 0, nullptr}};
