@@ -21,7 +21,7 @@ from bench.stats import BOOTSTRAP_LEVEL
 _AVERAGE = "#d07030"
 _BAR, _UNRANKED = "#4878a8", "#a8a8a8"  # a ranked row's bar; a row listed apart
 _CEILING = "#2a7a3a"  # the shape-aware ceiling
-_UPPER = "#a03030"  # the big-GEMM rate
+_BIG_GEMM = "#a03030"  # the big-GEMM rate
 _MARGIN = 1.3  # the axis reaches this factor past the outermost value on each side
 
 
@@ -101,13 +101,13 @@ def _panel(ax, track: Track, limits: tuple[float, float]) -> None:
             ax.hlines(i, *r.interval, color=_AVERAGE, linewidth=1.5, zorder=3)
     ax.set_xscale("log")
     ax.set_xlim(*limits)
-    # a band above and below the bars for the bounds' labels: one at the top and one at
-    # the bottom, so they overlap neither each other nor a bar
+    # a band above and below the bars for the reference lines' labels: one at the top and
+    # one at the bottom, so they overlap neither each other nor a bar
     ax.set_ylim(-0.9, len(rows) - 0.1)
-    _bound(ax, track.headroom.shape_ceiling, limits, _CEILING, "-",
-           "shape-aware ceiling (estimate)", top=True)
-    _bound(ax, track.headroom.big_gemm, limits, _UPPER, "--",
-           "big-GEMM rate (a reference, not a bound)", top=False)
+    _reference_line(ax, track.headroom.shape_ceiling, limits, _CEILING, "-",
+                    "shape-aware ceiling (estimate)", top=True)
+    _reference_line(ax, track.headroom.big_gemm, limits, _BIG_GEMM, "--",
+                    "big-GEMM rate (a reference, not a bound)", top=False)
     names = _names(rows)
     ax.set_yticks(y, [f"{name} (not ranked)" if i < apart else name
                       for i, name in enumerate(names)])
@@ -120,10 +120,11 @@ def _panel(ax, track: Track, limits: tuple[float, float]) -> None:
                  f"{BOOTSTRAP_LEVEL:.0%} interval", fontsize=9)
 
 
-def _bound(ax, x: float | None, limits: tuple[float, float], color: str, style: str,
-           name: str, top: bool) -> None:
-    """A bound at x: a vertical line inside the axis; past one of its ends, a marker on that
-    edge pointing out. Labelled with its value either way; never moves the axis."""
+def _reference_line(ax, x: float | None, limits: tuple[float, float], color: str,
+                    style: str, name: str, top: bool) -> None:
+    """A reference figure at x: a vertical line inside the axis; past one of its ends, a
+    marker on that edge pointing out. Labelled with its value either way; never moves the
+    axis."""
     if not x:
         return
     y, va = (1.0, "top") if top else (0.0, "bottom")

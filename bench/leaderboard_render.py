@@ -59,7 +59,7 @@ def _rejected_table(track: Track) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
-def _bound(h: Headroom) -> str:
+def _big_gemm(h: Headroom) -> str:
     if h.big_gemm is None:
         return f"unknown: {h.note}"
     low = (f" ({h.big_gemm_low:.2f}-{h.big_gemm:.2f}x over {len(h.ceilings)} measurements)"
@@ -67,7 +67,7 @@ def _bound(h: Headroom) -> str:
     return f"{h.big_gemm:.2f}x{low}"
 
 
-def _bound_derivation(h: Headroom) -> str:
+def _big_gemm_derivation(h: Headroom) -> str:
     if h.baseline_s is None:
         return h.note
     text = _baseline(h)
@@ -115,7 +115,7 @@ def _headroom_table(track: Track) -> tuple[list[str], list[list[str]]]:
     header = ["headroom", "speedup over the baseline", "how"]
     return header, [["best measured reference", _reference(h), "its best median speedup"],
                     [SHAPE_CEILING_LABEL, _ceiling(h), _ceiling_derivation(h)],
-                    [BIG_GEMM_LABEL, _bound(h), _bound_derivation(h)]]
+                    [BIG_GEMM_LABEL, _big_gemm(h), _big_gemm_derivation(h)]]
 
 
 def _ladder_table(track: Track) -> tuple[list[str], list[list[str]]]:
@@ -152,9 +152,10 @@ RULES = (f"Statistic: the {STATISTIC} of one official evaluation (`speedup bench
          "in a correct scored submission (rejected, or stopped by a budget or with no "
          "passing state); refusals: runs the model refused; records without an outcome "
          "count as neither unless rejected. Runs with refused attempts: per check of the "
-         "judge (static_scan, forbidden_call), the runs in which the agent tried something "
-         "it refused (a forbidden import, call or path, a read or write outside the "
-         "sandbox), through run_check, run_bench, run_python or profile. Source: "
+         "judge (static_scan, forbidden_call, sandbox_denied), the runs in which the agent "
+         "tried something it refused (a forbidden import, call or path, a read or write "
+         "outside the sandbox, an operation the operating system denied), through "
+         "run_check, run_bench, run_python or profile. Source: "
          "'shipped', the reference records that come with the project (results/); 'yours', "
          "the records made here ($XDG_DATA_HOME/speedup-bench/results or --results-dir), "
          "whose rows are apart from the shipped ones, never averaged into them.")

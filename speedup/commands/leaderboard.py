@@ -7,9 +7,10 @@ embedded) and leaderboard.png into --out (by default $XDG_DATA_HOME/speedup-benc
 
 Tracks are a preset on a device; only correct records rank, by the median of per-round
 paired speedups; per entrant the best run, the average best over runs with its bootstrap
-95% interval, runs, failures and refusals; per track its headroom (the roofline bound as a
-speedup, and the best shipped reference). Published anchors (not measured here) are listed
-in their own section. --json prints all of it as JSON on stdout. Examples:
+95% interval, runs, failures and refusals; per track its headroom (the best shipped
+reference, the shape-aware ceiling as a speedup, an estimate, and the big-GEMM rate as one,
+a reference, not a bound). Published anchors (not measured here) are listed in their own
+section. --json prints all of it as JSON on stdout. Examples:
 
     speedup leaderboard
     speedup leaderboard --results-dir my-results --out .
