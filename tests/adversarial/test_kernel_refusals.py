@@ -34,6 +34,7 @@ def test_other_failures_keep_their_names(error, check):
     assert classify(error) == check
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("isolation", available_isolations())
 def test_a_run_raising_its_own_priority_is_refused_by_the_kernel(isolation, tmp_path, short_cfg,
                                                                 short_inputs):
