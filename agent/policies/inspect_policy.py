@@ -57,9 +57,7 @@ STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "max_tokens": "max
 LIMIT_BUDGETS = {"token": "tokens", "message": "turns", "turn": "turns", "time": "wall",
                  "working": "wall", "cost": "dollars"}
 # the Messages API's stop reasons -> Inspect's, for the offline providers' outputs
-INSPECT_STOPS = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "max_tokens",
-                 "model_context_window_exceeded": "model_length",
-                 "refusal": "content_filter"}
+INSPECT_STOPS = {api: inspect for inspect, api in STOP_REASONS.items() if inspect != "unknown"}
 TURN = "speedup_turn"  # the system message's metadata key for the session's turn
 TOOLS = [ToolInfo(name=t["name"], description=t["description"],
                   parameters=ToolParams.model_validate(t["input_schema"]))
