@@ -41,7 +41,7 @@ class ProjectHarness:
 
     def prepare(self, preset: str, device: str, *, auto: bool = True,
                 on_status: Callable[[str], None] | None = None,
-                on_progress: Callable[[int, int, str], None] | None = None) -> None:
+                on_progress: Progress | None = None) -> None:
         """The session's tracks ready to judge: its own (calibration and ceilings:
         bench.official.prepare) and, on a CPU, tiny/cpu, where the quick check judges; each
         calibrated first when missing and `auto`. bench.calibration.NotReady when one cannot

@@ -86,7 +86,7 @@ class BenchOutcome:
 class Harness(Protocol):
     def prepare(self, preset: str, device: str, *, auto: bool = True,
                 on_status: Callable[[str], None] | None = None,
-                on_progress: Callable[[int, int, str], None] | None = None) -> None:
+                on_progress: Progress | None = None) -> None:
         """Make the session's tracks ready to judge before it starts (calibrated first where
         they are not and `auto`); the caller's to call, with its own progress display."""
 
