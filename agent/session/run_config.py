@@ -15,7 +15,7 @@ from agent.session.budget import FREE, Budgets, Price
 # run_bench rounds per policy when none is asked for; 1 (fewer than the official evaluation)
 # for a model. The library policy keeps a slot's implementation when run_bench says it is
 # faster, and on tiny one round is noisier than those gains. Its tiny/cpu records on the
-# 2-core CPU machine: with 1 round 1.08x, 1.51x, 1.13x (results/superseded/20261126T224705_*,
+# 2-core CPU machine: with 1 round 1.08x, 1.50x, 1.13x (results/superseded/20261126T224705_*,
 # 20261127T004055_*, 20261127T004400_*: the last two, different solutions); with 3
 # rounds 2.09x, 2.07x, 2.55x (results/superseded/20261127T004819_*, 20261127T005200_*,
 # 20261127T005830_*), at 173 s to 202 s of agent wall time against 98 s to 113 s.
