@@ -4,9 +4,9 @@ session down to bench.clock stays real.
 
 `use_fake_clock(monkeypatch)` puts in bench.clock's defaults a runner whose seconds follow
 from the solution's content hash (the same files always take the same time, so a re-run's
-ratios are exact), whose results are the baseline's own training cut to a few steps, the
-judge's calibration identity the selected one with an exact comparison as its checks, and
-no kernel checks.
+ratios are exact), whose results are the baseline's own training cut to a few steps, a
+judge whose checks are an exact comparison and whose calibration identity is that of the
+tolerances source the clock is handed, and no kernel checks.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ def ship(monkeypatch, tmp_path: Path, speedups: dict[str, float], rounds: int = 
     """The shipped folder, holding one reference record per solution in `speedups` (its
     directory's name under solutions/ -> its speedup over the baseline's 1 s runs)."""
     shipped = tmp_path / "results"
-    monkeypatch.setattr(records, "SHIPPED_DIR", shipped, raising=False)
+    monkeypatch.setattr(records, "SHIPPED_DIR", shipped)
     dirs = [SOLUTIONS / name for name in speedups]
     use_fake_clock(monkeypatch, {solution_hash(d): 1.0 / speedup
                                  for d, speedup in zip(dirs, speedups.values())})
