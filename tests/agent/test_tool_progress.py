@@ -36,7 +36,7 @@ class JudgedAtOnce(REAL_HARNESS):
     """The project's harness, its quick check a passing verdict given at once, its library
     one torch-native implementation, its prompt's facts fixed."""
 
-    def check(self, solution_dir, preset, device, **progress) -> CheckOutcome:
+    def check(self, solution_dir, preset, device) -> CheckOutcome:
         return CheckOutcome(passed=True, checks=[CheckRow("heldout_loss", True, 0.0, 0.02)])
 
     def library(self, device) -> list[Impl]:
