@@ -4,11 +4,10 @@ runs on one thread and two, and a copy that scans clean, runs sandboxed under ea
 kernel-confined isolation this machine gives, and passes the training check against the
 draft.
 
-Cost: the first import in a session compiles the extension (about 7 s of CPU, README.md:
-build times; a later session loads the build from torch's extension cache if the sources
-are unchanged); every sandboxed run compiles it again at its setup, since a run's copy of
-the solution and of its caches lies under a fresh path (README.md: the compile cache):
-three sandboxed candidate runs here, so about half a minute of CPU in all.
+Cost: the first import in a session compiles the extension (a later session loads the
+build from torch's extension cache if the sources are unchanged); every sandboxed run
+compiles it again at its setup, since a run's copy of the solution and of its caches lies
+under a fresh path (correctness/sandbox/caches.py): three sandboxed candidate runs here.
 """
 
 from __future__ import annotations
