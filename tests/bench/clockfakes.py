@@ -14,8 +14,7 @@ from __future__ import annotations
 import types
 from pathlib import Path
 
-# The result and check types and the exact judge are the official path's fakes, shared.
-from officialfakes import FakeCheck, FakeResult, exact_checks  # noqa: F401 - for the tests
+from officialfakes import FakeResult
 
 from baseline import ops as naive_ops
 from baseline import train as baseline_train

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 from clockfakes import (
-    FakeResult,
     ScriptedRunner,
     WorkCountRunner,
-    exact_checks,
     pass_judge,
     train_baseline,
     train_twice,
 )
+from officialfakes import FakeResult, exact_checks
 
 from bench import clock
 from bench.stats import STATISTIC

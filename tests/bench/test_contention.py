@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 from clockfakes import (
-    FakeCheck,
     ScriptedRunner,
     WorkCountRunner,
-    exact_checks,
     pass_judge,
     train_baseline,
     train_twice,
 )
+from officialfakes import FakeCheck, exact_checks
 
 from bench import clock, contention, leaderboard, records
 from bench.leaderboard_render import render_markdown

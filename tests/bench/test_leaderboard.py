@@ -43,11 +43,17 @@ def _record(ev, entrant, results, agent=None):
     return records.write_record(record, results)
 
 
-@pytest.fixture
-def results(tmp_path):
+def _solution(tmp_path):
+    """An empty solution directory the fake records name (its hash is all they need)."""
     sol = tmp_path / "sol"
     sol.mkdir()
     (sol / "solution.py").write_text("")
+    return sol
+
+
+@pytest.fixture
+def results(tmp_path):
+    sol = _solution(tmp_path)
     res = tmp_path / "results"
     ref = {"kind": "reference", "name": "torch_native"}
     agent = {"kind": "agent", "policy": "claude", "model": "model-a"}
@@ -177,9 +183,7 @@ def test_rows_show_the_isolation_and_the_calibration_that_judged_them(results, t
 
 
 def test_runs_failures_and_refusals_follow_the_agents_outcomes(tmp_path):
-    sol = tmp_path / "sol"
-    sol.mkdir()
-    (sol / "solution.py").write_text("")
+    sol = _solution(tmp_path)
     res = tmp_path / "results"
     agent = {"kind": "agent", "policy": "claude", "model": "m"}
     runs = [("r1", 3.0, True, "submitted"), ("r2", 1.0, True, "refusal"),

@@ -6,7 +6,7 @@ Chromium), by measuring the bars in the screenshot."""
 import matplotlib.image
 import numpy as np
 import pytest
-from test_leaderboard import CHROMIUM, _chromium, _write
+from test_leaderboard import CHROMIUM, _chromium, _solution, _write
 
 from bench import leaderboard, leaderboard_plot, records
 from bench import leaderboard_render as render
@@ -20,9 +20,7 @@ BAR_BLUE = (0x48, 0x78, 0xA8)  # a ranked row's bar (bench/leaderboard_plot.py)
 def tracks(tmp_path) -> list:
     """Two tracks whose bests interleave (2.37x on cpu, 2.55x on tiny, as a committed
     leaderboard had them), tiny with a far big-GEMM rate and cpu with a near one."""
-    sol = tmp_path / "sol"
-    sol.mkdir()
-    (sol / "solution.py").write_text("")
+    sol = _solution(tmp_path)
     results = tmp_path / "results"
     for preset, bests in (("cpu", {"a": 1.5, "b": 2.37, "c": 5.0}),
                           ("tiny", {"d": 1.2, "e": 2.55, "f": 4.0})):

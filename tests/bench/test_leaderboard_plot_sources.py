@@ -3,15 +3,13 @@ track (bench/leaderboard.py keeps them apart): two bars that read the same name 
 nothing about which is which. An entrant with rows from one source keeps its plain name."""
 
 import pytest
-from test_leaderboard import _write
+from test_leaderboard import _solution, _write
 
 from bench import leaderboard, leaderboard_plot, records
 
 
 def test_a_shipped_row_and_yours_of_one_entrant_say_their_source(tmp_path):
-    sol = tmp_path / "sol"
-    sol.mkdir()
-    (sol / "solution.py").write_text("")
+    sol = _solution(tmp_path)
     yours = tmp_path / "yours"
     native = {"kind": "reference", "name": "torch_native"}
     _write(records.SHIPPED_DIR, sol, native, 2.0)

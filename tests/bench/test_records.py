@@ -140,7 +140,8 @@ def test_records_without_those_fields_still_load():
 
 
 def test_the_evaluation_carries_the_calibration_that_judged_it(dirs, tmp_path):
-    from clockfakes import WorkCountRunner, exact_checks, train_baseline
+    from clockfakes import WorkCountRunner, train_baseline
+    from officialfakes import exact_checks
 
     from bench import clock
     from correctness import tolerances
