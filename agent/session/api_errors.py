@@ -134,9 +134,13 @@ def _refused(error: BaseException) -> bool:
 
 
 def _host(error: BaseException) -> str:
-    """host[:port] the failed request went to ("the API" when the error does not say)."""
-    try:
-        url = error.request.url
-    except (AttributeError, RuntimeError):  # httpx2 raises RuntimeError for an unset request
-        return "the API"
-    return url.host if url.port is None else f"{url.host}:{url.port}"
+    """host[:port] the failed request went to, from the first error in the chain that
+    names its request (a policy's PolicyAPIError names none, its cause does); "the API"
+    when none does."""
+    for e in _chain(error):
+        try:
+            url = e.request.url
+        except (AttributeError, RuntimeError):  # httpx2 raises RuntimeError for an unset one
+            continue
+        return url.host if url.port is None else f"{url.host}:{url.port}"
+    return "the API"

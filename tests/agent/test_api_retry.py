@@ -110,3 +110,24 @@ def test_a_real_refused_connection_is_told_apart_from_other_failures():
         body=None)
     assert api_errors.retry_reason(overloaded) == "API overloaded (529)"
     assert api_errors.tries(overloaded) == api_errors.MAX_API_FAILURES
+
+
+def test_a_refused_connection_wrapped_by_a_policy_names_the_host_its_cause_went_to():
+    """Under Inspect the session sees the policy's PolicyAPIError, the provider's connection
+    error its cause: the host is the cause's request's, so the API's own host refusing gets
+    every try there too."""
+    import httpx
+
+    request = httpx.Request("POST", f"https://{api_errors.API_HOST}/v1/messages")
+    try:
+        try:
+            try:
+                raise ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")
+            except ConnectionRefusedError as e:
+                raise httpx.ConnectError("Connection refused", request=request) from e
+        except httpx.ConnectError as e:
+            raise api_errors.PolicyAPIError("Connection error.", None) from e
+    except api_errors.PolicyAPIError as e:
+        wrapped = e
+    assert api_errors.retry_reason(wrapped) == f"connection refused by {api_errors.API_HOST}"
+    assert api_errors.tries(wrapped) == api_errors.MAX_API_FAILURES
