@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.headroom import BIG_GEMM_LABEL, SHAPE_CEILING_LABEL, Headroom
 from bench.leaderboard import ANCHOR_TASK, ANCHORS, FAILED_RUN_SCORE, HUMAN_ANCHOR, Track
 from bench.leaderboard_plot import plot_png
-from bench.records import entrant_label
+from bench.records import describe_refused, entrant_label
 from bench.stats import BOOTSTRAP_LEVEL, BOOTSTRAP_RESAMPLES, STATISTIC
 
 # ---------------------------------------------------------------------------- tables
@@ -32,7 +32,7 @@ def _refused(row) -> str:
     """Per check, the runs with attempts it refused: 'forbidden_call 1, static_scan 2'."""
     if row.refused_attempts is None:
         return "not recorded" if row.kind == "agent" else "-"
-    return ", ".join(f"{check} {n}" for check, n in row.refused_attempts.items()) or "none"
+    return describe_refused(row.refused_attempts)
 
 
 def _ranking_table(track: Track, unconfined: bool = False

@@ -154,6 +154,12 @@ def refused_attempts(record: dict) -> dict[str, int] | None:
     return (record.get("agent") or {}).get("refused_attempts")
 
 
+def describe_refused(counts: dict[str, int]) -> str:
+    """Counts by check, as `speedup agent show` and the leaderboard print them:
+    'forbidden_call 1, static_scan 2'; 'none' when empty."""
+    return ", ".join(f"{check} {n}" for check, n in sorted(counts.items())) or "none"
+
+
 def write_record(record: dict, results_dir: str | os.PathLike) -> Path:
     """Write one new record file (build_record's) and return its path; never overwrites an
     existing one."""

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from agent.session import context
 from agent.session.run_config import describe_change
+from bench.records import describe_refused
 
 
 class Transcript:
@@ -72,11 +73,6 @@ def refused_attempts(events: list[dict]) -> dict[str, int]:
         if e["event"] == "refused_attempt":
             counts[e["check"]] = counts.get(e["check"], 0) + 1
     return dict(sorted(counts.items()))
-
-
-def describe_counts(counts: dict[str, int]) -> str:
-    """'forbidden_call 1, static_scan 2'; 'none' when empty."""
-    return ", ".join(f"{name} {n}" for name, n in sorted(counts.items())) or "none"
 
 
 def complete_prefix(events: list[dict]) -> int:
@@ -189,4 +185,4 @@ def render(events: list[dict]) -> Iterator[str]:
                    f"median speedup {ratio if ratio is None else f'{ratio:.3f}x'}")
     refused = refused_attempts(events)
     if refused:
-        yield f"refused attempts: {sum(refused.values())} ({describe_counts(refused)})"
+        yield f"refused attempts: {sum(refused.values())} ({describe_refused(refused)})"
